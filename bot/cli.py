@@ -1,0 +1,212 @@
+"""The `newsbot` command line: ingest, ask, search, stats (and the bot's serve/sync)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from index import evaluate
+from index.answer import AskResult
+from index.engine import Engine, EngineError, QuestionError
+from index.settings import Settings
+from index.store import Filters
+
+log = logging.getLogger("newsbot")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO if args.command == "serve" else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    overrides = {"data_dir": args.data_dir} if args.data_dir else {}
+    settings = Settings(**overrides)
+    try:
+        return args.handler(args, settings)
+    except QuestionError as exc:
+        print(f"newsbot: {exc}", file=sys.stderr)
+        return 2
+    except EngineError as exc:
+        print(f"newsbot: {exc}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", type=Path, help="where the index lives (default: NEWSBOT_DATA_DIR)")
+    common.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
+    filters = argparse.ArgumentParser(add_help=False)
+    filters.add_argument("--outlet", help="only articles from this outlet")
+    filters.add_argument("--since", help="only articles published on or after this date (YYYY-MM-DD)")
+    filters.add_argument("--until", help="only articles published on or before this date (YYYY-MM-DD)")
+
+    parser = argparse.ArgumentParser(prog="newsbot", description="Answers questions by quoting the news.",
+                                     parents=[common])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", parents=[common], help="add articles from files, folders or URLs")
+    p.add_argument("paths", nargs="+", metavar="PATH", help=".txt .md .html .json .jsonl files, folders, URLs")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(handler=_ingest)
+
+    p = sub.add_parser("ask", parents=[common, filters], help="answer a question with quotes")
+    p.add_argument("question", nargs="*", help="the question")
+    p.add_argument("--json", action="store_true", help="print one JSON object (one per line with --questions)")
+    p.add_argument("-k", type=int, default=None, help="how many ranked answers to keep (default 5)")
+    p.add_argument("--questions", type=Path, help='JSONL file of {"question": ...} objects to answer in order')
+    p.set_defaults(handler=_ask)
+
+    p = sub.add_parser("search", parents=[common, filters], help="find articles and their best passage")
+    p.add_argument("query", nargs="+")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("-k", type=int, default=None, help="how many articles (default 5)")
+    p.set_defaults(handler=_search)
+
+    p = sub.add_parser("eval", parents=[common], help="measure answer quality on a questions file")
+    p.add_argument("questions", type=Path, metavar="QUESTIONS.jsonl")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--limit", type=int, default=None, help="only the first N questions")
+    p.add_argument("--misses", type=Path, default=None,
+                   help="where to write the misses as JSONL (default: DATA_DIR/eval-misses.jsonl)")
+    p.set_defaults(handler=_eval)
+
+    p = sub.add_parser("stats", parents=[common], help="what the index holds")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_stats)
+    return parser
+
+
+def _filters(args: argparse.Namespace) -> Filters:
+    return Filters(outlet=args.outlet, since=args.since, until=args.until)
+
+
+def _ingest(args: argparse.Namespace, settings: Settings) -> int:
+    engine = Engine(settings)
+    report = engine.ingest_paths([str(p) for p in args.paths], progress=sys.stderr.isatty())
+    for problem in report.problems:
+        print(f"{problem.origin}: {problem.message}", file=sys.stderr)
+    print(json.dumps(report.to_dict()) if args.json else report.summary())
+    return 0 if report.stored or report.skipped else 1
+
+
+def _ask(args: argparse.Namespace, settings: Settings) -> int:
+    engine = Engine(settings)
+    if args.questions:
+        for line in _answer_file(engine, args.questions, args.k, _filters(args)):
+            print(json.dumps(line, ensure_ascii=False), flush=True)
+        return 0
+    result = engine.ask(" ".join(args.question), args.k, _filters(args))
+    print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) if args.json else format_result(result))
+    return 0
+
+
+def _answer_file(engine: Engine, path: Path, k: int | None, filters: Filters) -> Iterator[dict[str, Any]]:
+    """One output object per input line, in order; a bad line gets an `error` instead of answers."""
+    batch: list[tuple[str, str | None]] = []  # (question, problem)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise EngineError(f"cannot read {path}: {exc.strerror}") from exc
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            question = json.loads(line)["question"]
+        except (ValueError, KeyError, TypeError):
+            batch.append(("", f'{path}:{number}: expected a JSON object with a "question" string'))
+            continue
+        batch.append((str(question), None))
+    for question, problem in batch:
+        if problem is None:
+            try:
+                yield engine.ask(question, k, filters).to_dict()
+                continue
+            except QuestionError as exc:
+                problem = str(exc)
+        yield {"question": question, "answered": False, "answers": [], "error": problem}
+
+
+def format_result(result: AskResult) -> str:
+    if not result.answers:
+        return "The news I have doesn't say: nothing indexed matches that question."
+    if not result.answered:
+        return (
+            "The news I have doesn't say. The closest passage is not a confident answer:\n\n"
+            f"{_quoted(result.answers[0].quote)}\n{_citation(result.answers[0].article)}\n\n"
+            f"Try `newsbot search {json.dumps(result.question)}` to browse related articles."
+        )
+    best = result.answers[0]
+    return f"{_quoted(best.quote)}\n{_citation(best.article)}"
+
+
+def _quoted(text: str) -> str:
+    return "\n".join(f"> {line}" if line else ">" for line in text.splitlines())
+
+
+def _citation(article: Any) -> str:
+    parts = [article.title, article.source or "unknown outlet", (article.published or "undated")[:10]]
+    if article.url:
+        parts.append(article.url)
+    return "  — " + " · ".join(parts)
+
+
+def _search(args: argparse.Namespace, settings: Settings) -> int:
+    hits = Engine(settings).search(" ".join(args.query), args.k, _filters(args))
+    if args.json:
+        print(json.dumps({"query": " ".join(args.query), "results": [h.to_dict() for h in hits]},
+                         ensure_ascii=False, indent=2))
+        return 0
+    if not hits:
+        print("No articles match.")
+    for rank, hit in enumerate(hits, 1):
+        print(f"{rank}. {hit.article.title} ({hit.score:.2f})\n{_citation(hit.article)}\n{_quoted(hit.passage)}\n")
+    return 0
+
+
+def _eval(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        questions = evaluate.load_questions(args.questions, args.limit)
+    except OSError as exc:
+        raise EngineError(f"cannot read {args.questions}: {exc.strerror}") from exc
+    except ValueError as exc:
+        raise EngineError(str(exc)) from exc
+    engine = Engine(settings)
+    outcomes = evaluate.run(engine, questions)
+    report = evaluate.summarize(outcomes)
+    misses_path = args.misses or settings.data_dir / "eval-misses.jsonl"
+    report["misses"] = {"count": evaluate.write_misses(outcomes, misses_path), "file": str(misses_path)}
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    rows = [("questions", report["questions"]), ("answerable", report["answerable"])]
+    rows += [(key, report.get(key)) for key in ("hit@1", "hit@3", "mrr@10", "refused_answerable",
+                                                 "unanswerable", "refused_unanswerable")]
+    rows += [("latency mean ms", report.get("latency_ms", {}).get("mean")),
+             ("latency p95 ms", report.get("latency_ms", {}).get("p95"))]
+    for key, value in rows:
+        print(f"{key:22} {'-' if value is None else value}")
+    for kind, scores in report.get("by_kind", {}).items():
+        print(f"  {kind:20} n={scores['questions']:<4} hit@1={scores.get('hit@1', '-')} "
+              f"hit@3={scores.get('hit@3', '-')} refused={scores['refused']}")
+    print(f"misses: {report['misses']['count']} written to {misses_path}")
+    return 0
+
+
+def _stats(args: argparse.Namespace, settings: Settings) -> int:
+    stats = Engine(settings).stats()
+    if args.json:
+        print(json.dumps(stats, indent=2))
+        return 0
+    print(f"data dir:  {stats['data_dir']}")
+    print(f"articles:  {stats['articles']}   passages: {stats['passages']}   sentences: {stats['sentences']}")
+    print(f"published: {stats['published']['first'] or '?'} to {stats['published']['last'] or '?'}")
+    print(f"last ingest: {stats['last_ingest'] or 'never'}")
+    print(f"model:     {stats['index']['model'] or '(none yet)'} (dim {stats['index']['dim'] or '?'})")
+    print("outlets:   " + (", ".join(f"{o['source']} ({o['articles']})" for o in stats["outlets"]) or "none"))
+    return 0

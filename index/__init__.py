@@ -1,0 +1,1 @@
+"""Newsbot engine: reads, indexes and quotes news articles."""

@@ -1,0 +1,133 @@
+"""Choosing the quotes: weigh each candidate sentence's evidence, collapse near-duplicates, quote
+the best sentence verbatim (with the sentence it leans on), and refuse when the evidence is weak."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from index.models import ArticleRef, Outlet
+from index.retrieve import FEATURES, Candidates
+
+# A sentence opening with one of these words usually needs the sentence before it to make sense.
+LEANING = re.compile(
+    r"^[\"“‘']?(?:he|she|they|it|its|his|her|their|them|this|that|these|those|such|there|both|"
+    r"but|however|also|instead|meanwhile|yet|so|and|then|the (?:move|decision|company|firm|group|official|"
+    r"statement|report|plan|deal))\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class Answer:
+    sentence: str
+    quote: str
+    score: float
+    article: ArticleRef
+    context: str
+    also_reported_by: list[Outlet] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "sentence": self.sentence,
+            "quote": self.quote,
+            "score": round(self.score, 4),
+            "article": self.article.to_dict(),
+            "context": self.context,
+            "also_reported_by": [o.to_dict() for o in self.also_reported_by],
+        }
+
+
+@dataclass
+class AskResult:
+    question: str
+    answered: bool
+    answers: list[Answer]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answered": self.answered,
+            "answers": [a.to_dict() for a in self.answers],
+        }
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One candidate sentence after weighing, as positions into `Candidates`."""
+
+    position: int
+    score: float
+
+
+def weigh(candidates: Candidates, weights: dict[str, float]) -> np.ndarray:
+    vector = np.asarray([weights.get(name, 0.0) for name in FEATURES], dtype=np.float32)
+    return candidates.features @ vector
+
+
+def rank_sentences(
+    candidates: Candidates, scores: np.ndarray, k: int, duplicate_similarity: float
+) -> list[Ranked]:
+    """Best-first sentences, skipping any that repeats (near-verbatim) one already taken."""
+    taken: list[int] = []
+    seen_text: set[str] = set()
+    for position in np.argsort(-scores, kind="stable"):
+        key = " ".join(re.findall(r"\w+", candidates.sentences[position]["text"].lower()))
+        if key in seen_text:
+            continue
+        if taken and float(np.max(candidates.vectors[taken] @ candidates.vectors[position])) >= duplicate_similarity:
+            continue
+        seen_text.add(key)
+        taken.append(int(position))
+        if len(taken) == k:
+            break
+    return [Ranked(p, float(scores[p])) for p in taken]
+
+
+def article_ref(row: dict[str, Any]) -> ArticleRef:
+    return ArticleRef(row["id"], row["title"], row["source"], row["url"], row["published"])
+
+
+def build_answer(candidates: Candidates, ranked: Ranked, context_sentences: int = 2) -> Answer:
+    """The verbatim quote: the sentence, preceded by the one before it when it leans on it."""
+    sentences = candidates.sentences
+    best = sentences[ranked.position]
+    article = candidates.articles[best["article_pk"]]
+    text = article["text"]
+    start = best["start"]
+    previous = _neighbour(sentences, ranked.position, -1)
+    if previous is not None and LEANING.match(best["text"]):
+        start = previous["start"]
+    first = _neighbour(sentences, ranked.position, -context_sentences) or _first_of(sentences, ranked.position)
+    last = _neighbour(sentences, ranked.position, context_sentences) or _last_of(sentences, ranked.position)
+    return Answer(
+        sentence=best["text"],
+        quote=text[start : best["end"]],
+        score=ranked.score,
+        article=article_ref(article),
+        context=text[first["start"] : last["end"]],
+    )
+
+
+def _neighbour(sentences: list[dict], position: int, step: int) -> dict | None:
+    """The sentence `step` places away in the same article, if there is one."""
+    other = position + step
+    if 0 <= other < len(sentences) and sentences[other]["article_pk"] == sentences[position]["article_pk"]:
+        return sentences[other]
+    return None
+
+
+def _first_of(sentences: list[dict], position: int) -> dict:
+    while position > 0 and sentences[position - 1]["article_pk"] == sentences[position]["article_pk"]:
+        position -= 1
+    return sentences[position]
+
+
+def _last_of(sentences: list[dict], position: int) -> dict:
+    end = len(sentences) - 1
+    while position < end and sentences[position + 1]["article_pk"] == sentences[position]["article_pk"]:
+        position += 1
+    return sentences[position]

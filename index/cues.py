@@ -1,0 +1,66 @@
+"""Cheap lexical signals: query terms for BM25, and what kind of answer a question asks for."""
+
+from __future__ import annotations
+
+import re
+
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+WORD = re.compile(r"[\w][\w'’.-]*\w|\w")
+NUMBER = re.compile(
+    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
+    r"hundred|thousand|million|billion|trillion|dozen|half|quarter)\b",
+    re.IGNORECASE,
+)
+DATE = re.compile(
+    r"\b(?:1[5-9]\d\d|20\d\d)\b|\b(?:January|February|March|April|May|June|July|August|September|October|"
+    r"November|December|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|yesterday|today|"
+    r"tomorrow|last (?:week|month|year)|next (?:week|month|year)|century|decade)\b"
+)
+NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*")
+
+ANSWER_TYPES = (
+    ("number", re.compile(r"^\s*(?:how (?:many|much|long|far|big|old|often|high|large|fast)|what (?:share|"
+                          r"percentage|proportion|number|amount|price)|what is the (?:cost|price|size))\b", re.I)),
+    ("date", re.compile(r"^\s*(?:when|what (?:year|date|day|month|time)|since when|how long ago)\b", re.I)),
+    ("name", re.compile(r"^\s*(?:who|whom|whose|which (?:person|man|woman|company|firm|team|club|player))\b",
+                        re.I)),
+)
+
+
+def terms(text: str) -> list[str]:
+    """Lower-cased content words of a query, stop words dropped, order kept, no repeats."""
+    seen: dict[str, None] = {}
+    for word in WORD.findall(text.lower()):
+        word = word.strip("'’.-")
+        if word and word not in ENGLISH_STOP_WORDS and (len(word) > 1 or word.isdigit()):
+            seen.setdefault(word, None)
+    return list(seen)
+
+
+def fts_query(text: str) -> str | None:
+    """An FTS5 MATCH expression OR-ing the query's content words, each quoted so none is syntax."""
+    words = [w.replace('"', "") for w in terms(text)]
+    return " OR ".join(f'"{w}"' for w in words if w) or None
+
+
+def answer_type(question: str) -> str | None:
+    """'number', 'date' or 'name' when the question's wording asks for one."""
+    for kind, pattern in ANSWER_TYPES:
+        if pattern.search(question):
+            return kind
+    return None
+
+
+def has_answer_type(sentence: str, kind: str | None, question: str) -> bool:
+    """Does the sentence hold something of the asked-for kind that the question does not already say?"""
+    if kind is None:
+        return False
+    asked = question.lower()
+    if kind == "number":
+        found = NUMBER.findall(sentence)
+    elif kind == "date":
+        found = DATE.findall(sentence)
+    else:
+        found = NAME.findall(sentence)
+    return any(f.lower() not in asked for f in found)

@@ -1,0 +1,185 @@
+"""The engine's one front door: ingest, ask, search, stats. Front ends (CLI, Discord) use only this."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from index.answer import AskResult, Ranked, build_answer, rank_sentences, weigh
+from index.embed import BUNDLED_MODEL, Embedder, create_embedder
+from index.ingest import IngestReport, Ingestor, stored_passage_vectors
+from index.models import ArticleIn, ArticleRef, InputProblem
+from index.readers import read_paths
+from index.retrieve import Retriever
+from index.settings import Settings
+from index.store import Filters, Store
+from index.vectors import PassageIndex
+
+
+class EngineError(Exception):
+    """A problem the user can fix; the message says how."""
+
+
+class QuestionError(EngineError):
+    """The question itself cannot be asked (empty, too long)."""
+
+
+@dataclass
+class SearchHit:
+    article: ArticleRef
+    score: float
+    sentence: str
+    passage: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"article": self.article.to_dict(), "score": round(self.score, 4), "sentence": self.sentence,
+                "passage": self.passage}
+
+
+class Engine:
+    """Owns the store, the passage index and the model; loads the model only when first needed."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self.store = Store(settings.db_path)
+        self.model_name = settings.model or BUNDLED_MODEL
+        if embedder is not None:
+            self.embedder = embedder
+        self._lock = threading.RLock()  # FAISS is not safe to search while it is being changed
+
+    def close(self) -> None:
+        self.store.close()
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        return create_embedder(self.settings)
+
+    @cached_property
+    def index(self) -> PassageIndex:
+        stored = self.store.get_setting("model")
+        if stored is not None and stored != self.model_name:
+            raise EngineError(
+                f"the data in {self.settings.data_dir} was embedded with {stored!r}, not {self.model_name!r}: "
+                "set NEWSBOT_MODEL back, or run `newsbot reindex` to re-embed everything with the new model."
+            )
+        dim = int(self.store.get_setting("dim") or self.embedder.dim)
+        index = PassageIndex(self.settings.faiss_path, self.model_name, dim)
+        index.load(
+            self.store.count("passages"),
+            lambda: stored_passage_vectors(self.store, dim, self.settings.passage_title_weight),
+        )
+        return index
+
+    # -- ingest ----------------------------------------------------------------------------------
+
+    def ingest(self, items: Iterable[ArticleIn | InputProblem], progress: bool = False) -> IngestReport:
+        with self._lock:
+            index = self.index
+            if self.store.get_setting("model") is None:
+                self.store.set_setting("model", self.model_name)
+                self.store.set_setting("dim", str(self.embedder.dim))
+            ingestor = Ingestor(
+                self.store, index, self.embedder,
+                passage_size=self.settings.passage_sentences, passage_stride=self.settings.passage_stride,
+                title_weight=self.settings.passage_title_weight,
+            )
+            return ingestor.ingest(items, progress=progress)
+
+    def ingest_paths(self, paths: Sequence[str | Path], progress: bool = False) -> IngestReport:
+        return self.ingest(read_paths(paths), progress=progress)
+
+    # -- questions -------------------------------------------------------------------------------
+
+    def ask(self, question: str, k: int | None = None, filters: Filters | None = None) -> AskResult:
+        return self.ask_many([question], k, filters)[0]
+
+    def ask_many(
+        self, questions: Sequence[str], k: int | None = None, filters: Filters | None = None
+    ) -> list[AskResult]:
+        """Answer questions in order; the model embeds them all in one batch."""
+        k = k or self.settings.top_k
+        cleaned = [self._check(q) for q in questions]
+        vectors = self.embedder.encode(cleaned)
+        results = []
+        for question, q_vec in zip(cleaned, vectors, strict=True):
+            with self._lock:
+                candidates = self._retriever().candidates(
+                    question, q_vec, filters or Filters(), self.settings.max_stories
+                )
+            scores = weigh(candidates, self.settings.weights)
+            ranked = rank_sentences(candidates, scores, k, self.settings.duplicate_similarity)
+            answers = [build_answer(candidates, r) for r in ranked]
+            answered = bool(answers) and answers[0].score >= self.settings.min_answer_score
+            results.append(AskResult(question, answered, answers))
+        return results
+
+    def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[SearchHit]:
+        """Stories ranked by their best sentence, each shown with the passage around it."""
+        k = k or self.settings.top_k
+        query = self._check(query)
+        q_vec = self.embedder.encode([query])[0]
+        with self._lock:
+            candidates = self._retriever().candidates(
+                query, q_vec, filters or Filters(), max(k, self.settings.max_stories)
+            )
+        scores = weigh(candidates, self.settings.weights)
+        best: dict[int, int] = {}
+        for position in scores.argsort()[::-1]:
+            best.setdefault(candidates.sentences[position]["article_pk"], int(position))
+        hits = []
+        for position in list(best.values())[:k]:
+            answer = build_answer(candidates, Ranked(position, float(scores[position])), context_sentences=1)
+            hits.append(SearchHit(answer.article, answer.score, answer.sentence, answer.context))
+        return hits
+
+    def _retriever(self) -> Retriever:
+        return Retriever(
+            self.store, self.index,
+            dense_candidates=self.settings.dense_candidates, bm25_candidates=self.settings.bm25_candidates,
+            context_title_weight=self.settings.context_title_weight,
+        )
+
+    def _check(self, question: str) -> str:
+        question = " ".join(question.split())
+        if not question:
+            raise QuestionError("the question is empty: ask something, e.g. `newsbot ask \"who warned ships?\"`")
+        limit = self.settings.max_question_chars
+        if len(question) > limit:
+            raise QuestionError(f"the question is {len(question)} characters long; keep it under {limit}")
+        return question
+
+    # -- what the engine knows -------------------------------------------------------------------
+
+    def outlets(self) -> list[str]:
+        rows = self.store.query(
+            "SELECT source FROM articles WHERE source IS NOT NULL GROUP BY source ORDER BY count(*) DESC"
+        )
+        return [r["source"] for r in rows]
+
+    def stats(self) -> dict[str, Any]:
+        store = self.store
+        dates = store.query("SELECT min(published) AS first, max(published) AS last FROM articles")[0]
+        outlets = store.query(
+            "SELECT coalesce(source, '(unknown)') AS source, count(*) AS articles FROM articles "
+            "GROUP BY 1 ORDER BY 2 DESC"
+        )
+        return {
+            "data_dir": str(self.settings.data_dir),
+            "articles": store.count("articles"),
+            "passages": store.count("passages"),
+            "sentences": store.count("sentences"),
+            "outlets": outlets,
+            "published": {"first": dates["first"], "last": dates["last"]},
+            "last_ingest": store.get_setting("last_ingest"),
+            "index": {
+                "model": store.get_setting("model"),
+                "dim": int(store.get_setting("dim") or 0) or None,
+                "file": str(self.settings.faiss_path),
+                "file_bytes": self.settings.faiss_path.stat().st_size if self.settings.faiss_path.exists() else 0,
+                "vectors": self.store.count("passages"),
+            },
+        }

@@ -1,0 +1,429 @@
+"""RSS and Atom feeds: which feeds to follow, which of their items were already taken, and polling them.
+
+An item counts as seen only once the engine's ingest has accepted it, so an interrupted poll (a crash,
+downtime, a failing ingest) is caught up by the next one: every item still in the feed and not seen is
+taken then. For the same reason a feed's ETag / Last-Modified are stored only after a complete poll;
+storing them earlier would let a 304 hide the items that were never ingested.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import logging
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import feedparser
+import lxml.etree
+import lxml.html
+import sqlite_utils
+from yarl import URL
+
+from index.clean import shorten
+from index.fetch import Fetcher, FetchError, FetchResult
+from index.models import ArticleIn
+
+log = logging.getLogger(__name__)
+
+BACKOFF_BASE = timedelta(minutes=5)  # after the first failure; doubles with each further one
+BACKOFF_MAX = timedelta(hours=6)
+MAX_CONCURRENT_FEEDS = 4
+MAX_CONCURRENT_ITEMS = 8  # per feed; the fetcher's per-host limit applies on top
+_TITLE_MAX = 100
+_SQL_BATCH = 500  # guids per IN (...) query, well under SQLite's variable limit
+_BLOCK_TAGS = (
+    "p", "div", "br", "li", "ul", "ol", "blockquote", "pre", "table", "tr",
+    "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "figure", "figcaption", "hr",
+)  # fmt: skip
+
+Ingest = Callable[[list[ArticleIn]], object]
+
+
+class FeedError(Exception):
+    """A feed that could not be read; the message says what to check."""
+
+
+@dataclass(frozen=True)
+class Feed:
+    """A followed feed and its health."""
+
+    url: str
+    name: str | None
+    added_at: datetime
+    etag: str | None = None
+    last_modified: str | None = None
+    last_polled_at: datetime | None = None
+    last_ok_at: datetime | None = None
+    last_error: str | None = None
+    consecutive_failures: int = 0
+    next_poll_after: datetime | None = None  # set while backing off after failures
+
+    def due(self, now: datetime) -> bool:
+        return self.next_poll_after is None or self.next_poll_after <= now
+
+
+@dataclass
+class FeedResult:
+    """What one poll did with one feed."""
+
+    url: str
+    new_items: int = 0
+    not_modified: bool = False
+    skipped: bool = False  # backing off after failures; see Feed.next_poll_after
+    error: str | None = None
+    item_errors: list[str] = field(default_factory=list)  # items left for the next poll to retry
+
+
+@dataclass
+class PollReport:
+    feeds: list[FeedResult]
+
+    @property
+    def new_items(self) -> int:
+        return sum(result.new_items for result in self.feeds)
+
+    @property
+    def failed(self) -> list[FeedResult]:
+        return [result for result in self.feeds if result.error]
+
+    @property
+    def skipped(self) -> int:
+        return sum(result.skipped for result in self.feeds)
+
+    def summary(self) -> str:
+        polled = len(self.feeds) - self.skipped
+        return (
+            f"{polled} feeds polled, {self.new_items} new items, {len(self.failed)} failed, "
+            f"{self.skipped} skipped while backing off"
+        )
+
+
+def validate_feed_url(url: str) -> str:
+    """The URL, stripped; ValueError with a readable message unless it is an http(s) URL with a host."""
+    url = url.strip()
+    try:
+        parsed = URL(url)
+    except ValueError as exc:
+        raise ValueError(f"not a valid feed address: {url!r}") from exc
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ValueError(f"a feed address must be an http:// or https:// URL, not {url!r}")
+    return url
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat() if moment else None
+
+
+def _when(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def backoff(failures: int) -> timedelta:
+    """How long to leave a feed alone after ``failures`` failed polls in a row."""
+    return min(BACKOFF_BASE * 2 ** min(failures - 1, 16), BACKOFF_MAX)
+
+
+class FeedStore:
+    """Feeds and the items already taken from them, in the engine's SQLite database.
+
+    When the connection is shared with the engine's `Store`, pass its lock so these writes never land
+    inside an ingest transaction. `poll_feeds` calls the store from worker threads (so waiting for that
+    lock never blocks the event loop): the connection must allow that (``check_same_thread=False``).
+    """
+
+    def __init__(self, db: sqlite_utils.Database, lock: AbstractContextManager[Any] | None = None) -> None:
+        self.db = db
+        self.lock = lock if lock is not None else threading.RLock()
+        with self.lock:
+            self._create()
+
+    def _create(self) -> None:
+        self.db.table("feeds").create(
+            {
+                "url": str, "name": str, "added_at": str, "etag": str, "last_modified": str,
+                "last_polled_at": str, "last_ok_at": str, "last_error": str,
+                "consecutive_failures": int, "next_poll_after": str,
+            },
+            pk="url",
+            not_null={"added_at", "consecutive_failures"},
+            defaults={"consecutive_failures": 0},
+            if_not_exists=True,
+        )
+        self.db.table("feed_items").create(
+            {"feed_url": str, "guid": str, "link": str, "seen_at": str},
+            pk=("feed_url", "guid"),
+            foreign_keys=[("feed_url", "feeds", "url")],
+            if_not_exists=True,
+        )
+
+    def add(self, url: str, name: str | None = None, *, now: datetime | None = None) -> Feed:
+        """Follow a feed; adding it again only updates its name (when one is given)."""
+        url = validate_feed_url(url)
+        name = (name or "").strip() or None
+        with self.lock, self.db.atomic():
+            self.db.execute(
+                "INSERT INTO feeds (url, name, added_at, consecutive_failures) VALUES (?, ?, ?, 0) "
+                "ON CONFLICT(url) DO UPDATE SET name = coalesce(excluded.name, feeds.name)",
+                [url, name, _iso(now or datetime.now(UTC))],
+            )
+        feed = self.get(url)
+        assert feed is not None
+        return feed
+
+    def remove(self, url: str) -> bool:
+        """Stop following a feed and forget its seen items; False if it was not followed."""
+        url = url.strip()
+        with self.lock, self.db.atomic():
+            self.db.execute("DELETE FROM feed_items WHERE feed_url = ?", [url])
+            return self.db.execute("DELETE FROM feeds WHERE url = ?", [url]).rowcount > 0
+
+    def get(self, url: str) -> Feed | None:
+        with self.lock:
+            rows = list(self.db.query("SELECT * FROM feeds WHERE url = ?", [url.strip()]))
+        return _feed(rows[0]) if rows else None
+
+    def list(self) -> list[Feed]:
+        with self.lock:
+            rows = list(self.db.query("SELECT * FROM feeds ORDER BY added_at, url"))
+        return [_feed(row) for row in rows]
+
+    def seen(self, feed_url: str, guids: Sequence[str]) -> set[str]:
+        """Which of ``guids`` were already taken from the feed."""
+        found: set[str] = set()
+        with self.lock:
+            for start in range(0, len(guids), _SQL_BATCH):
+                batch = guids[start : start + _SQL_BATCH]
+                marks = ", ".join("?" * len(batch))
+                sql = f"SELECT guid FROM feed_items WHERE feed_url = ? AND guid IN ({marks})"
+                rows = self.db.execute(sql, [feed_url, *batch])
+                found.update(row[0] for row in rows)
+        return found
+
+    def mark_seen(self, feed_url: str, items: Iterable[tuple[str, str | None]], now: datetime) -> None:
+        """Record (guid, link) pairs as taken; call only after the ingest accepted them."""
+        rows = [(feed_url, guid, link, _iso(now)) for guid, link in items]
+        with self.lock, self.db.atomic():
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO feed_items (feed_url, guid, link, seen_at) VALUES (?, ?, ?, ?)", rows
+            )
+
+    def record_success(
+        self, url: str, now: datetime, *, etag: str | None, last_modified: str | None
+    ) -> None:
+        with self.lock, self.db.atomic():
+            self.db.execute(
+                "UPDATE feeds SET etag = ?, last_modified = ?, last_polled_at = ?, last_ok_at = ?, "
+                "last_error = NULL, consecutive_failures = 0, next_poll_after = NULL WHERE url = ?",
+                [etag, last_modified, _iso(now), _iso(now), url],
+            )
+
+    def record_failure(self, url: str, now: datetime, error: str) -> Feed | None:
+        """Note the error and back off exponentially; None if the feed was removed meanwhile."""
+        with self.lock, self.db.atomic():
+            row = self.db.execute("SELECT consecutive_failures FROM feeds WHERE url = ?", [url]).fetchone()
+            if row is None:
+                return None
+            failures = (row[0] or 0) + 1
+            self.db.execute(
+                "UPDATE feeds SET last_polled_at = ?, last_error = ?, consecutive_failures = ?, "
+                "next_poll_after = ? WHERE url = ?",
+                [_iso(now), error, failures, _iso(now + backoff(failures)), url],
+            )
+        return self.get(url)
+
+
+def _feed(row: dict[str, Any]) -> Feed:
+    return Feed(
+        url=row["url"],
+        name=row["name"],
+        added_at=datetime.fromisoformat(row["added_at"]),
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        last_polled_at=_when(row["last_polled_at"]),
+        last_ok_at=_when(row["last_ok_at"]),
+        last_error=row["last_error"],
+        consecutive_failures=row["consecutive_failures"] or 0,
+        next_poll_after=_when(row["next_poll_after"]),
+    )
+
+
+async def poll_feeds(
+    store: FeedStore, fetcher: Fetcher, ingest: Ingest, *, now: datetime | None = None, force: bool = False
+) -> PollReport:
+    """Poll every feed once (those backing off only when ``force``), a few at a time.
+
+    ``ingest`` is the engine's synchronous ingest; it runs in a worker thread. A failing feed is
+    recorded in its health fields and never stops the others.
+    """
+    now = now or datetime.now(UTC)
+    feeds = await asyncio.to_thread(store.list)
+    slots = asyncio.Semaphore(MAX_CONCURRENT_FEEDS)
+
+    async def one(feed: Feed) -> FeedResult:
+        if not force and not feed.due(now):
+            return FeedResult(feed.url, skipped=True)
+        async with slots:
+            return await _poll_feed(store, fetcher, ingest, feed, now)
+
+    report = PollReport(list(await asyncio.gather(*(one(feed) for feed in feeds))))
+    log.info("feeds: %s", report.summary())
+    return report
+
+
+async def _poll_feed(
+    store: FeedStore, fetcher: Fetcher, ingest: Ingest, feed: Feed, now: datetime
+) -> FeedResult:
+    result = FeedResult(feed.url)
+    try:
+        await _take_new_items(store, fetcher, ingest, feed, now, result)
+    except Exception as exc:  # whatever broke (network, feed, ingest), the other feeds go on
+        expected = isinstance(exc, FetchError | FeedError)
+        message = str(exc) if expected else f"{type(exc).__name__}: {exc}"
+        log.warning("feed %s failed: %s", feed.url, message, exc_info=not expected)
+        result.error = message
+        await asyncio.to_thread(store.record_failure, feed.url, now, message)
+    return result
+
+
+async def _take_new_items(
+    store: FeedStore, fetcher: Fetcher, ingest: Ingest, feed: Feed, now: datetime, result: FeedResult
+) -> None:
+    response = await fetcher.get(feed.url, etag=feed.etag, last_modified=feed.last_modified)
+    if response.not_modified:
+        result.not_modified = True
+        await asyncio.to_thread(
+            store.record_success, feed.url, now,
+            etag=response.etag or feed.etag, last_modified=response.last_modified or feed.last_modified,
+        )
+        return
+    parsed = await asyncio.to_thread(_parse_feed, response)
+    entries = _entries_by_guid(parsed.entries)
+    seen = await asyncio.to_thread(store.seen, feed.url, list(entries))
+    new = [(guid, entry) for guid, entry in entries.items() if guid not in seen]
+    feed_title = parsed.feed.get("title") or feed.name or URL(feed.url).host or feed.url
+    slots = asyncio.Semaphore(MAX_CONCURRENT_ITEMS)
+
+    async def article_for(entry: Any) -> ArticleIn | str:
+        async with slots:
+            return await _entry_article(fetcher, feed.url, feed_title, entry)
+
+    outcomes = await asyncio.gather(*(article_for(entry) for _, entry in new))
+    articles: list[ArticleIn] = []
+    taken: list[tuple[str, str | None]] = []
+    for (guid, entry), outcome in zip(new, outcomes, strict=True):
+        if isinstance(outcome, str):
+            result.item_errors.append(outcome)
+        else:
+            articles.append(outcome)
+            taken.append((guid, entry.get("link")))
+    if articles:
+        await asyncio.to_thread(ingest, articles)
+        await asyncio.to_thread(store.mark_seen, feed.url, taken, now)
+    result.new_items = len(articles)
+    # Items that failed are retried next time; keeping the old validators stops a 304 from hiding them.
+    complete = not result.item_errors
+    await asyncio.to_thread(
+        store.record_success, feed.url, now,
+        etag=response.etag if complete else feed.etag,
+        last_modified=response.last_modified if complete else feed.last_modified,
+    )
+    log.info("feed %s: %d new items, %d to retry", feed.url, len(articles), len(result.item_errors))
+
+
+def _parse_feed(response: FetchResult) -> Any:
+    headers = {"content-location": response.final_url}
+    if response.content_type:
+        charset = f"; charset={response.charset}" if response.charset else ""
+        headers["content-type"] = response.content_type + charset
+    # A stream, not bytes: feedparser would treat a bytes body that names a file as a path to read.
+    parsed = feedparser.parse(io.BytesIO(response.body), response_headers=headers)
+    if not parsed.entries and (parsed.bozo or not parsed.version):
+        problem = parsed.get("bozo_exception") or "no RSS or Atom elements"
+        raise FeedError(
+            f"{response.url} is not a readable RSS or Atom feed ({problem}); "
+            "check that the address is the feed itself, not the site's home page"
+        )
+    return parsed
+
+
+def _entries_by_guid(entries: Iterable[Any]) -> dict[str, Any]:
+    """Entries keyed by guid: the entry's id, else its link, else a hash of its title (or text)."""
+    keyed: dict[str, Any] = {}
+    for entry in entries:
+        guid = entry.get("id") or entry.get("link")
+        if not guid:
+            basis = entry.get("title") or entry.get("summary")
+            if not basis:
+                continue  # an empty entry (a broken feed's debris): nothing to take
+            guid = "sha1:" + hashlib.sha1(basis.encode()).hexdigest()
+        keyed.setdefault(guid, entry)
+    return keyed
+
+
+async def _entry_article(fetcher: Fetcher, feed_url: str, feed_title: str, entry: Any) -> ArticleIn | str:
+    """The article an entry links to, else one made of the entry's own text; a message if neither."""
+    link = entry.get("link")
+    title = " ".join((entry.get("title") or "").split())
+    article: ArticleIn | None = None
+    problem = "the entry has no link and no text"
+    if link:
+        try:
+            article = await fetcher.fetch_article(link)
+        except FetchError as exc:
+            log.info("feed %s: %s; using the entry's own text", feed_url, exc)
+            problem = f"{exc}, and the feed entry has no text"
+    if article is None:
+        text = _entry_text(entry)
+        if not text:
+            return f"{link or title}: {problem}"
+        article = ArticleIn(
+            title=title or shorten(text.partition("\n")[0], _TITLE_MAX),
+            text=text,
+            url=link,
+            origin=link or feed_url,
+        )
+    article.title = article.title or title
+    article.published = article.published or _entry_published(entry)
+    article.source = article.source or feed_title
+    article.meta["feed"] = feed_url
+    return article
+
+
+def _entry_text(entry: Any) -> str:
+    """The entry's fullest text (content, else summary) as plain text."""
+    candidates = [*entry.get("content", []), entry.get("summary_detail") or {}]
+    best = ""
+    for item in candidates:
+        value = item.get("value") or ""
+        text = value.strip() if item.get("type") == "text/plain" else _html_to_text(value)
+        if len(text) > len(best):
+            best = text
+    return best
+
+
+def _html_to_text(fragment: str) -> str:
+    """Plain text of an HTML fragment, one paragraph per block, blank lines between them."""
+    if not fragment.strip():
+        return ""
+    try:
+        root = lxml.html.fragment_fromstring(fragment, create_parent="div")
+    except (lxml.etree.ParserError, ValueError):
+        return fragment.strip()
+    for element in root.xpath(".//script | .//style"):
+        element.drop_tree()
+    for element in root.iter(*_BLOCK_TAGS):
+        element.text = "\n" + (element.text or "")
+        element.tail = "\n" + (element.tail or "")
+    lines = (" ".join(line.split()) for line in root.text_content().split("\n"))
+    return "\n\n".join(line for line in lines if line)
+
+
+def _entry_published(entry: Any) -> str | None:
+    moment = entry.get("published_parsed") or entry.get("updated_parsed")  # a UTC struct_time
+    return datetime(*moment[:6], tzinfo=UTC).isoformat() if moment else None

@@ -1,0 +1,334 @@
+"""The one way the engine fetches a URL (CLI ingest, feed polling, the bot's /ingest).
+
+Every fetch goes through `Fetcher` so the same protections hold everywhere: no private addresses
+(checked on the resolved addresses, at connection time, for every redirect hop), a total time limit, a
+size cap, a bounded number of redirects and a per-host concurrency limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import ipaddress
+import logging
+import re
+import socket
+from collections import defaultdict
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Self
+
+import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import DefaultResolver
+from yarl import URL
+
+from index.html import extract_article
+from index.models import ArticleIn
+from index.settings import Settings
+
+log = logging.getLogger(__name__)
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_SCHEMES = frozenset({"http", "https"})
+_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+_ACCEPT = (
+    "text/html,application/xhtml+xml,application/rss+xml,application/atom+xml,application/xml;q=0.9,*/*;q=0.8"
+)
+_CHUNK = 64 * 1024
+# NAT64 well-known prefix: the last 32 bits are an IPv4 address, and that is what gets reached.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# A charset the document declares itself: <meta charset=...>, http-equiv content, <?xml encoding=...?>.
+_DECLARED_CHARSET = re.compile(rb"""(?:charset|encoding)\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+_HTTP_HINTS = {
+    401: "the page needs a login",
+    403: "the site refuses the request; it may block bots",
+    404: "check the address",
+    410: "the page was removed",
+    429: "the site is rate-limiting; try again later",
+}
+
+
+class FetchError(Exception):
+    """A fetch that failed; the message says what happened and, where it can, what to do about it."""
+
+
+class PrivateAddressError(FetchError):
+    """The URL leads to an address inside a private network, which the fetcher refuses to reach."""
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """One completed fetch. ``body`` is empty when the server answered 304 Not Modified."""
+
+    url: str  # as requested
+    final_url: str  # after redirects
+    status: int
+    body: bytes
+    content_type: str | None  # without parameters, e.g. "text/html"
+    charset: str | None  # from the Content-Type header
+    etag: str | None
+    last_modified: str | None
+    not_modified: bool = False
+
+    @property
+    def text(self) -> str:
+        """The body decoded: the server's charset, else the one the document declares, else UTF-8."""
+        if self.body.startswith(codecs.BOM_UTF8):
+            return self.body.decode("utf-8-sig", errors="replace")
+        encoding = self.charset or _declared_charset(self.body) or "utf-8"
+        try:
+            return self.body.decode(encoding, errors="replace")
+        except LookupError:  # a charset name Python does not know
+            return self.body.decode("utf-8", errors="replace")
+
+
+def _declared_charset(body: bytes) -> str | None:
+    match = _DECLARED_CHARSET.search(body[:4096])
+    return match.group(1).decode("ascii") if match else None
+
+
+def private_address_reason(address: str) -> str | None:
+    """What kind of non-public address ``address`` is ("a loopback address", ...), or None if public.
+
+    IPv4 addresses carried inside IPv6 ones (IPv4-mapped, 6to4, NAT64) are judged by the IPv4 address,
+    since that is where the connection ends up.
+    """
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        elif ip.sixtofour is not None:
+            ip = ip.sixtofour
+        elif ip in _NAT64:
+            ip = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    kinds = (
+        ("unspecified", ip.is_unspecified),
+        ("loopback", ip.is_loopback),
+        ("link-local", ip.is_link_local),
+        ("multicast", ip.is_multicast),
+        ("private", ip.is_private),
+        ("reserved", ip.is_reserved),
+    )
+    for kind, matches in kinds:
+        if matches:
+            return f"a {kind} address"
+    return None if ip.is_global else "not a public address"
+
+
+def _refuse_private(address: str, host: str | None = None) -> None:
+    reason = private_address_reason(address)
+    if reason is None:
+        return
+    what = f"{host} resolves to {address}, {reason}" if host and host != address else f"{address} is {reason}"
+    raise PrivateAddressError(f"refused: {what} (set NEWSBOT_ALLOW_PRIVATE_URLS=true to allow)")
+
+
+class GuardedResolver(AbstractResolver):
+    """Wraps a resolver and refuses any answer that points into a private network.
+
+    Checking the addresses aiohttp is about to connect to, rather than the URL beforehand, covers every
+    redirect hop and leaves no gap between the check and the connection for a DNS answer to change.
+    """
+
+    def __init__(self, inner: AbstractResolver) -> None:
+        self._inner = inner
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        answers = await self._inner.resolve(host, port, family)
+        for answer in answers:
+            _refuse_private(answer["host"], host)
+        return answers
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
+def _parse_url(url: str | URL) -> URL:
+    try:
+        parsed = url if isinstance(url, URL) else URL(url.strip())
+    except (TypeError, ValueError) as exc:
+        raise FetchError(f"not a valid URL: {url!r}") from exc
+    if parsed.scheme not in _SCHEMES:
+        raise FetchError(f"only http:// and https:// URLs can be fetched, not {str(url)!r}")
+    if not parsed.host:
+        raise FetchError(f"no host name in URL {str(url)!r}")
+    return parsed
+
+
+def _format_size(size: int) -> str:
+    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("KB", 10**3)):
+        if size >= scale:
+            return f"{size / scale:g} {unit}"
+    return f"{size} bytes"
+
+
+def _http_error(status: int, url: URL) -> FetchError:
+    hint = _HTTP_HINTS.get(status) or ("the site has a problem; try again later" if status >= 500 else "")
+    return FetchError(f"HTTP {status} from {url}" + (f" ({hint})" if hint else ""))
+
+
+class Fetcher:
+    """An HTTP client with the engine's limits. Use as ``async with Fetcher(settings) as fetcher``.
+
+    ``resolver`` replaces aiohttp's default DNS resolver (tests use a fake one); unless the settings allow
+    private URLs it is wrapped in a `GuardedResolver`.
+    """
+
+    def __init__(self, settings: Settings, *, resolver: AbstractResolver | None = None) -> None:
+        self.settings = settings
+        self._resolver = resolver
+        self._session: aiohttp.ClientSession | None = None
+        self._owned_resolver: AbstractResolver | None = None
+        self._host_slots: defaultdict[str, asyncio.Semaphore] = defaultdict(
+            lambda: asyncio.Semaphore(settings.fetch_per_host)
+        )
+
+    async def __aenter__(self) -> Self:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        """Start the HTTP session (needs a running event loop, hence not in ``__init__``)."""
+        if self._session is not None:
+            return
+        inner = self._resolver
+        if inner is None:
+            inner = self._owned_resolver = DefaultResolver()
+        resolver = inner if self.settings.allow_private_urls else GuardedResolver(inner)
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(resolver=resolver),
+            headers={"User-Agent": self.settings.user_agent, "Accept": _ACCEPT},
+            timeout=aiohttp.ClientTimeout(total=None),  # the total limit is applied per fetch, see get()
+        )
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+        if self._owned_resolver is not None:
+            await self._owned_resolver.close()
+            self._owned_resolver = None
+
+    async def get(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+    ) -> FetchResult:
+        """Fetch ``url``, following redirects; raise `FetchError` for anything but a 2xx or 304 answer.
+
+        ``etag`` and ``last_modified`` make the request conditional: an unchanged resource comes back with
+        ``not_modified=True`` and an empty body.
+        """
+        if self._session is None:
+            raise RuntimeError("Fetcher is not open; use 'async with Fetcher(settings) as fetcher'")
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        current = _parse_url(url)
+        timeout = self.settings.fetch_timeout
+        deadline: float | None = None
+        try:
+            for _ in range(self.settings.fetch_max_redirects + 1):
+                self._refuse_private_literal(current)
+                # The deadline starts once a host slot is free: waiting in line is not the site's fault.
+                async with self._host_slots[current.host or ""]:
+                    if deadline is None:
+                        deadline = asyncio.get_running_loop().time() + timeout
+                    async with asyncio.timeout_at(deadline):
+                        outcome = await self._request(url, current, headers)
+                if isinstance(outcome, FetchResult):
+                    return outcome
+                log.debug("redirect %s -> %s", current, outcome)
+                current = outcome
+        except TimeoutError as exc:
+            raise FetchError(
+                f"timed out after {timeout:g} s fetching {url} (the site is slow or down; try again later)"
+            ) from exc
+        except aiohttp.ClientError as exc:
+            raise FetchError(f"could not fetch {url}: {exc or type(exc).__name__}") from exc
+        raise FetchError(
+            f"too many redirects fetching {url} (more than {self.settings.fetch_max_redirects}); "
+            "try the address the browser ends up at"
+        )
+
+    def _refuse_private_literal(self, url: URL) -> None:
+        """An IP address written in the URL never reaches the resolver, so it is checked here."""
+        if self.settings.allow_private_urls or url.host is None:
+            return
+        try:
+            ipaddress.ip_address(url.host)
+        except ValueError:
+            return  # a host name: the resolver checks what it resolves to
+        _refuse_private(url.host)
+
+    async def _request(self, url: str, current: URL, headers: dict[str, str]) -> FetchResult | URL:
+        """One hop: the result, or the URL a redirect points to."""
+        assert self._session is not None
+        async with self._session.get(current, headers=headers, allow_redirects=False) as resp:
+            if resp.status in _REDIRECTS:
+                location = resp.headers.get("Location")
+                if not location:
+                    raise FetchError(f"HTTP {resp.status} from {current} redirects nowhere (no Location)")
+                try:
+                    return _parse_url(current.join(URL(location)))
+                except ValueError as exc:
+                    raise FetchError(f"{current} redirects to an invalid URL: {location!r}") from exc
+            if resp.status != 304 and not 200 <= resp.status < 300:
+                raise _http_error(resp.status, current)
+            body = b"" if resp.status == 304 else await self._read_capped(resp, url)
+            return FetchResult(
+                url=url,
+                final_url=str(current),
+                status=resp.status,
+                body=body,
+                content_type=resp.content_type if "Content-Type" in resp.headers else None,
+                charset=resp.charset,
+                etag=resp.headers.get("ETag"),
+                last_modified=resp.headers.get("Last-Modified"),
+                not_modified=resp.status == 304,
+            )
+
+    async def _read_capped(self, resp: aiohttp.ClientResponse, url: str) -> bytes:
+        """The body, refusing it as soon as it is known to be too big (Content-Length or bytes read)."""
+        limit = self.settings.fetch_max_bytes
+        too_large = FetchError(
+            f"page is larger than {_format_size(limit)}: {url} (raise NEWSBOT_FETCH_MAX_BYTES to allow)"
+        )
+        if resp.content_length is not None and resp.content_length > limit:
+            raise too_large
+        body = bytearray()
+        async for chunk in resp.content.iter_chunked(_CHUNK):
+            body += chunk
+            if len(body) > limit:
+                raise too_large
+        return bytes(body)
+
+    async def fetch_article(self, url: str) -> ArticleIn:
+        """Fetch a web page and extract its article.
+
+        The article's ``url`` is the page's canonical URL when it names one, else the URL after redirects;
+        ``origin`` is the URL as given.
+        """
+        result = await self.get(url)
+        if result.content_type and result.content_type not in _HTML_TYPES:
+            raise FetchError(
+                f"{url} is not a web page but {result.content_type}; only HTML articles can be read"
+            )
+        # Extraction takes tens of milliseconds of CPU; keep the event loop free meanwhile.
+        article = await asyncio.to_thread(extract_article, result.text, result.final_url)
+        if article is None:
+            raise FetchError(
+                f"no article text found at {url} (it may be a home page, a paywall, a login page "
+                "or a page that needs JavaScript)"
+            )
+        article.url = article.url or result.final_url
+        article.origin = url
+        return article

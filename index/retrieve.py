@@ -1,0 +1,166 @@
+"""Hybrid retrieval: candidate stories from FAISS passages and FTS5 BM25, then every sentence of
+those stories described by a few evidence features that the answerer weighs.
+
+Candidates are whole stories because the findings showed the right story is usually found while the
+right *sentence* is not: a sentence deep in the story must be able to beat the lead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.cues import answer_type, fts_query, has_answer_type
+from index.store import Filters, Store, from_blobs
+from index.vectors import PassageIndex
+
+FEATURES = ("sent", "ctx", "title", "bm25", "story_bm25", "story_dense", "answer_type", "lead")
+
+
+@dataclass
+class Candidates:
+    """Every sentence of the candidate stories, with its feature row."""
+
+    sentences: list[dict]  # pk, article_pk, idx, start, end, text
+    articles: dict[int, dict]  # pk -> article row (without vectors)
+    features: np.ndarray  # len(sentences) x len(FEATURES)
+    vectors: np.ndarray  # sentence vectors, for near-duplicate checks
+
+
+class Retriever:
+    def __init__(
+        self, store: Store, index: PassageIndex, *, dense_candidates: int, bm25_candidates: int,
+        context_title_weight: float,
+    ) -> None:
+        self.store = store
+        self.index = index
+        self.dense_candidates = dense_candidates
+        self.bm25_candidates = bm25_candidates
+        self.context_title_weight = context_title_weight
+
+    def candidates(self, question: str, q_vec: np.ndarray, filters: Filters, stories: int) -> Candidates:
+        """Every sentence of the best `stories` stories, with evidence features."""
+        match = fts_query(question)
+        stories = self._stories(q_vec, match, filters)[:stories]
+        if not stories:
+            return Candidates([], {}, np.zeros((0, len(FEATURES)), np.float32), np.zeros((0, q_vec.size)))
+        marks = ",".join("?" * len(stories))
+        articles = {
+            row["pk"]: row
+            for row in self.store.query(
+                f"SELECT pk, id, title, source, url, published, text, title_vec FROM articles "
+                f"WHERE pk IN ({marks})", stories,
+            )
+        }
+        sentences = self.store.query(
+            f"SELECT pk, article_pk, idx, start, end, text, vec FROM sentences WHERE article_pk IN ({marks}) "
+            "ORDER BY article_pk, idx", stories,
+        )
+        dim = q_vec.size
+        vectors = from_blobs([s.pop("vec") for s in sentences], dim)
+        titles = {pk: from_blobs([row.pop("title_vec")], dim)[0] for pk, row in articles.items()}
+        bm25 = self._sentence_bm25(match, [s["pk"] for s in sentences])
+        story_bm25 = self._story_bm25(match, list(articles))
+        features = self._features(question, q_vec, sentences, vectors, titles, bm25, story_bm25)
+        return Candidates(sentences, articles, features, vectors)
+
+    def _stories(self, q_vec: np.ndarray, match: str | None, filters: Filters) -> list[int]:
+        """Article pks worth reading whole, best first: fused ranks of dense passages and BM25."""
+        allowed = None
+        if filters:
+            where, params = filters.sql()
+            rows = self.store.query(
+                f"SELECT p.pk FROM passages p JOIN articles a ON a.pk = p.article_pk WHERE {where}", params
+            )
+            allowed = np.asarray([r["pk"] for r in rows], dtype=np.int64)
+        fused: dict[int, float] = {}
+        hits = self.index.search(q_vec, self.dense_candidates, allowed)
+        if hits:
+            marks = ",".join("?" * len(hits))
+            owner = {
+                r["pk"]: r["article_pk"]
+                for r in self.store.query(f"SELECT pk, article_pk FROM passages WHERE pk IN ({marks})",
+                                          [pk for pk, _ in hits])
+            }
+            _fuse(fused, [owner[pk] for pk, _ in hits if pk in owner])
+        if match:
+            where, params = filters.sql()
+            rows = self.store.query(
+                "SELECT s.article_pk FROM sentences_fts f JOIN sentences s ON s.pk = f.rowid "
+                f"JOIN articles a ON a.pk = s.article_pk WHERE sentences_fts MATCH ? AND {where} "
+                "ORDER BY f.rank LIMIT ?", [match, *params, self.bm25_candidates],
+            )
+            _fuse(fused, [r["article_pk"] for r in rows])
+        return sorted(fused, key=fused.__getitem__, reverse=True)
+
+    def _sentence_bm25(self, match: str | None, pks: list[int]) -> dict[int, float]:
+        if not match or not pks:
+            return {}
+        marks = ",".join("?" * len(pks))
+        rows = self.store.query(
+            f"SELECT rowid, -bm25(sentences_fts) AS score FROM sentences_fts "
+            f"WHERE sentences_fts MATCH ? AND rowid IN ({marks})", [match, *pks],
+        )
+        return {r["rowid"]: r["score"] for r in rows}
+
+    def _story_bm25(self, match: str | None, pks: list[int]) -> dict[int, float]:
+        if not match or not pks:
+            return {}
+        marks = ",".join("?" * len(pks))
+        rows = self.store.query(
+            f"SELECT rowid, -bm25(articles_fts, 2.0, 1.0) AS score FROM articles_fts "
+            f"WHERE articles_fts MATCH ? AND rowid IN ({marks})", [match, *pks],
+        )
+        return {r["rowid"]: r["score"] for r in rows}
+
+    def _features(
+        self, question: str, q_vec: np.ndarray, sentences: list[dict], vectors: np.ndarray,
+        titles: dict[int, np.ndarray], bm25: dict[int, float], story_bm25: dict[int, float],
+    ) -> np.ndarray:
+        kind = answer_type(question)
+        sent = vectors @ q_vec
+        article_pks = np.asarray([s["article_pk"] for s in sentences])
+        title_vecs = np.stack([titles[pk] for pk in article_pks])
+        ctx = _context_vectors(vectors, article_pks, title_vecs, self.context_title_weight) @ q_vec
+        bm = np.asarray([bm25.get(s["pk"], 0.0) for s in sentences])
+        story_bm = np.asarray([story_bm25.get(pk, 0.0) for pk in article_pks])
+        story_dense = np.zeros(len(sentences))
+        for pk in set(article_pks.tolist()):
+            mask = article_pks == pk
+            story_dense[mask] = np.sort(sent[mask])[-3:].mean()
+        columns = {
+            "sent": sent,
+            "ctx": ctx,
+            "title": title_vecs @ q_vec,
+            "bm25": bm / bm.max() if bm.max() > 0 else bm,
+            "story_bm25": story_bm / story_bm.max() if story_bm.max() > 0 else story_bm,
+            "story_dense": story_dense,
+            "answer_type": np.asarray([has_answer_type(s["text"], kind, question) for s in sentences], float),
+            "lead": np.asarray([s["idx"] == 0 for s in sentences], float),
+        }
+        return np.stack([columns[name] for name in FEATURES], axis=1).astype(np.float32)
+
+
+def _fuse(scores: dict[int, float], ranked: list[int], k: int = 60) -> None:
+    """Reciprocal-rank fusion over article pks, counting each article once per list."""
+    seen: set[int] = set()
+    for rank, pk in enumerate(ranked):
+        if pk not in seen:
+            seen.add(pk)
+            scores[pk] = scores.get(pk, 0.0) + 1.0 / (k + rank)
+
+
+def _context_vectors(
+    vectors: np.ndarray, article_pks: np.ndarray, title_vecs: np.ndarray, title_weight: float
+) -> np.ndarray:
+    """Each sentence's vector averaged with its neighbours in the same story, pulled to the title."""
+    prev = np.roll(vectors, 1, axis=0)
+    nxt = np.roll(vectors, -1, axis=0)
+    same_prev = np.roll(article_pks, 1) == article_pks
+    same_next = np.roll(article_pks, -1) == article_pks
+    same_prev[0] = same_next[-1] = False
+    total = vectors + prev * same_prev[:, None] + nxt * same_next[:, None]
+    count = 1 + same_prev.astype(float) + same_next.astype(float)
+    ctx = total / count[:, None] + title_weight * title_vecs
+    return ctx / np.maximum(np.linalg.norm(ctx, axis=1, keepdims=True), 1e-9)

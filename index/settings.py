@@ -1,0 +1,69 @@
+"""Engine settings, read from the environment and `.env` (prefix ``NEWSBOT_``).
+
+One place for every knob so the CLI, the bot, the tests and the benchmarks configure the engine the
+same way. The Discord front end extends this class with its own settings (see ``bot/settings.py``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "newsbot"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="NEWSBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Field(default_factory=default_data_dir, description="SQLite store and FAISS index.")
+
+    # Embedding model: any sentence-transformers name or folder. Empty = the bundled all-MiniLM-L6-v2.
+    model: str = ""
+    device: str = "cpu"
+    batch_size: int = Field(64, ge=1)
+
+    # Passages: windows of consecutive sentences; what goes into FAISS.
+    passage_sentences: int = Field(3, ge=1)
+    passage_stride: int = Field(2, ge=1)
+
+    # Retrieval knobs.
+    top_k: int = Field(5, ge=1, le=50, description="Answers returned by default.")
+    dense_candidates: int = Field(60, ge=1, description="Passages taken from FAISS per question.")
+    bm25_candidates: int = Field(60, ge=1, description="Sentences taken from FTS5 (BM25) per question.")
+    max_stories: int = Field(10, ge=1, description="Stories whose every sentence is scored.")
+    passage_title_weight: float = Field(0.5, description="Pull of the title on passage vectors.")
+    context_title_weight: float = Field(0.3, description="Pull of the title on sentence-in-context vectors.")
+    weights: dict[str, float] = Field(
+        default_factory=lambda: {
+            "sent": 1.0, "ctx": 0.5, "title": 0.2, "bm25": 0.3, "story_bm25": 0.2, "story_dense": 0.3,
+            "answer_type": 0.1, "lead": 0.0,
+        },
+        description="Weight of each evidence feature in a sentence's score (JSON in the environment).",
+    )
+    min_answer_score: float = Field(0.9, description="Below this score the engine refuses to answer.")
+    duplicate_similarity: float = Field(0.95, description="Cosine at which two quotes count as one.")
+    max_question_chars: int = Field(1000, ge=1)
+
+    # Fetching (URLs, feeds).
+    allow_private_urls: bool = False
+    fetch_timeout: float = Field(15.0, gt=0)
+    fetch_max_bytes: int = Field(5_000_000, gt=0)
+    fetch_max_redirects: int = Field(5, ge=0)
+    fetch_per_host: int = Field(2, ge=1)
+    user_agent: str = "newsbot/0.1 (+https://github.com/newsbot/newsbot)"
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "newsbot.db"
+
+    @property
+    def faiss_path(self) -> Path:
+        return self.data_dir / "passages.faiss"

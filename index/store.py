@@ -1,0 +1,175 @@
+"""SQLite (via sqlite-utils): the source of truth for articles, passages, sentences and vectors.
+
+Everything the FAISS index holds can be rebuilt from here without re-embedding: sentence vectors and
+title vectors are stored as float32 blobs next to the text they came from.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sqlite_utils
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrictions applied before any top-k cut (outlet, published date range)."""
+
+    outlet: str | None = None
+    since: str | None = None
+    until: str | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.outlet or self.since or self.until)
+
+    def sql(self, alias: str = "a") -> tuple[str, list[str]]:
+        """A WHERE fragment over the articles table, and its parameters."""
+        clauses, params = [], []
+        if self.outlet:
+            clauses.append(f"lower({alias}.source) = lower(?)")
+            params.append(self.outlet)
+        if self.since:
+            clauses.append(f"{alias}.published >= ?")
+            params.append(self.since)
+        if self.until:
+            # Dates are ISO strings; "2005-03-01T10:00" must still count as on 2005-03-01.
+            clauses.append(f"substr({alias}.published, 1, {len(self.until)}) <= ?")
+            params.append(self.until)
+        return (" AND ".join(clauses) or "1"), params
+
+
+def to_blob(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype=np.float32).tobytes()
+
+
+def from_blobs(blobs: Sequence[bytes], dim: int) -> np.ndarray:
+    if not blobs:
+        return np.zeros((0, dim), dtype=np.float32)
+    return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), dim)
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+class Store:
+    """One SQLite database; safe to share between threads (one connection behind a lock)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite_utils.Database(sqlite3.connect(path, check_same_thread=False))
+        self.db.enable_wal()
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.lock = threading.RLock()
+        self._create()
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _create(self) -> None:
+        db = self.db
+        if "articles" not in db.table_names():
+            db["articles"].create(
+                {
+                    "pk": int, "id": str, "title": str, "text": str, "url": str, "source": str,
+                    "published": str, "content_hash": str, "meta": str, "ingested_at": str,
+                    "title_vec": bytes,
+                },
+                pk="pk",
+                not_null={"id", "title", "text", "content_hash"},
+            )
+            db["articles"].create_index(["id"], unique=True)
+            db["articles"].create_index(["url"])
+            db["articles"].create_index(["content_hash"])
+            db["articles"].create_index(["published"])
+            db["articles"].enable_fts(["title", "text"], tokenize="porter", create_triggers=True)
+        if "sentences" not in db.table_names():
+            db["sentences"].create(
+                {"pk": int, "article_pk": int, "idx": int, "start": int, "end": int, "text": str,
+                 "vec": bytes},
+                pk="pk",
+                foreign_keys=[("article_pk", "articles", "pk")],
+            )
+            db["sentences"].create_index(["article_pk", "idx"], unique=True)
+            db["sentences"].enable_fts(["text"], tokenize="porter", create_triggers=True)
+        if "passages" not in db.table_names():
+            db["passages"].create(
+                {"pk": int, "article_pk": int, "idx": int, "first": int, "last": int},
+                pk="pk",
+                foreign_keys=[("article_pk", "articles", "pk")],
+            )
+            db["passages"].create_index(["article_pk", "idx"], unique=True)
+        if "settings" not in db.table_names():
+            db["settings"].create({"key": str, "value": str}, pk="key")
+            db["settings"].insert({"key": "schema_version", "value": str(SCHEMA_VERSION)})
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All-or-nothing writes: an ingest batch lands whole or not at all."""
+        with self.lock, self.db.atomic():
+            yield
+
+    # -- key/value settings (model name, dimension, last ingest) --------------------------------
+
+    def get_setting(self, key: str) -> str | None:
+        with self.lock:
+            row = self.db.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    def set_setting(self, key: str, value: str) -> None:
+        with self.lock:
+            self.db["settings"].upsert({"key": key, "value": value}, pk="key")
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def query(self, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
+        with self.lock:
+            return list(self.db.query(sql, list(params)))
+
+    def find_existing(self, article_id: str | None, url: str | None, content_hash: str) -> dict | None:
+        """The stored article that is the same one: same id, else same URL, else same text."""
+        for column, value in (("id", article_id), ("url", url), ("content_hash", content_hash)):
+            if value:
+                rows = self.query(
+                    f"SELECT pk, id, content_hash FROM articles WHERE {column} = ? LIMIT 1", [value]
+                )
+                if rows:
+                    return rows[0]
+        return None
+
+    def count(self, table: str) -> int:
+        with self.lock:
+            return self.db[table].count
+
+    # -- writes (call inside `transaction`) ----------------------------------------------------
+
+    def insert_article(self, row: dict[str, Any]) -> int:
+        row = {**row, "meta": json.dumps(row.get("meta") or {}, ensure_ascii=False)}
+        return int(self.db["articles"].insert(row).last_pk)
+
+    def delete_article(self, pk: int) -> list[int]:
+        """Remove an article with its sentences and passages; returns the removed passage pks."""
+        passage_pks = [r[0] for r in self.db.execute("SELECT pk FROM passages WHERE article_pk = ?", [pk])]
+        self.db.execute("DELETE FROM passages WHERE article_pk = ?", [pk])
+        self.db.execute("DELETE FROM sentences WHERE article_pk = ?", [pk])
+        self.db.execute("DELETE FROM articles WHERE pk = ?", [pk])
+        return passage_pks
+
+    def insert_sentences(self, rows: list[dict[str, Any]]) -> None:
+        self.db["sentences"].insert_all(rows, batch_size=500)
+
+    def insert_passages(self, rows: list[dict[str, Any]]) -> list[int]:
+        """Insert passages and return their pks, in order."""
+        table = self.db["passages"]
+        return [int(table.insert(row).last_pk) for row in rows]

@@ -1,0 +1,50 @@
+"""Shared fixtures: engines over temporary data dirs, with the hash test vectors or the real model."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from index.embed import SentenceTransformerEmbedder
+from index.engine import Engine
+from index.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_DIR = ROOT / "examples" / "news"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture
+def hash_settings(tmp_path: Path) -> Settings:
+    """Settings whose embedder is the deterministic hash backend: no model, instant."""
+    return Settings(data_dir=tmp_path / "data", model="hash", _env_file=None)
+
+
+@pytest.fixture
+def hash_engine(hash_settings: Settings) -> Iterator[Engine]:
+    engine = Engine(hash_settings)
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="session")
+def model() -> SentenceTransformerEmbedder:
+    """The real bundled model, loaded once for the whole run."""
+    return SentenceTransformerEmbedder("")
+
+
+@pytest.fixture
+def real_settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", _env_file=None)
+
+
+@pytest.fixture
+def sample_engine(real_settings: Settings, model: SentenceTransformerEmbedder) -> Iterator[Engine]:
+    """The real model over the bundled sample article."""
+    engine = Engine(real_settings, embedder=model)
+    report = engine.ingest_paths([SAMPLE_DIR])
+    assert report.new == 1, report.problems
+    yield engine
+    engine.close()

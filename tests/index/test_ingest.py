@@ -1,0 +1,79 @@
+import pytest
+
+from index.ingest import content_hash, passage_windows
+from index.models import ArticleIn, InputProblem
+
+
+def _article(text: str, **kw) -> ArticleIn:
+    return ArticleIn(title=kw.pop("title", "Harbour news"), text=text, **kw)
+
+
+TEXT = (
+    "The harbour master closed the north quay on Monday. Storm waves had damaged the sea wall. "
+    "Repairs will cost about £2.4m, the council said. Fishing boats were moved to the south basin."
+)
+
+
+@pytest.mark.parametrize(
+    ("n", "expected"),
+    [(0, []), (1, [(0, 0)]), (3, [(0, 2)]), (5, [(0, 2), (2, 4)]), (6, [(0, 2), (2, 4), (3, 5)])],
+)
+def test_passage_windows_cover_every_sentence(n, expected):
+    assert passage_windows(n, 3, 2) == expected
+
+
+def test_content_hash_ignores_rewrapping():
+    assert content_hash("a  b\nc") == content_hash("a b c")
+
+
+def test_same_article_again_is_skipped(hash_engine):
+    first = hash_engine.ingest([_article(TEXT, id="h1")])
+    again = hash_engine.ingest([_article(TEXT, id="h1"), _article(TEXT)])  # same id; same text, no id
+    assert (first.new, again.new, again.skipped) == (1, 0, 2)
+    assert hash_engine.store.count("articles") == 1
+    assert hash_engine.index.count == hash_engine.store.count("passages")
+
+
+def test_same_url_is_the_same_article(hash_engine):
+    hash_engine.ingest([_article(TEXT, url="https://example.org/a")])
+    report = hash_engine.ingest([_article(TEXT + " More boats arrived.", url="https://example.org/a")])
+    assert (report.new, report.updated) == (0, 1)
+    assert hash_engine.store.count("articles") == 1
+
+
+def test_changed_text_replaces_the_old_version_and_its_vectors(hash_engine):
+    hash_engine.ingest([_article(TEXT, id="h1")])
+    report = hash_engine.ingest([_article("The quay reopened on Friday. Boats returned.", id="h1")])
+    assert report.updated == 1
+    rows = hash_engine.store.query("SELECT text FROM sentences ORDER BY idx")
+    assert [r["text"] for r in rows] == ["The quay reopened on Friday.", "Boats returned."]
+    assert hash_engine.index.count == hash_engine.store.count("passages") == 1
+    assert hash_engine.store.query("SELECT id FROM articles") == [{"id": "h1"}]
+
+
+def test_sentence_offsets_point_into_the_article_text(hash_engine):
+    hash_engine.ingest([_article(TEXT, id="h1")])
+    text = hash_engine.store.query("SELECT text FROM articles")[0]["text"]
+    for row in hash_engine.store.query("SELECT start, end, text FROM sentences"):
+        assert text[row["start"] : row["end"]] == row["text"]
+
+
+def test_problems_are_reported_and_the_rest_goes_in(hash_engine):
+    report = hash_engine.ingest(
+        [InputProblem("bad.jsonl:3", "not JSON"), _article("   ", id="empty"), _article(TEXT, id="ok")]
+    )
+    assert report.new == 1
+    assert [p.origin for p in report.problems] == ["bad.jsonl:3", "empty"]
+
+
+def test_a_failed_batch_writes_nothing(hash_engine, monkeypatch):
+    hash_engine.ingest([_article(TEXT, id="keep")])
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(hash_engine.store, "insert_sentences", broken)
+    with pytest.raises(RuntimeError):
+        hash_engine.ingest([_article("A second story. It has two sentences.", id="new")])
+    assert [r["id"] for r in hash_engine.store.query("SELECT id FROM articles")] == ["keep"]
+    assert hash_engine.store.count("passages") == hash_engine.index.count
