@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 import sys
 from collections.abc import Iterator, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -46,20 +48,27 @@ def _parser() -> argparse.ArgumentParser:
     filters.add_argument("--since", help="only articles published on or after this date (YYYY-MM-DD)")
     filters.add_argument("--until", help="only articles published on or before this date (YYYY-MM-DD)")
 
-    parser = argparse.ArgumentParser(prog="newsbot", description="Answers questions by quoting the news.",
-                                     parents=[common])
+    parser = argparse.ArgumentParser(
+        prog="newsbot", description="Answers questions by quoting the news.", parents=[common]
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("ingest", parents=[common], help="add articles from files, folders or URLs")
-    p.add_argument("paths", nargs="+", metavar="PATH", help=".txt .md .html .json .jsonl files, folders, URLs")
+    p.add_argument(
+        "paths", nargs="+", metavar="PATH", help=".txt .md .html .json .jsonl files, folders, URLs"
+    )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(handler=_ingest)
 
     p = sub.add_parser("ask", parents=[common, filters], help="answer a question with quotes")
     p.add_argument("question", nargs="*", help="the question")
-    p.add_argument("--json", action="store_true", help="print one JSON object (one per line with --questions)")
+    p.add_argument(
+        "--json", action="store_true", help="print one JSON object (one per line with --questions)"
+    )
     p.add_argument("-k", type=int, default=None, help="how many ranked answers to keep (default 5)")
-    p.add_argument("--questions", type=Path, help='JSONL file of {"question": ...} objects to answer in order')
+    p.add_argument(
+        "--questions", type=Path, help='JSONL file of {"question": ...} objects to answer in order'
+    )
     p.set_defaults(handler=_ask)
 
     p = sub.add_parser("search", parents=[common, filters], help="find articles and their best passage")
@@ -72,9 +81,33 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("questions", type=Path, metavar="QUESTIONS.jsonl")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--limit", type=int, default=None, help="only the first N questions")
-    p.add_argument("--misses", type=Path, default=None,
-                   help="where to write the misses as JSONL (default: DATA_DIR/eval-misses.jsonl)")
+    p.add_argument(
+        "--misses",
+        type=Path,
+        default=None,
+        help="where to write the misses as JSONL (default: DATA_DIR/eval-misses.jsonl)",
+    )
     p.set_defaults(handler=_eval)
+
+    feeds = sub.add_parser("feeds", help="RSS/Atom feeds polled for new articles")
+    feed_sub = feeds.add_subparsers(dest="feeds_command", required=True)
+    p = feed_sub.add_parser("add", parents=[common], help="follow a feed")
+    p.add_argument("url")
+    p.add_argument("--name", help="a name to show for the feed")
+    p.set_defaults(handler=_feeds_add)
+    p = feed_sub.add_parser("list", parents=[common], help="the feeds and their health")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_feeds_list)
+    p = feed_sub.add_parser("remove", parents=[common], help="stop following a feed")
+    p.add_argument("url")
+    p.set_defaults(handler=_feeds_remove)
+    p = feed_sub.add_parser("poll", parents=[common], help="one pass over all feeds, ingesting new items")
+    p.add_argument("--force", action="store_true", help="also poll feeds that are backing off after errors")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_feeds_poll)
+
+    p = sub.add_parser("reindex", parents=[common], help="re-embed everything with the configured model")
+    p.set_defaults(handler=_reindex)
 
     p = sub.add_parser("stats", parents=[common], help="what the index holds")
     p.add_argument("--json", action="store_true")
@@ -88,7 +121,7 @@ def _filters(args: argparse.Namespace) -> Filters:
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     engine = Engine(settings)
-    report = engine.ingest_paths([str(p) for p in args.paths], progress=sys.stderr.isatty())
+    report = engine.ingest_sources(args.paths, progress=sys.stderr.isatty())
     for problem in report.problems:
         print(f"{problem.origin}: {problem.message}", file=sys.stderr)
     print(json.dumps(report.to_dict()) if args.json else report.summary())
@@ -159,13 +192,19 @@ def _citation(article: Any) -> str:
 def _search(args: argparse.Namespace, settings: Settings) -> int:
     hits = Engine(settings).search(" ".join(args.query), args.k, _filters(args))
     if args.json:
-        print(json.dumps({"query": " ".join(args.query), "results": [h.to_dict() for h in hits]},
-                         ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                {"query": " ".join(args.query), "results": [h.to_dict() for h in hits]},
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return 0
     if not hits:
         print("No articles match.")
     for rank, hit in enumerate(hits, 1):
-        print(f"{rank}. {hit.article.title} ({hit.score:.2f})\n{_citation(hit.article)}\n{_quoted(hit.passage)}\n")
+        print(f"{rank}. {hit.article.title} ({hit.score:.2f})\n{_citation(hit.article)}")
+        print(f"{_quoted(hit.passage)}\n")
     return 0
 
 
@@ -185,16 +224,85 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(report, indent=2))
         return 0
     rows = [("questions", report["questions"]), ("answerable", report["answerable"])]
-    rows += [(key, report.get(key)) for key in ("hit@1", "hit@3", "mrr@10", "refused_answerable",
-                                                 "unanswerable", "refused_unanswerable")]
-    rows += [("latency mean ms", report.get("latency_ms", {}).get("mean")),
-             ("latency p95 ms", report.get("latency_ms", {}).get("p95"))]
+    rows += [
+        (key, report.get(key))
+        for key in ("hit@1", "hit@3", "mrr@10", "refused_answerable", "unanswerable", "refused_unanswerable")
+    ]
+    rows += [
+        ("latency mean ms", report.get("latency_ms", {}).get("mean")),
+        ("latency p95 ms", report.get("latency_ms", {}).get("p95")),
+    ]
     for key, value in rows:
         print(f"{key:22} {'-' if value is None else value}")
     for kind, scores in report.get("by_kind", {}).items():
-        print(f"  {kind:20} n={scores['questions']:<4} hit@1={scores.get('hit@1', '-')} "
-              f"hit@3={scores.get('hit@3', '-')} refused={scores['refused']}")
+        print(
+            f"  {kind:20} n={scores['questions']:<4} hit@1={scores.get('hit@1', '-')} "
+            f"hit@3={scores.get('hit@3', '-')} refused={scores['refused']}"
+        )
     print(f"misses: {report['misses']['count']} written to {misses_path}")
+    return 0
+
+
+def _feeds_add(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        feed = Engine(settings).feeds.add(args.url, args.name)
+    except ValueError as exc:
+        raise EngineError(str(exc)) from exc
+    print(f"following {feed.url}" + (f" ({feed.name})" if feed.name else "") + "; run `newsbot feeds poll`")
+    return 0
+
+
+def _feeds_list(args: argparse.Namespace, settings: Settings) -> int:
+    feeds = Engine(settings).feeds.list()
+    if args.json:
+        print(json.dumps([_jsonable(asdict(f)) for f in feeds], indent=2))
+        return 0
+    if not feeds:
+        print("No feeds yet: `newsbot feeds add URL`.")
+    for feed in feeds:
+        health = (
+            "ok"
+            if not feed.consecutive_failures
+            else f"failing ×{feed.consecutive_failures}: {feed.last_error}"
+        )
+        last = feed.last_ok_at.isoformat(timespec="minutes") if feed.last_ok_at else "never"
+        print(f"{feed.url}  {feed.name or ''}\n    last ok: {last}; {health}")
+    return 0
+
+
+def _feeds_remove(args: argparse.Namespace, settings: Settings) -> int:
+    if Engine(settings).feeds.remove(args.url):
+        print(f"stopped following {args.url}")
+        return 0
+    print(f"newsbot: not following {args.url}; see `newsbot feeds list`", file=sys.stderr)
+    return 1
+
+
+def _feeds_poll(args: argparse.Namespace, settings: Settings) -> int:
+    report = asyncio.run(Engine(settings).poll_feeds(force=args.force))
+    if args.json:
+        print(json.dumps(_jsonable(asdict(report)), indent=2))
+    else:
+        for result in report.failed:
+            print(f"{result.url}: {result.error}", file=sys.stderr)
+        print(report.summary())
+    return 1 if report.feeds and len(report.failed) == len(report.feeds) else 0
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def _reindex(args: argparse.Namespace, settings: Settings) -> int:
+    engine = Engine(settings)
+    sentences = engine.reindex(progress=sys.stderr.isatty())
+    print(
+        f"re-embedded {sentences} sentences with {engine.model_name}; {engine.index.count} passages indexed"
+    )
     return 0
 
 

@@ -78,7 +78,11 @@ def rank_sentences(
         key = " ".join(re.findall(r"\w+", candidates.sentences[position]["text"].lower()))
         if key in seen_text:
             continue
-        if taken and float(np.max(candidates.vectors[taken] @ candidates.vectors[position])) >= duplicate_similarity:
+        if (
+            taken
+            and float(np.max(candidates.vectors[taken] @ candidates.vectors[position]))
+            >= duplicate_similarity
+        ):
             continue
         seen_text.add(key)
         taken.append(int(position))
@@ -101,7 +105,9 @@ def build_answer(candidates: Candidates, ranked: Ranked, context_sentences: int 
     previous = _neighbour(sentences, ranked.position, -1)
     if previous is not None and LEANING.match(best["text"]):
         start = previous["start"]
-    first = _neighbour(sentences, ranked.position, -context_sentences) or _first_of(sentences, ranked.position)
+    first = _neighbour(sentences, ranked.position, -context_sentences) or _first_of(
+        sentences, ranked.position
+    )
     last = _neighbour(sentences, ranked.position, context_sentences) or _last_of(sentences, ranked.position)
     return Answer(
         sentence=best["text"],

@@ -72,14 +72,15 @@ def _is_slug(line: str) -> bool:
 def split_title(text: str) -> tuple[str, str]:
     """Split a plain-text or Markdown article into (title, cleaned body).
 
-    A headline-like first line becomes the title and leaves the body. A first line that reads as a
-    sentence is the lead, so it stays in the body and a shortened copy of it serves as the title.
+    A headline-like first line becomes the title and leaves the body (unless it is all there is). A first
+    line that reads as a sentence is the lead, so it stays in the body and a shortened copy of it serves
+    as the title.
     """
     body = clean_text(text)
     first, _, rest = body.partition("\n")
     line = _HEADING_MARKS.sub("", first).strip()
     if len(line) <= _HEADLINE_MAX and not _SENTENCE_END.search(line):
-        return line, rest.strip()
+        return line, rest.strip() or body
     return shorten(line, _TITLE_MAX), body
 
 

@@ -20,11 +20,21 @@ DATE = re.compile(
 NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*")
 
 ANSWER_TYPES = (
-    ("number", re.compile(r"^\s*(?:how (?:many|much|long|far|big|old|often|high|large|fast)|what (?:share|"
-                          r"percentage|proportion|number|amount|price)|what is the (?:cost|price|size))\b", re.I)),
+    (
+        "number",
+        re.compile(
+            r"^\s*(?:how (?:many|much|long|far|big|old|often|high|large|fast)|what (?:share|"
+            r"percentage|proportion|number|amount|price)|what is the (?:cost|price|size))\b",
+            re.I,
+        ),
+    ),
     ("date", re.compile(r"^\s*(?:when|what (?:year|date|day|month|time)|since when|how long ago)\b", re.I)),
-    ("name", re.compile(r"^\s*(?:who|whom|whose|which (?:person|man|woman|company|firm|team|club|player))\b",
-                        re.I)),
+    (
+        "name",
+        re.compile(
+            r"^\s*(?:who|whom|whose|which (?:person|man|woman|company|firm|team|club|player))\b", re.I
+        ),
+    ),
 )
 
 

@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
 from index.answer import AskResult, Ranked, build_answer, rank_sentences, weigh
 from index.embed import BUNDLED_MODEL, Embedder, create_embedder
-from index.ingest import IngestReport, Ingestor, stored_passage_vectors
+from index.feeds import FeedStore, PollReport, poll_feeds
+from index.fetch import Fetcher, FetchError
+from index.ingest import Ingestor, IngestReport, reembed, stored_passage_vectors
 from index.models import ArticleIn, ArticleRef, InputProblem
 from index.readers import read_paths
 from index.retrieve import Retriever
 from index.settings import Settings
 from index.store import Filters, Store
 from index.vectors import PassageIndex
+
+
+def is_url(source: str) -> bool:
+    return source.startswith(("http://", "https://"))
 
 
 class EngineError(Exception):
@@ -36,8 +44,12 @@ class SearchHit:
     passage: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"article": self.article.to_dict(), "score": round(self.score, 4), "sentence": self.sentence,
-                "passage": self.passage}
+        return {
+            "article": self.article.to_dict(),
+            "score": round(self.score, 4),
+            "sentence": self.sentence,
+            "passage": self.passage,
+        }
 
 
 class Engine:
@@ -63,7 +75,8 @@ class Engine:
         stored = self.store.get_setting("model")
         if stored is not None and stored != self.model_name:
             raise EngineError(
-                f"the data in {self.settings.data_dir} was embedded with {stored!r}, not {self.model_name!r}: "
+                f"the data in {self.settings.data_dir} was embedded with {stored!r}, "
+                f"not {self.model_name!r}: "
                 "set NEWSBOT_MODEL back, or run `newsbot reindex` to re-embed everything with the new model."
             )
         dim = int(self.store.get_setting("dim") or self.embedder.dim)
@@ -83,14 +96,53 @@ class Engine:
                 self.store.set_setting("model", self.model_name)
                 self.store.set_setting("dim", str(self.embedder.dim))
             ingestor = Ingestor(
-                self.store, index, self.embedder,
-                passage_size=self.settings.passage_sentences, passage_stride=self.settings.passage_stride,
+                self.store,
+                index,
+                self.embedder,
+                passage_size=self.settings.passage_sentences,
+                passage_stride=self.settings.passage_stride,
                 title_weight=self.settings.passage_title_weight,
             )
             return ingestor.ingest(items, progress=progress)
 
+    def reindex(self, progress: bool = False) -> int:
+        """Re-embed every stored sentence with the configured model and rebuild the FAISS index."""
+        with self._lock:
+            done = reembed(self.store, self.embedder, progress)
+            self.__dict__.pop("index", None)  # the next use rebuilds it from the new vectors
+            return done
+
     def ingest_paths(self, paths: Sequence[str | Path], progress: bool = False) -> IngestReport:
         return self.ingest(read_paths(paths), progress=progress)
+
+    def ingest_sources(self, sources: Sequence[str], progress: bool = False) -> IngestReport:
+        """Files, folders and http(s) URLs alike: URLs are fetched, the rest read from disk."""
+        urls = [s for s in sources if is_url(s)]
+        fetched = asyncio.run(self.fetch_articles(urls)) if urls else []
+        return self.ingest(chain(read_paths([s for s in sources if not is_url(s)]), fetched), progress)
+
+    async def fetch_articles(self, urls: Sequence[str]) -> list[ArticleIn | InputProblem]:
+        """Fetch and extract each URL through the one guarded fetcher; failures become problems."""
+        async with Fetcher(self.settings) as fetcher:
+            outcomes = await asyncio.gather(*(fetcher.fetch_article(u) for u in urls), return_exceptions=True)
+        items: list[ArticleIn | InputProblem] = []
+        for url, outcome in zip(urls, outcomes, strict=True):
+            if isinstance(outcome, FetchError):
+                items.append(InputProblem(url, str(outcome)))
+            elif isinstance(outcome, BaseException):
+                raise outcome
+            else:
+                items.append(outcome)
+        return items
+
+    @cached_property
+    def feeds(self) -> FeedStore:
+        return FeedStore(self.store.db, lock=self.store.lock)
+
+    async def poll_feeds(self, force: bool = False) -> PollReport:
+        """One pass over every feed; new items are ingested as they come."""
+        async with Fetcher(self.settings) as fetcher:
+            return await poll_feeds(self.feeds, fetcher, self.ingest, force=force)
 
     # -- questions -------------------------------------------------------------------------------
 
@@ -138,15 +190,19 @@ class Engine:
 
     def _retriever(self) -> Retriever:
         return Retriever(
-            self.store, self.index,
-            dense_candidates=self.settings.dense_candidates, bm25_candidates=self.settings.bm25_candidates,
+            self.store,
+            self.index,
+            dense_candidates=self.settings.dense_candidates,
+            bm25_candidates=self.settings.bm25_candidates,
             context_title_weight=self.settings.context_title_weight,
         )
 
     def _check(self, question: str) -> str:
         question = " ".join(question.split())
         if not question:
-            raise QuestionError("the question is empty: ask something, e.g. `newsbot ask \"who warned ships?\"`")
+            raise QuestionError(
+                'the question is empty: ask something, e.g. `newsbot ask "who warned ships?"`'
+            )
         limit = self.settings.max_question_chars
         if len(question) > limit:
             raise QuestionError(f"the question is {len(question)} characters long; keep it under {limit}")
@@ -179,7 +235,9 @@ class Engine:
                 "model": store.get_setting("model"),
                 "dim": int(store.get_setting("dim") or 0) or None,
                 "file": str(self.settings.faiss_path),
-                "file_bytes": self.settings.faiss_path.stat().st_size if self.settings.faiss_path.exists() else 0,
+                "file_bytes": self.settings.faiss_path.stat().st_size
+                if self.settings.faiss_path.exists()
+                else 0,
                 "vectors": self.store.count("passages"),
             },
         }

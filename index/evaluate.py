@@ -49,8 +49,15 @@ def load_questions(path: Path, limit: int | None = None) -> list[Question]:
                 continue
             try:
                 obj = json.loads(line)
-                questions.append(Question(str(obj["question"]), [str(a) for a in obj.get("answers") or []],
-                                          obj.get("kind"), obj.get("id"), obj.get("article")))
+                questions.append(
+                    Question(
+                        str(obj["question"]),
+                        [str(a) for a in obj.get("answers") or []],
+                        obj.get("kind"),
+                        obj.get("id"),
+                        obj.get("article"),
+                    )
+                )
             except (ValueError, KeyError, TypeError) as exc:
                 raise ValueError(f"{path}:{number}: not a question object ({exc})") from exc
             if limit and len(questions) >= limit:
@@ -92,8 +99,16 @@ def run(engine: Engine, questions: Sequence[Question]) -> list[Outcome]:
         result = engine.ask(q.question, k=RANKS)
         seconds = time.perf_counter() - started
         sentences = [a.sentence for a in result.answers]
-        outcomes.append(Outcome(q, first_hit(sentences, q.answers) if q.answers else None, result.answered,
-                                seconds, sentences, [a.article.id for a in result.answers]))
+        outcomes.append(
+            Outcome(
+                q,
+                first_hit(sentences, q.answers) if q.answers else None,
+                result.answered,
+                seconds,
+                sentences,
+                [a.article.id for a in result.answers],
+            )
+        )
     return outcomes
 
 
@@ -110,8 +125,11 @@ def summarize(outcomes: Sequence[Outcome]) -> dict[str, Any]:
             by_kind[o.question.kind].append(o)
     if by_kind:
         report["by_kind"] = {
-            kind: {"questions": len(items), **_scores([o for o in items if o.question.answers]),
-                   "refused": _share(items, lambda o: not o.answered)}
+            kind: {
+                "questions": len(items),
+                **_scores([o for o in items if o.question.answers]),
+                "refused": _share(items, lambda o: not o.answered),
+            }
             for kind, items in sorted(by_kind.items())
         }
     latencies = sorted(o.seconds * 1000 for o in outcomes)
@@ -141,14 +159,27 @@ def _share(outcomes: Sequence[Outcome], test: Any) -> float | None:
 
 def write_misses(outcomes: Sequence[Outcome], path: Path) -> int:
     """Questions whose first sentence missed (or that were answered though unanswerable), as JSONL."""
-    misses = [o for o in outcomes if (o.question.answers and o.rank != 1) or (not o.question.answers and o.answered)]
+    misses = [
+        o for o in outcomes if (o.question.answers and o.rank != 1) or (not o.question.answers and o.answered)
+    ]
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8") as handle:
         for o in misses:
-            handle.write(json.dumps({
-                "id": o.question.id, "question": o.question.question, "kind": o.question.kind,
-                "expected": o.question.answers, "expected_article": o.question.article, "rank": o.rank,
-                "answered": o.answered, "quoted": o.sentences[0] if o.sentences else None,
-                "quoted_article": o.article_ids[0] if o.article_ids else None,
-            }, ensure_ascii=False) + "\n")
+            handle.write(
+                json.dumps(
+                    {
+                        "id": o.question.id,
+                        "question": o.question.question,
+                        "kind": o.question.kind,
+                        "expected": o.question.answers,
+                        "expected_article": o.question.article,
+                        "rank": o.rank,
+                        "answered": o.answered,
+                        "quoted": o.sentences[0] if o.sentences else None,
+                        "quoted_article": o.article_ids[0] if o.article_ids else None,
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
     return len(misses)

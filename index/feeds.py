@@ -13,7 +13,7 @@ import hashlib
 import io
 import logging
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -42,7 +42,10 @@ _BLOCK_TAGS = (
     "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "figure", "figcaption", "hr",
 )  # fmt: skip
 
+_BREAK = "\ue000"  # a private-use character: marks block boundaries while flattening HTML
+
 Ingest = Callable[[list[ArticleIn]], object]
+_AsyncIngest = Callable[[list[ArticleIn]], Awaitable[None]]
 
 
 class FeedError(Exception):
@@ -258,18 +261,24 @@ async def poll_feeds(
 ) -> PollReport:
     """Poll every feed once (those backing off only when ``force``), a few at a time.
 
-    ``ingest`` is the engine's synchronous ingest; it runs in a worker thread. A failing feed is
-    recorded in its health fields and never stops the others.
+    ``ingest`` is the engine's synchronous ingest; it runs in a worker thread, one call at a time (it
+    need not be thread-safe). ``now`` must be timezone-aware. A failing feed is recorded in its health
+    fields and never stops the others.
     """
     now = now or datetime.now(UTC)
     feeds = await asyncio.to_thread(store.list)
     slots = asyncio.Semaphore(MAX_CONCURRENT_FEEDS)
+    ingest_lock = asyncio.Lock()
+
+    async def serial_ingest(articles: list[ArticleIn]) -> None:
+        async with ingest_lock:
+            await asyncio.to_thread(ingest, articles)
 
     async def one(feed: Feed) -> FeedResult:
         if not force and not feed.due(now):
             return FeedResult(feed.url, skipped=True)
         async with slots:
-            return await _poll_feed(store, fetcher, ingest, feed, now)
+            return await _poll_feed(store, fetcher, serial_ingest, feed, now)
 
     report = PollReport(list(await asyncio.gather(*(one(feed) for feed in feeds))))
     log.info("feeds: %s", report.summary())
@@ -277,7 +286,7 @@ async def poll_feeds(
 
 
 async def _poll_feed(
-    store: FeedStore, fetcher: Fetcher, ingest: Ingest, feed: Feed, now: datetime
+    store: FeedStore, fetcher: Fetcher, ingest: _AsyncIngest, feed: Feed, now: datetime
 ) -> FeedResult:
     result = FeedResult(feed.url)
     try:
@@ -292,7 +301,7 @@ async def _poll_feed(
 
 
 async def _take_new_items(
-    store: FeedStore, fetcher: Fetcher, ingest: Ingest, feed: Feed, now: datetime, result: FeedResult
+    store: FeedStore, fetcher: Fetcher, ingest: _AsyncIngest, feed: Feed, now: datetime, result: FeedResult
 ) -> None:
     response = await fetcher.get(feed.url, etag=feed.etag, last_modified=feed.last_modified)
     if response.not_modified:
@@ -321,9 +330,9 @@ async def _take_new_items(
             result.item_errors.append(outcome)
         else:
             articles.append(outcome)
-            taken.append((guid, entry.get("link")))
+            taken.append((guid, _entry_link(entry)))
     if articles:
-        await asyncio.to_thread(ingest, articles)
+        await ingest(articles)
         await asyncio.to_thread(store.mark_seen, feed.url, taken, now)
     result.new_items = len(articles)
     # Items that failed are retried next time; keeping the old validators stops a 304 from hiding them.
@@ -368,7 +377,7 @@ def _entries_by_guid(entries: Iterable[Any]) -> dict[str, Any]:
 
 async def _entry_article(fetcher: Fetcher, feed_url: str, feed_title: str, entry: Any) -> ArticleIn | str:
     """The article an entry links to, else one made of the entry's own text; a message if neither."""
-    link = entry.get("link")
+    link = _entry_link(entry)
     title = " ".join((entry.get("title") or "").split())
     article: ArticleIn | None = None
     problem = "the entry has no link and no text"
@@ -378,6 +387,9 @@ async def _entry_article(fetcher: Fetcher, feed_url: str, feed_title: str, entry
         except FetchError as exc:
             log.info("feed %s: %s; using the entry's own text", feed_url, exc)
             problem = f"{exc}, and the feed entry has no text"
+        except Exception as exc:  # a page that breaks extraction must not block the whole feed
+            log.warning("feed %s: reading %s failed; using the entry's text", feed_url, link, exc_info=True)
+            problem = f"reading the page failed ({type(exc).__name__}: {exc}), and the feed entry has no text"
     if article is None:
         text = _entry_text(entry)
         if not text:
@@ -393,6 +405,15 @@ async def _entry_article(fetcher: Fetcher, feed_url: str, feed_title: str, entry
     article.source = article.source or feed_title
     article.meta["feed"] = feed_url
     return article
+
+
+def _entry_link(entry: Any) -> str | None:
+    """The entry's web link; feedparser also puts non-web ids there (an Atom entry's urn:...)."""
+    link = entry.get("link")
+    try:
+        return link if link and URL(link).scheme in ("http", "https") else None
+    except ValueError:
+        return None
 
 
 def _entry_text(entry: Any) -> str:
@@ -412,16 +433,17 @@ def _html_to_text(fragment: str) -> str:
     if not fragment.strip():
         return ""
     try:
-        root = lxml.html.fragment_fromstring(fragment, create_parent="div")
+        root = lxml.html.fragment_fromstring(fragment.replace(_BREAK, ""), create_parent="div")
     except (lxml.etree.ParserError, ValueError):
         return fragment.strip()
     for element in root.xpath(".//script | .//style"):
         element.drop_tree()
+    # Newlines in HTML source are just spaces; block elements are what separate paragraphs.
     for element in root.iter(*_BLOCK_TAGS):
-        element.text = "\n" + (element.text or "")
-        element.tail = "\n" + (element.tail or "")
-    lines = (" ".join(line.split()) for line in root.text_content().split("\n"))
-    return "\n\n".join(line for line in lines if line)
+        element.text = _BREAK + (element.text or "")
+        element.tail = _BREAK + (element.tail or "")
+    paragraphs = (" ".join(part.split()) for part in root.text_content().split(_BREAK))
+    return "\n\n".join(paragraph for paragraph in paragraphs if paragraph)
 
 
 def _entry_published(entry: Any) -> str | None:

@@ -13,7 +13,7 @@ import ipaddress
 import logging
 import re
 import socket
-from collections import defaultdict
+import weakref
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
@@ -103,16 +103,16 @@ def private_address_reason(address: str) -> str | None:
         elif ip in _NAT64:
             ip = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
     kinds = (
-        ("unspecified", ip.is_unspecified),
-        ("loopback", ip.is_loopback),
-        ("link-local", ip.is_link_local),
-        ("multicast", ip.is_multicast),
-        ("private", ip.is_private),
-        ("reserved", ip.is_reserved),
+        ("an unspecified address", ip.is_unspecified),
+        ("a loopback address", ip.is_loopback),
+        ("a link-local address", ip.is_link_local),
+        ("a multicast address", ip.is_multicast),
+        ("a reserved address", ip.is_reserved),
+        ("a private address", ip.is_private),
     )
     for kind, matches in kinds:
         if matches:
-            return f"a {kind} address"
+            return kind
     return None if ip.is_global else "not a public address"
 
 
@@ -182,9 +182,8 @@ class Fetcher:
         self._resolver = resolver
         self._session: aiohttp.ClientSession | None = None
         self._owned_resolver: AbstractResolver | None = None
-        self._host_slots: defaultdict[str, asyncio.Semaphore] = defaultdict(
-            lambda: asyncio.Semaphore(settings.fetch_per_host)
-        )
+        # Weak values: a host's semaphore lives while a fetch holds or awaits it, then goes.
+        self._host_slots: weakref.WeakValueDictionary[str, asyncio.Semaphore] = weakref.WeakValueDictionary()
 
     async def __aenter__(self) -> Self:
         await self.open()
@@ -239,7 +238,7 @@ class Fetcher:
             for _ in range(self.settings.fetch_max_redirects + 1):
                 self._refuse_private_literal(current)
                 # The deadline starts once a host slot is free: waiting in line is not the site's fault.
-                async with self._host_slots[current.host or ""]:
+                async with self._host_slot(current.host or ""):
                     if deadline is None:
                         deadline = asyncio.get_running_loop().time() + timeout
                     async with asyncio.timeout_at(deadline):
@@ -258,6 +257,12 @@ class Fetcher:
             f"too many redirects fetching {url} (more than {self.settings.fetch_max_redirects}); "
             "try the address the browser ends up at"
         )
+
+    def _host_slot(self, host: str) -> asyncio.Semaphore:
+        slot = self._host_slots.get(host)
+        if slot is None:
+            slot = self._host_slots[host] = asyncio.Semaphore(self.settings.fetch_per_host)
+        return slot
 
     def _refuse_private_literal(self, url: URL) -> None:
         """An IP address written in the URL never reaches the resolver, so it is checked here."""

@@ -33,7 +33,7 @@ def extract_article(html: str, url: str | None = None) -> ArticleIn | None:
         date_extraction_params=_DATE_PARAMS,
     )
     if doc is None:
-        log.debug("no article text in page %s", url or "(no url)")
+        log.debug("nothing extracted from page %s", url or "(no url)")
         return None
     # trafilatura puts one paragraph per line; blank lines keep them apart for clean_text's blocks.
     text = clean_text((doc.text or "").replace("\n", "\n\n"))

@@ -46,8 +46,11 @@ class IngestReport:
 
     def to_dict(self) -> dict:
         return {
-            "new": self.new, "updated": self.updated, "skipped": self.skipped,
-            "sentences": self.sentences, "seconds": round(self.seconds, 2),
+            "new": self.new,
+            "updated": self.updated,
+            "skipped": self.skipped,
+            "sentences": self.sentences,
+            "seconds": round(self.seconds, 2),
             "problems": [{"origin": p.origin, "message": p.message} for p in self.problems],
             "article_ids": self.article_ids,
         }
@@ -103,8 +106,14 @@ class Ingestor:
     """Writes articles into the store and the passage index."""
 
     def __init__(
-        self, store: Store, index: PassageIndex, embedder: Embedder, *, passage_size: int,
-        passage_stride: int, title_weight: float,
+        self,
+        store: Store,
+        index: PassageIndex,
+        embedder: Embedder,
+        *,
+        passage_size: int,
+        passage_stride: int,
+        title_weight: float,
     ) -> None:
         self.store = store
         self.index = index
@@ -190,9 +199,16 @@ class Ingestor:
         a = p.article
         pk = self.store.insert_article(
             {
-                "id": p.article_id, "title": a.title, "text": a.text, "url": a.url, "source": a.source,
-                "published": a.published, "content_hash": p.content_hash, "meta": a.meta,
-                "ingested_at": now_iso(), "title_vec": to_blob(title_vec),
+                "id": p.article_id,
+                "title": a.title,
+                "text": a.text,
+                "url": a.url,
+                "source": a.source,
+                "published": a.published,
+                "content_hash": p.content_hash,
+                "meta": a.meta,
+                "ingested_at": now_iso(),
+                "title_vec": to_blob(title_vec),
             }
         )
         self.store.insert_sentences(
@@ -223,3 +239,30 @@ def stored_passage_vectors(store: Store, dim: int, title_weight: float) -> tuple
     if not ids:
         return np.zeros(0, dtype=np.int64), np.zeros((0, dim), dtype=np.float32)
     return np.concatenate(ids), np.concatenate(vecs)
+
+
+def reembed(store: Store, embedder: Embedder, progress: bool = False) -> int:
+    """Replace every stored vector with the given model's, in one transaction; returns sentences done.
+
+    Sentence spans stay as they are, so only vectors change and a failure leaves the old ones intact.
+    """
+    articles = store.query("SELECT pk, title FROM articles ORDER BY pk")
+    done = 0
+    with store.transaction():
+        for start in tqdm(range(0, len(articles), CHUNK_ARTICLES), disable=not progress, desc="reindex"):
+            chunk = articles[start : start + CHUNK_ARTICLES]
+            marks = ",".join("?" * len(chunk))
+            rows = store.query(
+                f"SELECT pk, text FROM sentences WHERE article_pk IN ({marks})", [a["pk"] for a in chunk]
+            )
+            vectors = embedder.encode([r["text"] for r in rows] + [a["title"] for a in chunk])
+            for row, vec in zip(rows, vectors, strict=False):
+                store.db.execute("UPDATE sentences SET vec = ? WHERE pk = ?", [to_blob(vec), row["pk"]])
+            for article, vec in zip(chunk, vectors[len(rows) :], strict=True):
+                store.db.execute(
+                    "UPDATE articles SET title_vec = ? WHERE pk = ?", [to_blob(vec), article["pk"]]
+                )
+            done += len(rows)
+        store.set_setting("model", embedder.name)
+        store.set_setting("dim", str(embedder.dim))
+    return done

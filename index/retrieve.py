@@ -30,7 +30,12 @@ class Candidates:
 
 class Retriever:
     def __init__(
-        self, store: Store, index: PassageIndex, *, dense_candidates: int, bm25_candidates: int,
+        self,
+        store: Store,
+        index: PassageIndex,
+        *,
+        dense_candidates: int,
+        bm25_candidates: int,
         context_title_weight: float,
     ) -> None:
         self.store = store
@@ -50,12 +55,14 @@ class Retriever:
             row["pk"]: row
             for row in self.store.query(
                 f"SELECT pk, id, title, source, url, published, text, title_vec FROM articles "
-                f"WHERE pk IN ({marks})", stories,
+                f"WHERE pk IN ({marks})",
+                stories,
             )
         }
         sentences = self.store.query(
             f"SELECT pk, article_pk, idx, start, end, text, vec FROM sentences WHERE article_pk IN ({marks}) "
-            "ORDER BY article_pk, idx", stories,
+            "ORDER BY article_pk, idx",
+            stories,
         )
         dim = q_vec.size
         vectors = from_blobs([s.pop("vec") for s in sentences], dim)
@@ -80,8 +87,9 @@ class Retriever:
             marks = ",".join("?" * len(hits))
             owner = {
                 r["pk"]: r["article_pk"]
-                for r in self.store.query(f"SELECT pk, article_pk FROM passages WHERE pk IN ({marks})",
-                                          [pk for pk, _ in hits])
+                for r in self.store.query(
+                    f"SELECT pk, article_pk FROM passages WHERE pk IN ({marks})", [pk for pk, _ in hits]
+                )
             }
             _fuse(fused, [owner[pk] for pk, _ in hits if pk in owner])
         if match:
@@ -89,7 +97,8 @@ class Retriever:
             rows = self.store.query(
                 "SELECT s.article_pk FROM sentences_fts f JOIN sentences s ON s.pk = f.rowid "
                 f"JOIN articles a ON a.pk = s.article_pk WHERE sentences_fts MATCH ? AND {where} "
-                "ORDER BY f.rank LIMIT ?", [match, *params, self.bm25_candidates],
+                "ORDER BY f.rank LIMIT ?",
+                [match, *params, self.bm25_candidates],
             )
             _fuse(fused, [r["article_pk"] for r in rows])
         return sorted(fused, key=fused.__getitem__, reverse=True)
@@ -100,7 +109,8 @@ class Retriever:
         marks = ",".join("?" * len(pks))
         rows = self.store.query(
             f"SELECT rowid, -bm25(sentences_fts) AS score FROM sentences_fts "
-            f"WHERE sentences_fts MATCH ? AND rowid IN ({marks})", [match, *pks],
+            f"WHERE sentences_fts MATCH ? AND rowid IN ({marks})",
+            [match, *pks],
         )
         return {r["rowid"]: r["score"] for r in rows}
 
@@ -110,13 +120,20 @@ class Retriever:
         marks = ",".join("?" * len(pks))
         rows = self.store.query(
             f"SELECT rowid, -bm25(articles_fts, 2.0, 1.0) AS score FROM articles_fts "
-            f"WHERE articles_fts MATCH ? AND rowid IN ({marks})", [match, *pks],
+            f"WHERE articles_fts MATCH ? AND rowid IN ({marks})",
+            [match, *pks],
         )
         return {r["rowid"]: r["score"] for r in rows}
 
     def _features(
-        self, question: str, q_vec: np.ndarray, sentences: list[dict], vectors: np.ndarray,
-        titles: dict[int, np.ndarray], bm25: dict[int, float], story_bm25: dict[int, float],
+        self,
+        question: str,
+        q_vec: np.ndarray,
+        sentences: list[dict],
+        vectors: np.ndarray,
+        titles: dict[int, np.ndarray],
+        bm25: dict[int, float],
+        story_bm25: dict[int, float],
     ) -> np.ndarray:
         kind = answer_type(question)
         sent = vectors @ q_vec

@@ -43,8 +43,14 @@ class Settings(BaseSettings):
     context_title_weight: float = Field(0.3, description="Pull of the title on sentence-in-context vectors.")
     weights: dict[str, float] = Field(
         default_factory=lambda: {
-            "sent": 1.0, "ctx": 0.5, "title": 0.2, "bm25": 0.3, "story_bm25": 0.2, "story_dense": 0.3,
-            "answer_type": 0.1, "lead": 0.0,
+            "sent": 1.0,
+            "ctx": 0.5,
+            "title": 0.2,
+            "bm25": 0.3,
+            "story_bm25": 0.2,
+            "story_dense": 0.3,
+            "answer_type": 0.1,
+            "lead": 0.0,
         },
         description="Weight of each evidence feature in a sentence's score (JSON in the environment).",
     )

@@ -82,8 +82,16 @@ class Store:
         if "articles" not in db.table_names():
             db["articles"].create(
                 {
-                    "pk": int, "id": str, "title": str, "text": str, "url": str, "source": str,
-                    "published": str, "content_hash": str, "meta": str, "ingested_at": str,
+                    "pk": int,
+                    "id": str,
+                    "title": str,
+                    "text": str,
+                    "url": str,
+                    "source": str,
+                    "published": str,
+                    "content_hash": str,
+                    "meta": str,
+                    "ingested_at": str,
                     "title_vec": bytes,
                 },
                 pk="pk",
@@ -96,8 +104,15 @@ class Store:
             db["articles"].enable_fts(["title", "text"], tokenize="porter", create_triggers=True)
         if "sentences" not in db.table_names():
             db["sentences"].create(
-                {"pk": int, "article_pk": int, "idx": int, "start": int, "end": int, "text": str,
-                 "vec": bytes},
+                {
+                    "pk": int,
+                    "article_pk": int,
+                    "idx": int,
+                    "start": int,
+                    "end": int,
+                    "text": str,
+                    "vec": bytes,
+                },
                 pk="pk",
                 foreign_keys=[("article_pk", "articles", "pk")],
             )

@@ -79,9 +79,7 @@ class PassageIndex:
         if ids:
             self.index.remove_ids(np.asarray(ids, dtype=np.int64))
 
-    def search(
-        self, query: np.ndarray, k: int, allowed: np.ndarray | None = None
-    ) -> list[tuple[int, float]]:
+    def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
         """Top-k (passage pk, cosine) pairs; ``allowed`` restricts the search before the cut."""
         if not self.count or k <= 0:
             return []

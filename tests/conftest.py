@@ -48,3 +48,8 @@ def sample_engine(real_settings: Settings, model: SentenceTransformerEmbedder) -
     assert report.new == 1, report.problems
     yield engine
     engine.close()
+
+
+@pytest.fixture
+def sample_dir() -> Path:
+    return SAMPLE_DIR

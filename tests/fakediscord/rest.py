@@ -138,7 +138,9 @@ def validate_message(body: dict[str, Any], files: list[UploadedFile], *, partial
         )
     if errors:
         raise _invalid_form(errors)
-    has_body = content or embeds or files or body.get("components") or body.get("sticker_ids") or body.get("poll")
+    has_body = (
+        content or embeds or files or body.get("components") or body.get("sticker_ids") or body.get("poll")
+    )
     if not partial and not has_body:
         raise ApiError(400, 50006, "Cannot send an empty message")
 
@@ -146,7 +148,9 @@ def validate_message(body: dict[str, Any], files: list[UploadedFile], *, partial
 def validate_choices(data: dict[str, Any]) -> None:
     choices = data.get("choices")
     if choices is None:
-        raise _invalid_form({"data": {"choices": _error_leaf("BASE_TYPE_REQUIRED", "This field is required")}})
+        raise _invalid_form(
+            {"data": {"choices": _error_leaf("BASE_TYPE_REQUIRED", "This field is required")}}
+        )
     if len(choices) > MAX_AUTOCOMPLETE_CHOICES:
         raise _invalid_form({"data": {"choices": _max_length(MAX_AUTOCOMPLETE_CHOICES)}})
     errors: dict[str, Any] = {}
@@ -168,6 +172,17 @@ def _truthy(value: str | None) -> bool:
 
 Handler = Callable[..., Awaitable[Reply]]
 
+# "{name}" is a snowflake, "{token}" any path segment, "{name|alt}" a snowflake or the literal alt.
+_PLACEHOLDER = re.compile(r"\{(\w+)(?:\|([^}]+))?\}")
+
+
+def _placeholder_regex(match: re.Match[str]) -> str:
+    name, alternative = match.groups()
+    value = r"[^/]+" if name == "token" else r"\d+"
+    if alternative:
+        value = f"{re.escape(alternative)}|{value}"
+    return f"(?P<{name}>{value})"
+
 
 class Route(NamedTuple):
     method: str
@@ -184,7 +199,7 @@ class RestApi:
     routes: list[Route] = field(init=False)
 
     def __post_init__(self) -> None:
-        snowflake = r"(?P<{}>\d+)"
+        wh_message = "/webhooks/{app}/{token}/messages/{message|@original}"
         table: list[tuple[str, str, Handler, bool]] = [
             ("GET", "/users/@me", self.get_me, True),
             ("POST", "/users/@me/channels", self.create_dm, True),
@@ -197,11 +212,11 @@ class RestApi:
             ("GET", "/applications/{app}/guilds/{guild}/commands", self.get_commands, True),
             ("PUT", "/applications/{app}/guilds/{guild}/commands", self.put_commands, True),
             ("POST", "/applications/{app}/guilds/{guild}/commands", self.upsert_command, True),
-            ("POST", "/interactions/{interaction}/(?P<token>[^/]+)/callback", self.interaction_callback, False),
-            ("POST", "/webhooks/{app}/(?P<token>[^/]+)", self.execute_webhook, False),
-            ("GET", "/webhooks/{app}/(?P<token>[^/]+)/messages/(?P<message>@original|\\d+)", self.get_wh_msg, False),
-            ("PATCH", "/webhooks/{app}/(?P<token>[^/]+)/messages/(?P<message>@original|\\d+)", self.edit_wh_msg, False),
-            ("DELETE", "/webhooks/{app}/(?P<token>[^/]+)/messages/(?P<message>@original|\\d+)", self.del_wh_msg, False),
+            ("POST", "/interactions/{interaction}/{token}/callback", self.interaction_callback, False),
+            ("POST", "/webhooks/{app}/{token}", self.execute_webhook, False),
+            ("GET", wh_message, self.get_wh_msg, False),
+            ("PATCH", wh_message, self.edit_wh_msg, False),
+            ("DELETE", wh_message, self.del_wh_msg, False),
             ("GET", "/channels/{channel}", self.get_channel, True),
             ("GET", "/channels/{channel}/messages", self.get_history, True),
             ("POST", "/channels/{channel}/messages", self.create_message, True),
@@ -210,10 +225,10 @@ class RestApi:
             ("DELETE", "/channels/{channel}/messages/{message}", self.delete_message, True),
             ("POST", "/channels/{channel}/typing", self.typing, True),
         ]
-        self.routes = []
-        for method, path, handler, auth in table:
-            regex = re.sub(r"\{(\w+)\}", lambda m: snowflake.format(m.group(1)), path)
-            self.routes.append(Route(method, re.compile(regex), handler, auth))
+        self.routes = [
+            Route(method, re.compile(_PLACEHOLDER.sub(_placeholder_regex, path)), handler, auth)
+            for method, path, handler, auth in table
+        ]
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         for route in self.routes:
@@ -263,7 +278,9 @@ class RestApi:
         return Reply(200, self.fake.commands(self._scope(app, guild)))
 
     async def put_commands(self, req: RecordedRequest, app: str, guild: str | None = None) -> Reply:
-        return Reply(200, self.fake.store_commands(self._scope(app, guild), list(req.json or []), replace=True))
+        return Reply(
+            200, self.fake.store_commands(self._scope(app, guild), list(req.json or []), replace=True)
+        )
 
     async def upsert_command(self, req: RecordedRequest, app: str, guild: str | None = None) -> Reply:
         return Reply(200, self.fake.store_commands(self._scope(app, guild), [req.json], replace=False)[0])
@@ -282,7 +299,11 @@ class RestApi:
         data: dict[str, Any] = body.get("data") or {}
         if cb_type not in ALLOWED_CALLBACKS[ix.type]:
             raise _invalid_form(
-                {"type": _error_leaf("INTERACTION_RESPONSE_TYPE_INVALID", "Invalid interaction response type")}
+                {
+                    "type": _error_leaf(
+                        "INTERACTION_RESPONSE_TYPE_INVALID", "Invalid interaction response type"
+                    )
+                }
             )
         message: dict[str, Any] | None = None
         if cb_type == 4:
@@ -308,13 +329,14 @@ class RestApi:
         elif cb_type == 9 and not (data.get("custom_id") and data.get("title") and data.get("components")):
             raise _invalid_form({"data": _error_leaf("BASE_TYPE_REQUIRED", "custom_id, title, components")})
         ix.callbacks.append({"type": cb_type, "data": data})
-        fake.note_interaction_request(ix, req)
         if not _truthy(req.query.get("with_response")):
             return Reply(204)
         return Reply(200, self._callback_response(ix, cb_type, message))
 
     @staticmethod
-    def _callback_response(ix: FakeInteraction, cb_type: int, message: dict[str, Any] | None) -> dict[str, Any]:
+    def _callback_response(
+        ix: FakeInteraction, cb_type: int, message: dict[str, Any] | None
+    ) -> dict[str, Any]:
         flags = message["flags"] if message else 0
         interaction: dict[str, Any] = {
             "id": str(ix.id),
@@ -345,9 +367,10 @@ class RestApi:
         ix = self._webhook_interaction(app, token)
         body = req.json or {}
         validate_message(body, req.files)
-        message = await self.fake.create_bot_message(ix.channel_id, body, req.files, interaction=ix, followup=True)
+        message = await self.fake.create_bot_message(
+            ix.channel_id, body, req.files, interaction=ix, followup=True
+        )
         ix.followup_ids.append(int(message["id"]))
-        self.fake.note_interaction_request(ix, req)
         return Reply(200, message) if _truthy(req.query.get("wait")) else Reply(204)
 
     async def get_wh_msg(self, req: RecordedRequest, app: str, token: str, message: str) -> Reply:
@@ -360,14 +383,12 @@ class RestApi:
         body = req.json or {}
         validate_message(body, req.files, partial=True)
         edited = await self.fake.edit_bot_message(int(target["id"]), body, req.files)
-        self.fake.note_interaction_request(ix, req)
         return Reply(200, edited)
 
     async def del_wh_msg(self, req: RecordedRequest, app: str, token: str, message: str) -> Reply:
         ix = self._webhook_interaction(app, token)
         target = self._webhook_message(ix, message)
         await self.fake.delete_message(int(target["id"]))
-        self.fake.note_interaction_request(ix, req)
         return Reply(204)
 
     # -- channels -------------------------------------------------------------------------------

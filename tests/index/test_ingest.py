@@ -77,3 +77,20 @@ def test_a_failed_batch_writes_nothing(hash_engine, monkeypatch):
         hash_engine.ingest([_article("A second story. It has two sentences.", id="new")])
     assert [r["id"] for r in hash_engine.store.query("SELECT id FROM articles")] == ["keep"]
     assert hash_engine.store.count("passages") == hash_engine.index.count
+
+
+def test_a_model_change_is_refused_until_reindex(hash_settings):
+    from index.embed import HashEmbedder
+    from index.engine import Engine, EngineError
+
+    engine = Engine(hash_settings)
+    engine.ingest([_article(TEXT, id="h1")])
+    engine.close()
+    other = HashEmbedder(dim=64)
+    other.name = "hash-64"
+    switched = Engine(hash_settings.model_copy(update={"model": "hash-64"}), embedder=other)
+    with pytest.raises(EngineError, match="newsbot reindex"):
+        switched.ask("harbour")
+    assert switched.reindex() == 4
+    assert switched.index.count == switched.store.count("passages")
+    assert switched.ask("sea wall damaged").answers[0].sentence == "Storm waves had damaged the sea wall."

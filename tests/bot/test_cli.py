@@ -1,0 +1,97 @@
+"""The `newsbot` command line, run in-process on the bundled sample with the real model."""
+
+import json
+
+import pytest
+
+from bot.cli import main
+from index.embed import SentenceTransformerEmbedder
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch, model, capsys):
+    """Run `newsbot ARGS --data-dir TMP`; returns (exit code, stdout, stderr). The model loads once."""
+    monkeypatch.setattr("index.engine.create_embedder", lambda settings: model)
+    data = tmp_path / "data"
+
+    def run(*args: str) -> tuple[int, str, str]:
+        code = main([*args, "--data-dir", str(data)])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def test_ingest_then_ask_quotes_the_coast_guard(cli, sample_dir):
+    code, out, _ = cli("ingest", str(sample_dir))
+    assert code == 0 and out.startswith("1 new, 0 updated, 0 skipped")
+    code, out, _ = cli("ask", "who", "warned", "ships?")
+    assert code == 0
+    assert "> The launch was also detected by Japan's Prime Minister's Office and Defense Ministry." in out
+    assert "They instructed the Japanese coast guard to warn ships" in out
+
+
+def test_ask_json_shape(cli, sample_dir):
+    cli("ingest", str(sample_dir))
+    code, out, _ = cli("ask", "--json", "-k", "2", "who warned ships?")
+    data = json.loads(out)
+    assert code == 0 and data["question"] == "who warned ships?" and data["answered"] is True
+    assert len(data["answers"]) == 2
+    first = data["answers"][0]
+    assert {"sentence", "quote", "score", "article"} <= set(first)
+    assert "Japanese coast guard" in first["quote"] and "Defense Ministry" in first["quote"]
+
+
+def test_ask_questions_file_answers_each_line_in_order(cli, tmp_path, sample_dir):
+    cli("ingest", str(sample_dir))
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        '{"question": "who warned ships?"}\n{"question": "   "}\nnot json\n{"question": "who is Blinken?"}\n'
+    )
+    code, out, _ = cli("ask", "--json", "--questions", str(questions))
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and len(lines) == 4
+    assert lines[0]["answers"][0]["sentence"].startswith("They instructed")
+    assert "error" in lines[1] and "error" in lines[2] and lines[2]["answered"] is False
+    assert lines[3]["question"] == "who is Blinken?" and lines[3]["answers"]
+
+
+def test_reingest_is_idempotent(cli, sample_dir):
+    cli("ingest", str(sample_dir))
+    code, out, _ = cli("ingest", str(sample_dir))
+    assert code == 0 and out.startswith("0 new, 0 updated, 1 skipped")
+
+
+def test_ingest_of_nothing_usable_fails_with_a_message(cli, tmp_path):
+    binary = tmp_path / "photo.txt"
+    binary.write_bytes(b"\x89PNG\x00\x00")
+    code, _, err = cli("ingest", str(tmp_path / "missing.txt"), str(binary))
+    assert code == 1
+    assert "no such file" in err and "binary file" in err
+
+
+def test_partly_bad_input_still_succeeds(cli, tmp_path):
+    jsonl = tmp_path / "a.jsonl"
+    jsonl.write_text('{"id": "a1", "title": "Quay", "text": "The quay closed on Monday."}\n{broken\n')
+    code, out, err = cli("ingest", str(jsonl))
+    assert code == 0 and out.startswith("1 new")
+    assert f"{jsonl}:2" in err
+
+
+@pytest.mark.parametrize("question", ["", "x" * 1001])
+def test_bad_question_is_an_error_not_a_traceback(cli, question):
+    code, _, err = cli("ask", question)
+    assert code == 2 and err.startswith("newsbot: the question")
+
+
+def test_search_and_stats_json(cli, sample_dir):
+    cli("ingest", str(sample_dir))
+    code, out, _ = cli("search", "--json", "coast guard")
+    assert code == 0 and json.loads(out)["results"][0]["passage"]
+    code, out, _ = cli("stats", "--json")
+    stats = json.loads(out)
+    assert code == 0 and stats["articles"] == 1 and stats["index"]["model"]
+
+
+def test_embedder_fixture_is_the_bundled_model(model):
+    assert isinstance(model, SentenceTransformerEmbedder) and model.dim == 384

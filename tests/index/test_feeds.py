@@ -1,0 +1,284 @@
+"""Feed storage and polling against a local server: RSS, Atom, failures, backoff, 304s and catching up."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+from webserver import ATOM, RSS, WebServer, rss
+
+from index.feeds import BACKOFF_BASE, BACKOFF_MAX, FeedStore, backoff, poll_feeds
+from index.fetch import Fetcher
+from index.models import ArticleIn
+from index.settings import Settings
+
+NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+
+class Collector:
+    """Stands in for the engine's ingest: keeps every batch; can be told to fail."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[ArticleIn]] = []
+        self.fail_with: Exception | None = None
+
+    def __call__(self, articles: list[ArticleIn]) -> None:
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.batches.append(articles)
+
+    @property
+    def articles(self) -> list[ArticleIn]:
+        return [article for batch in self.batches for article in batch]
+
+    def by_title(self) -> dict[str, ArticleIn]:
+        return {article.title: article for article in self.articles}
+
+
+def open_store(path: Path) -> FeedStore:
+    return FeedStore(sqlite_utils.Database(sqlite3.connect(path, check_same_thread=False)))
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[WebServer]:
+    async with WebServer() as web_server:
+        web_server.fixture("/news/tidal-pilot.html", "tidal-pilot.html")
+        web_server.fixture("/news/library-telescopes.html", "library-telescopes.html")
+        web_server.fixture("/news/ferry-timetable.html", "ferry-timetable.html")
+        yield web_server
+
+
+@pytest.fixture
+async def fetcher() -> AsyncIterator[Fetcher]:
+    settings = Settings(_env_file=None, allow_private_urls=True, fetch_timeout=0.5)
+    async with Fetcher(settings) as open_fetcher:
+        yield open_fetcher
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[FeedStore]:
+    feed_store = open_store(tmp_path / "newsbot.db")
+    yield feed_store
+    feed_store.db.close()
+
+
+@pytest.fixture
+def ingest() -> Collector:
+    return Collector()
+
+
+def test_store_add_update_list_remove(store: FeedStore) -> None:
+    first = store.add("https://one.example/feed.xml", "One", now=NOW)
+    assert (first.name, first.added_at, first.consecutive_failures) == ("One", NOW, 0)
+    store.add(" https://two.example/rss ", now=NOW + timedelta(seconds=1))
+    assert store.add("https://one.example/feed.xml", "One renamed").name == "One renamed"
+    assert store.add("https://one.example/feed.xml").name == "One renamed"  # no name given: kept
+    assert [feed.url for feed in store.list()] == ["https://one.example/feed.xml", "https://two.example/rss"]
+    for bad in ["ftp://one.example/feed.xml", "one.example/feed.xml", "http://"]:
+        with pytest.raises(ValueError, match="http:// or https://"):
+            store.add(bad)
+    assert store.remove("https://two.example/rss")
+    assert not store.remove("https://two.example/rss")
+    assert [feed.url for feed in store.list()] == ["https://one.example/feed.xml"]
+
+
+async def test_rss_feed(server: WebServer, fetcher: Fetcher, store: FeedStore, ingest: Collector) -> None:
+    feed_url = server.fixture("/rss.xml", "rss.xml", RSS)
+    store.add(feed_url)
+    report = await poll_feeds(store, fetcher, ingest, now=NOW)
+    assert (report.new_items, report.failed) == (3, [])
+    articles = ingest.by_title()
+    assert all(article.meta["feed"] == feed_url for article in articles.values())
+
+    tidal = articles["Port Wren switches on tidal energy pilot"]  # from its page, which names a canonical URL
+    assert tidal.url == "https://news.example/energy/port-wren-tidal-pilot"
+    assert (tidal.source, tidal.published, tidal.origin) == (
+        "The Example Gazette", "2024-03-14", server.url("/news/tidal-pilot.html"),
+    )
+    assert "seaweed" in tidal.text
+
+    bikes = articles["Carrow council approves cross-town bike lane plan"]  # page gone: the entry's summary
+    assert bikes.text == (
+        "The council of the invented city of Carrow approved a cross-town bike lane on Monday night.\n\n"
+        "Work on the first section starts in May, the transport office said."
+    )
+    assert (bikes.url, bikes.source, bikes.published) == (
+        server.url("/news/removed/bike-lanes.html"), "Example Gazette Local", "2024-03-11T08:00:00+00:00",
+    )
+
+    feed = store.get(feed_url)
+    assert feed is not None
+    assert (feed.last_ok_at, feed.last_polled_at, feed.last_error) == (NOW, NOW, None)
+    assert feed.consecutive_failures == 0
+
+
+async def test_atom_feed(server: WebServer, fetcher: Fetcher, store: FeedStore, ingest: Collector) -> None:
+    feed_url = server.fixture("/atom.xml", "atom.xml", ATOM)
+    store.add(feed_url, "Courier")
+    report = await poll_feeds(store, fetcher, ingest, now=NOW)
+    assert report.new_items == 2
+    articles = ingest.by_title()
+    ferry = articles["Island ferry adds late sailing on weekends"]
+    assert (ferry.url, ferry.source) == (server.url("/news/ferry-timetable.html"), "Coastline Courier")
+    assert ferry.published == "2024-04-02T07:45:00+00:00"  # the page gives none; the entry does
+    orchard = articles["Orchard festival moves to the old rope works"]  # no link: the entry's content
+    assert orchard.text.endswith("too small for the cider tent.")
+    assert (orchard.url, orchard.origin, orchard.published) == (None, feed_url, "2024-04-01T12:00:00+00:00")
+    assert orchard.meta == {"feed": feed_url}
+
+
+async def test_repoll_adds_nothing(
+    server: WebServer, fetcher: Fetcher, store: FeedStore, ingest: Collector
+) -> None:
+    store.add(server.fixture("/rss.xml", "rss.xml", RSS))
+    await poll_feeds(store, fetcher, ingest, now=NOW)
+    page_hits = server.hits["/news/tidal-pilot.html"]
+    report = await poll_feeds(store, fetcher, ingest, now=NOW + timedelta(minutes=15))
+    assert report.new_items == 0 and not report.failed
+    assert len(ingest.batches) == 1
+    assert server.hits["/news/tidal-pilot.html"] == page_hits
+    assert server.hits["/rss.xml"] == 2
+
+
+async def test_not_modified_feed_is_not_reingested(
+    server: WebServer, fetcher: Fetcher, store: FeedStore, ingest: Collector
+) -> None:
+    feed_url = server.fixture("/rss.xml", "rss.xml", RSS, conditional=True)
+    store.add(feed_url)
+    await poll_feeds(store, fetcher, ingest, now=NOW)
+    feed = store.get(feed_url)
+    assert feed is not None and feed.etag
+    report = await poll_feeds(store, fetcher, ingest, now=NOW + timedelta(minutes=15))
+    assert report.feeds[0].not_modified and report.new_items == 0
+    assert server.not_modified["/rss.xml"] == 1
+    assert server.request_headers["/rss.xml"]["If-None-Match"] == feed.etag
+    assert len(ingest.batches) == 1
+
+
+async def test_restart_catches_up_items_added_while_down(
+    server: WebServer, fetcher: Fetcher, tmp_path: Path, ingest: Collector
+) -> None:
+    def item(n: int) -> dict[str, str]:
+        return {"guid": f"story-{n}", "title": f"Story {n}", "description": f"<p>Invented story {n}.</p>"}
+
+    def serve(*numbers: int) -> None:
+        server.add("/live.xml", rss("Live", [item(n) for n in numbers]), content_type=RSS, conditional=True)
+
+    serve(2, 1)
+    before = open_store(tmp_path / "newsbot.db")
+    before.add(server.url("/live.xml"))
+    assert (await poll_feeds(before, fetcher, ingest, now=NOW)).new_items == 2
+    before.db.close()
+
+    serve(5, 4, 3, 2, 1)  # published while the bot was down
+    after = open_store(tmp_path / "newsbot.db")
+    report = await poll_feeds(after, fetcher, ingest, now=NOW + timedelta(hours=3))
+    after.db.close()
+    assert report.new_items == 3
+    assert sorted(article.title for article in ingest.batches[-1]) == ["Story 3", "Story 4", "Story 5"]
+    assert server.not_modified["/live.xml"] == 0
+
+
+async def test_failed_ingest_leaves_items_for_next_poll(
+    server: WebServer, fetcher: Fetcher, store: FeedStore, ingest: Collector
+) -> None:
+    feed_url = server.fixture("/rss.xml", "rss.xml", RSS, conditional=True)
+    store.add(feed_url)
+    ingest.fail_with = RuntimeError("disk full")
+    report = await poll_feeds(store, fetcher, ingest, now=NOW)
+    assert report.feeds[0].error == "RuntimeError: disk full"
+    feed = store.get(feed_url)
+    assert feed is not None
+    assert (feed.consecutive_failures, feed.etag, feed.last_error) == (1, None, "RuntimeError: disk full")
+
+    ingest.fail_with = None
+    report = await poll_feeds(store, fetcher, ingest, now=NOW + timedelta(minutes=1), force=True)
+    assert report.new_items == 3  # the full feed again, not a 304 that would hide the items
+    assert server.not_modified["/rss.xml"] == 0
+
+
+async def test_failing_feeds_do_not_stop_the_others(
+    server: WebServer, fetcher: Fetcher, store: FeedStore, ingest: Collector
+) -> None:
+    failing = {
+        server.fixture("/malformed.xml", "malformed.xml", RSS): "is not a readable RSS or Atom feed",
+        server.url("/gone.xml"): "HTTP 404 from",
+        server.fixture("/slow.xml", "rss.xml", RSS, delay=2.0): r"timed out after 0\.5 s",
+        server.fixture("/page.html", "tidal-pilot.html"): "is not a readable RSS or Atom feed",
+    }
+    for url in failing:
+        store.add(url)
+    good = store.add(server.fixture("/rss.xml", "rss.xml", RSS)).url
+
+    report = await poll_feeds(store, fetcher, ingest, now=NOW)
+    assert report.new_items == 3
+    assert {result.url for result in report.failed} == set(failing)
+    for url, message in failing.items():
+        feed = store.get(url)
+        assert feed is not None and feed.last_error is not None
+        assert re.search(message, feed.last_error), feed.last_error
+        assert (feed.consecutive_failures, feed.last_ok_at) == (1, None)
+        assert feed.next_poll_after == NOW + BACKOFF_BASE
+    good_feed = store.get(good)
+    assert good_feed is not None and good_feed.consecutive_failures == 0
+
+
+async def test_backoff_skips_then_recovers(
+    server: WebServer, fetcher: Fetcher, store: FeedStore, ingest: Collector
+) -> None:
+    feed_url = server.fixture("/feed.xml", "malformed.xml", RSS)
+    store.add(feed_url)
+    await poll_feeds(store, fetcher, ingest, now=NOW)
+
+    report = await poll_feeds(store, fetcher, ingest, now=NOW + timedelta(minutes=1))
+    assert report.skipped == 1 and server.hits["/feed.xml"] == 1
+
+    later = NOW + timedelta(minutes=2)
+    await poll_feeds(store, fetcher, ingest, now=later, force=True)
+    feed = store.get(feed_url)
+    assert feed is not None
+    assert (feed.consecutive_failures, feed.next_poll_after) == (2, later + 2 * BACKOFF_BASE)
+
+    server.fixture("/feed.xml", "rss.xml", RSS)  # the site fixed its feed
+    recovered = later + timedelta(hours=1)
+    report = await poll_feeds(store, fetcher, ingest, now=recovered)
+    assert report.new_items == 3
+    feed = store.get(feed_url)
+    assert feed is not None
+    assert (feed.consecutive_failures, feed.last_error, feed.next_poll_after, feed.last_ok_at) == (
+        0, None, None, recovered,
+    )
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    assert [backoff(n) for n in (1, 2, 3)] == [BACKOFF_BASE, 2 * BACKOFF_BASE, 4 * BACKOFF_BASE]
+    assert backoff(10) == backoff(1000) == BACKOFF_MAX
+
+
+async def test_item_without_any_text_is_retried(
+    server: WebServer, fetcher: Fetcher, store: FeedStore, ingest: Collector
+) -> None:
+    items = [
+        {"guid": "a", "title": "Has text", "description": "Some invented text about a parade."},
+        {"guid": "b", "title": "Link only", "link": server.url("/news/later.html")},
+    ]
+    feed_url = server.add("/items.xml", rss("Items", items), content_type=RSS, conditional=True)
+    store.add(feed_url)
+    report = await poll_feeds(store, fetcher, ingest, now=NOW)
+    assert report.new_items == 1
+    later = server.url("/news/later.html")
+    assert report.feeds[0].item_errors == [
+        f"{later}: HTTP 404 from {later} (check the address), and the feed entry has no text"
+    ]
+    feed = store.get(feed_url)
+    assert feed is not None and feed.etag is None  # kept empty so the next poll is not answered with a 304
+
+    server.fixture("/news/later.html", "library-telescopes.html")
+    report = await poll_feeds(store, fetcher, ingest, now=NOW + timedelta(minutes=15))
+    assert report.new_items == 1 and not report.feeds[0].item_errors
+    assert ingest.articles[-1].title == "Millbrook library lends telescopes to stargazers"

@@ -1,0 +1,257 @@
+"""The fetcher against a local server: limits, redirects, conditional GET and the private-address guard."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp.abc import AbstractResolver, ResolveResult
+from webserver import WebServer
+
+from index import fetch as fetch_module
+from index.fetch import Fetcher, FetchError, PrivateAddressError, private_address_reason
+from index.settings import Settings
+
+
+def make_settings(**overrides: object) -> Settings:
+    values: dict[str, object] = {"allow_private_urls": True, "fetch_timeout": 2.0, **overrides}
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
+
+
+class FakeResolver(AbstractResolver):
+    """DNS answers from a dict, so tests can point made-up host names at chosen addresses."""
+
+    def __init__(self, answers: dict[str, list[str]]) -> None:
+        self.answers = answers
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        if host not in self.answers:
+            raise OSError(f"unknown host {host}")
+        return [
+            ResolveResult(
+                hostname=host, host=address, port=port,
+                family=socket.AF_INET6 if ":" in address else socket.AF_INET,
+                proto=0, flags=socket.AI_NUMERICHOST | socket.AI_NUMERICSERV,
+            )
+            for address in self.answers[host]
+        ]
+
+    async def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[WebServer]:
+    async with WebServer() as web_server:
+        yield web_server
+
+
+@pytest.fixture
+async def fetcher() -> AsyncIterator[Fetcher]:
+    async with Fetcher(make_settings()) as open_fetcher:
+        yield open_fetcher
+
+
+async def test_get_returns_body_and_headers(server: WebServer, fetcher: Fetcher) -> None:
+    url = server.fixture("/news/library.html", "library-telescopes.html")
+    result = await fetcher.get(url)
+    assert (result.status, result.url, result.final_url) == (200, url, url)
+    assert (result.content_type, result.charset) == ("text/html", "utf-8")
+    assert "telescopes" in result.text
+    assert not result.not_modified
+    assert server.request_headers["/news/library.html"]["User-Agent"] == fetcher.settings.user_agent
+
+
+async def test_fetch_article_prefers_canonical_url(server: WebServer, fetcher: Fetcher) -> None:
+    url = server.fixture("/news/tidal.html", "tidal-pilot.html") + "?utm_source=feed"
+    article = await fetcher.fetch_article(url)
+    assert article.url == "https://news.example/energy/port-wren-tidal-pilot"
+    assert article.origin == url
+    assert article.title == "Port Wren switches on tidal energy pilot"
+    assert article.source == "The Example Gazette"
+    assert article.published == "2024-03-14"
+    assert "tidal turbine" in article.text
+
+
+async def test_fetch_article_without_canonical_uses_url_after_redirects(
+    server: WebServer, fetcher: Fetcher
+) -> None:
+    final = server.fixture("/news/library.html", "library-telescopes.html")
+    start = server.redirect("/old-link", "/news/library.html", status=301)
+    article = await fetcher.fetch_article(start)
+    assert (article.url, article.origin) == (final, start)
+
+
+async def test_redirect_chain_within_and_past_the_limit(server: WebServer) -> None:
+    final = server.add("/page", "<p>arrived</p>")
+    server.redirect("/r3", "/page")
+    server.redirect("/r2", server.url("/r3"), status=307)  # absolute Location
+    server.redirect("/r1", "r2", status=308)  # relative Location
+    async with Fetcher(make_settings(fetch_max_redirects=3)) as fetcher:
+        assert (await fetcher.get(server.url("/r1"))).final_url == final
+    async with Fetcher(make_settings(fetch_max_redirects=2)) as fetcher:
+        with pytest.raises(FetchError, match="too many redirects"):
+            await fetcher.get(server.url("/r1"))
+    assert server.hits["/page"] == 1
+
+
+async def test_http_error_names_status_and_url(server: WebServer, fetcher: Fetcher) -> None:
+    url = server.url("/nowhere")
+    with pytest.raises(FetchError, match=rf"HTTP 404 from {url} \(check the address\)"):
+        await fetcher.get(url)
+
+
+async def test_slow_response_times_out(server: WebServer) -> None:
+    url = server.add("/slow", "<p>late</p>", delay=2.0)
+    async with Fetcher(make_settings(fetch_timeout=0.2)) as fetcher:
+        started = time.monotonic()
+        with pytest.raises(FetchError, match=r"timed out after 0\.2 s"):
+            await fetcher.get(url)
+    assert time.monotonic() - started < 1.5
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+async def test_oversized_page_is_refused(server: WebServer, chunked: bool) -> None:
+    url = server.add("/big", b"x" * 50_000, chunked=chunked)
+    async with Fetcher(make_settings(fetch_max_bytes=10_000)) as fetcher:
+        with pytest.raises(FetchError, match="page is larger than 10 KB"):
+            await fetcher.get(url)
+        server.add("/small", b"x" * 10_000, chunked=chunked)
+        assert len((await fetcher.get(server.url("/small"))).body) == 10_000
+
+
+async def test_conditional_get_gives_not_modified(server: WebServer, fetcher: Fetcher) -> None:
+    stamp = {"Last-Modified": "Mon, 01 Apr 2024 10:00:00 GMT"}
+    url = server.add("/feed.xml", "<rss/>", conditional=True, headers=stamp)
+    first = await fetcher.get(url)
+    assert first.etag and first.last_modified
+    second = await fetcher.get(url, etag=first.etag, last_modified=first.last_modified)
+    assert second.not_modified and second.status == 304 and second.body == b""
+    assert server.not_modified["/feed.xml"] == 1
+    assert server.request_headers["/feed.xml"]["If-Modified-Since"] == first.last_modified
+
+
+async def test_page_without_article_text(server: WebServer, fetcher: Fetcher) -> None:
+    url = server.fixture("/home.html", "empty.html")
+    with pytest.raises(FetchError, match=f"no article text found at {url}"):
+        await fetcher.fetch_article(url)
+
+
+async def test_non_html_is_not_read_as_article(server: WebServer, fetcher: Fetcher) -> None:
+    url = server.add("/report.pdf", b"%PDF-1.7", content_type="application/pdf")
+    with pytest.raises(FetchError, match="not a web page but application/pdf"):
+        await fetcher.fetch_article(url)
+
+
+@pytest.mark.parametrize("limit", [1, 2])
+async def test_per_host_concurrency_limit(server: WebServer, limit: int) -> None:
+    url = server.add("/slowish", "<p>hi</p>", delay=0.1)
+    async with Fetcher(make_settings(fetch_per_host=limit)) as fetcher:
+        await asyncio.gather(*(fetcher.get(url) for _ in range(4)))
+    assert server.max_in_flight == limit
+
+
+@pytest.mark.parametrize("url", ["ftp://example.com/file", "file:///etc/passwd", "javascript:alert(1)", "http://"])
+async def test_only_http_urls(fetcher: Fetcher, url: str) -> None:
+    with pytest.raises(FetchError, match="only http|no host name"):
+        await fetcher.get(url)
+
+
+# -- the private-address guard ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        ("127.0.0.1", "a loopback address"),
+        ("10.0.0.5", "a private address"),
+        ("192.168.1.20", "a private address"),
+        ("172.16.0.1", "a private address"),
+        ("169.254.169.254", "a link-local address"),
+        ("0.0.0.0", "an unspecified address"),
+        ("224.0.0.1", "a multicast address"),
+        ("240.0.0.1", "a reserved address"),
+        ("100.64.0.1", "not a public address"),
+        ("::1", "a loopback address"),
+        ("::", "an unspecified address"),
+        ("fe80::1", "a link-local address"),
+        ("fd00::1", "a private address"),
+        ("::ffff:127.0.0.1", "a loopback address"),
+        ("::ffff:10.1.2.3", "a private address"),
+        ("2002:a00:1::1", "a private address"),  # 6to4 around 10.0.0.1
+        ("64:ff9b::a9fe:a9fe", "a link-local address"),  # NAT64 around 169.254.169.254
+        ("93.184.215.14", None),
+        ("::ffff:93.184.215.14", None),
+        ("2606:4700:4700::1111", None),
+    ],
+)
+def test_private_address_reason(address: str, reason: str | None) -> None:
+    assert private_address_reason(address) == reason
+
+
+@pytest.mark.parametrize(
+    ("url", "refused"),
+    [
+        ("http://127.0.0.1:9/", "127.0.0.1 is a loopback address"),
+        ("http://10.0.0.5/", "10.0.0.5 is a private address"),
+        ("http://169.254.169.254/latest/meta-data/", "169.254.169.254 is a link-local address"),
+        ("http://[::1]:9/", "::1 is a loopback address"),
+        ("http://[::ffff:127.0.0.1]/", "is a loopback address"),
+        ("http://localhost:9/", "localhost resolves to"),
+    ],
+)
+async def test_guard_refuses_private_addresses(url: str, refused: str) -> None:
+    async with Fetcher(make_settings(allow_private_urls=False)) as fetcher:
+        with pytest.raises(PrivateAddressError, match=refused) as caught:
+            await fetcher.get(url)
+    assert "set NEWSBOT_ALLOW_PRIVATE_URLS=true to allow" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("answers", "refused"),
+    [
+        (["10.1.2.3"], "intranet.example resolves to 10.1.2.3, a private address"),
+        # One bad answer is enough: the connection could go to any of them.
+        (["93.184.215.14", "127.0.0.2"], "resolves to 127.0.0.2, a loopback address"),
+        (["::ffff:192.168.0.9"], "a private address"),
+    ],
+)
+async def test_guard_checks_resolved_addresses(answers: list[str], refused: str) -> None:
+    resolver = FakeResolver({"intranet.example": answers})
+    async with Fetcher(make_settings(allow_private_urls=False), resolver=resolver) as fetcher:
+        with pytest.raises(PrivateAddressError, match=refused):
+            await fetcher.get("http://intranet.example/admin")
+
+
+@pytest.mark.parametrize(
+    ("location", "refused"),
+    [
+        ("http://intranet.example:{port}/secret", "intranet.example resolves to 10.0.0.7"),
+        ("http://10.0.0.8/secret", "10.0.0.8 is a private address"),
+        ("http://[fd00::8]/secret", "fd00::8 is a private address"),
+    ],
+)
+async def test_guard_covers_redirects(
+    server: WebServer, monkeypatch: pytest.MonkeyPatch, location: str, refused: str
+) -> None:
+    # The local server stands in for a public site: 127.0.0.1 passes the guard in this test only.
+    real_reason = fetch_module.private_address_reason
+
+    def reason(address: str) -> str | None:
+        return None if address == "127.0.0.1" else real_reason(address)
+
+    monkeypatch.setattr(fetch_module, "private_address_reason", reason)
+    port = server.base.rsplit(":", 1)[1]
+    server.redirect("/hop", location.format(port=port))
+    server.add("/fine", "<p>public page</p>")
+    resolver = FakeResolver({"public.example": ["127.0.0.1"], "intranet.example": ["10.0.0.7"]})
+    async with Fetcher(make_settings(allow_private_urls=False), resolver=resolver) as fetcher:
+        assert (await fetcher.get(f"http://public.example:{port}/fine")).body == b"<p>public page</p>"
+        with pytest.raises(PrivateAddressError, match=refused):
+            await fetcher.get(f"http://public.example:{port}/hop")
+    assert server.hits["/hop"] == 1
