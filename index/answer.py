@@ -115,6 +115,7 @@ def build_answer(candidates: Candidates, ranked: Ranked, context_sentences: int 
         score=ranked.score,
         article=article_ref(article),
         context=text[first["start"] : last["end"]],
+        also_reported_by=article.get("copies", []),
     )
 
 

@@ -102,6 +102,7 @@ class Engine:
                 passage_size=self.settings.passage_sentences,
                 passage_stride=self.settings.passage_stride,
                 title_weight=self.settings.passage_title_weight,
+                copy_overlap=self.settings.copy_overlap,
             )
             return ingestor.ingest(items, progress=progress)
 

@@ -149,9 +149,16 @@ class FeedStore:
     def _create(self) -> None:
         self.db.table("feeds").create(
             {
-                "url": str, "name": str, "added_at": str, "etag": str, "last_modified": str,
-                "last_polled_at": str, "last_ok_at": str, "last_error": str,
-                "consecutive_failures": int, "next_poll_after": str,
+                "url": str,
+                "name": str,
+                "added_at": str,
+                "etag": str,
+                "last_modified": str,
+                "last_polled_at": str,
+                "last_ok_at": str,
+                "last_error": str,
+                "consecutive_failures": int,
+                "next_poll_after": str,
             },
             pk="url",
             not_null={"added_at", "consecutive_failures"},
@@ -216,9 +223,7 @@ class FeedStore:
                 "INSERT OR IGNORE INTO feed_items (feed_url, guid, link, seen_at) VALUES (?, ?, ?, ?)", rows
             )
 
-    def record_success(
-        self, url: str, now: datetime, *, etag: str | None, last_modified: str | None
-    ) -> None:
+    def record_success(self, url: str, now: datetime, *, etag: str | None, last_modified: str | None) -> None:
         with self.lock, self.db.atomic():
             self.db.execute(
                 "UPDATE feeds SET etag = ?, last_modified = ?, last_polled_at = ?, last_ok_at = ?, "
@@ -307,8 +312,11 @@ async def _take_new_items(
     if response.not_modified:
         result.not_modified = True
         await asyncio.to_thread(
-            store.record_success, feed.url, now,
-            etag=response.etag or feed.etag, last_modified=response.last_modified or feed.last_modified,
+            store.record_success,
+            feed.url,
+            now,
+            etag=response.etag or feed.etag,
+            last_modified=response.last_modified or feed.last_modified,
         )
         return
     parsed = await asyncio.to_thread(_parse_feed, response)
@@ -338,7 +346,9 @@ async def _take_new_items(
     # Items that failed are retried next time; keeping the old validators stops a 304 from hiding them.
     complete = not result.item_errors
     await asyncio.to_thread(
-        store.record_success, feed.url, now,
+        store.record_success,
+        feed.url,
+        now,
         etag=response.etag if complete else feed.etag,
         last_modified=response.last_modified if complete else feed.last_modified,
     )

@@ -28,6 +28,7 @@ CHUNK_ARTICLES = 256  # articles embedded per model call and written per transac
 class IngestReport:
     new: int = 0
     updated: int = 0
+    copies: int = 0
     skipped: int = 0
     sentences: int = 0
     seconds: float = 0.0
@@ -36,11 +37,13 @@ class IngestReport:
 
     @property
     def stored(self) -> int:
-        return self.new + self.updated
+        return self.new + self.updated + self.copies
 
     def summary(self) -> str:
         return (
-            f"{self.new} new, {self.updated} updated, {self.skipped} skipped articles; "
+            f"{self.new} new, {self.updated} updated, {self.skipped} skipped articles"
+            + (f", {self.copies} wire copies of stories already indexed" if self.copies else "")
+            + "; "
             f"{self.sentences} sentences; {len(self.problems)} problems; {self.seconds:.1f} s"
         )
 
@@ -48,6 +51,7 @@ class IngestReport:
         return {
             "new": self.new,
             "updated": self.updated,
+            "copies": self.copies,
             "skipped": self.skipped,
             "sentences": self.sentences,
             "seconds": round(self.seconds, 2),
@@ -62,7 +66,15 @@ class _Prepared:
     article_id: str
     content_hash: str
     spans: list[tuple[int, int]]
-    replaces: int | None  # pk of the stored version this one replaces
+    norms: list[str]
+    replaces: int | None = None  # pk of the stored version this one replaces in place
+    copy_of: int | None = None  # pk of the story this is a wire copy of (no sentences of its own)
+
+
+def sentence_norm(sentence: str) -> str:
+    """A short key equal for sentences that differ only in case, spacing or punctuation."""
+    words = " ".join(re.findall(r"\w+", sentence.lower()))
+    return hashlib.blake2b(words.encode(), digest_size=8).hexdigest()
 
 
 def content_hash(text: str) -> str:
@@ -78,7 +90,8 @@ def make_id(article: ArticleIn, digest: str) -> str:
     if path is not None and path.suffix and path.exists():
         stem = re.sub(r"[^a-z0-9]+", "-", path.stem.lower()).strip("-") or "file"
         return f"{stem}-{hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:6]}"
-    return "text-" + digest[:12]
+    key = f"{article.source}\n{digest}" if article.source else digest  # wire copies share the text
+    return "text-" + hashlib.sha1(key.encode()).hexdigest()[:12]
 
 
 def passage_windows(n_sentences: int, size: int, stride: int) -> list[tuple[int, int]]:
@@ -103,7 +116,11 @@ def passage_vectors(
 
 
 class Ingestor:
-    """Writes articles into the store and the passage index."""
+    """Writes articles into the store and the passage index, a chunk per transaction.
+
+    The same article again is skipped, a changed one replaced in place, and the same story from
+    another outlet (identical or near-identical text) stored as a wire copy of the first one.
+    """
 
     def __init__(
         self,
@@ -114,6 +131,7 @@ class Ingestor:
         passage_size: int,
         passage_stride: int,
         title_weight: float,
+        copy_overlap: float,
     ) -> None:
         self.store = store
         self.index = index
@@ -121,34 +139,30 @@ class Ingestor:
         self.passage_size = passage_size
         self.passage_stride = passage_stride
         self.title_weight = title_weight
+        self.copy_overlap = copy_overlap
+        self._chunk: dict[str, _Prepared] = {}
 
     def ingest(self, items: Iterable[ArticleIn | InputProblem], progress: bool = False) -> IngestReport:
         report = IngestReport()
         started = time.perf_counter()
-        chunk: dict[str, _Prepared] = {}
-        bar = tqdm(unit=" articles", disable=not progress, desc="ingest", leave=False)
-        for item in items:
-            if isinstance(item, InputProblem):
-                report.problems.append(item)
-                continue
-            prepared = self._prepare(item, report)
-            if prepared is not None:
-                chunk[prepared.article_id] = prepared  # a later copy in the same batch wins
-            if len(chunk) >= CHUNK_ARTICLES:
-                self._write(list(chunk.values()), report)
-                bar.update(len(chunk))
-                chunk = {}
-        if chunk:
-            self._write(list(chunk.values()), report)
-            bar.update(len(chunk))
-        bar.close()
+        with tqdm(unit=" articles", disable=not progress, desc="ingest", leave=False) as bar:
+            for item in items:
+                if isinstance(item, InputProblem):
+                    report.problems.append(item)
+                    continue
+                prepared = self._prepare(item, report, bar)
+                if prepared is not None:
+                    self._chunk[prepared.article_id] = prepared  # a later copy in the same batch wins
+                if len(self._chunk) >= CHUNK_ARTICLES:
+                    self._flush(report, bar)
+            self._flush(report, bar)
         if report.stored:
             self.index.save()
             self.store.set_setting("last_ingest", now_iso())
         report.seconds = time.perf_counter() - started
         return report
 
-    def _prepare(self, article: ArticleIn, report: IngestReport) -> _Prepared | None:
+    def _prepare(self, article: ArticleIn, report: IngestReport, bar: tqdm) -> _Prepared | None:
         origin = article.origin or article.id or article.title
         if not article.text.strip():
             report.problems.append(InputProblem(origin, "empty article: no text to index"))
@@ -158,28 +172,81 @@ class Ingestor:
             report.problems.append(InputProblem(origin, "no sentences found in the article text"))
             return None
         digest = content_hash(article.text)
+        norms = [sentence_norm(article.text[a:b]) for a, b in spans]
+        if self._overlaps_pending(norms):
+            self._flush(report, bar)  # so the story it may copy is in the store to compare with
+        prepared = _Prepared(article, "", digest, spans, norms)
         existing = self.store.find_existing(article.id, article.url, digest)
-        if existing and existing["content_hash"] == digest:
-            report.skipped += 1
+        if existing is not None:
+            if existing["content_hash"] == digest:
+                if existing["by"] != "content_hash" or not _other_outlet(article, existing["source"]):
+                    report.skipped += 1
+                    return None
+                prepared.copy_of = existing["copy_of"] or existing["pk"]
+            else:
+                prepared.replaces = existing["pk"]
+        # A new article, or a wire copy whose text changed, may (still) repeat another outlet's story.
+        if prepared.copy_of is None and (existing is None or existing["copy_of"] is not None):
+            prepared.copy_of = self._near_copy_of(article, norms)
+        same = existing is not None and prepared.replaces == existing["pk"]
+        prepared.article_id = article.id or (existing["id"] if same else make_id(article, digest))
+        return prepared
+
+    def _overlaps_pending(self, norms: list[str]) -> bool:
+        wanted = set(norms)
+        return any(
+            len(wanted.intersection(p.norms)) >= self.copy_overlap * len(wanted) for p in self._chunk.values()
+        )
+
+    def _near_copy_of(self, article: ArticleIn, norms: list[str]) -> int | None:
+        """The stored story this one nearly repeats, when it comes from another outlet."""
+        best = self.store.sentence_overlap(norms)
+        if best is None or not _other_outlet(article, best["source"]):
             return None
-        article_id = article.id or (existing["id"] if existing else make_id(article, digest))
-        return _Prepared(article, article_id, digest, spans, existing["pk"] if existing else None)
+        distinct = len(set(norms))
+        if (
+            best["shared"] >= self.copy_overlap * distinct
+            and best["shared"] >= self.copy_overlap * best["total"]
+        ):
+            return best["pk"]
+        return None
+
+    def _flush(self, report: IngestReport, bar: tqdm) -> None:
+        if self._chunk:
+            batch, self._chunk = list(self._chunk.values()), {}
+            self._write(batch, report)
+            bar.update(len(batch))
 
     def _write(self, batch: list[_Prepared], report: IngestReport) -> None:
-        texts = [p.article.text[a:b] for p in batch for a, b in p.spans]
-        vectors = self.embedder.encode(texts + [p.article.title for p in batch])
-        title_vecs = vectors[len(texts) :]
+        stories = [p for p in batch if p.copy_of is None]
+        texts = [p.article.text[a:b] for p in stories for a, b in p.spans]
+        vectors = self.embedder.encode(texts + [p.article.title for p in stories])
+        title_vecs = iter(vectors[len(texts) :])
         removed: list[int] = []
         added_ids: list[np.ndarray] = []
         added_vecs: list[np.ndarray] = []
         offset = 0
         with self.store.transaction():
-            for p, title_vec in zip(batch, title_vecs, strict=True):
+            for p in batch:
+                report.article_ids.append(p.article_id)
+                if p.copy_of is not None:
+                    if p.replaces is not None:
+                        removed += self.store.replace_article(p.replaces, self._row(p, None))
+                    else:
+                        self.store.insert_article(self._row(p, None))
+                    report.copies += 1
+                    continue
+                title_vec = next(title_vecs)
                 sentence_vecs = vectors[offset : offset + len(p.spans)]
                 offset += len(p.spans)
                 if p.replaces is not None:
-                    removed += self.store.delete_article(p.replaces)
-                pk = self._insert(p, title_vec, sentence_vecs)
+                    removed += self.store.replace_article(p.replaces, self._row(p, title_vec))
+                    pk = p.replaces
+                    report.updated += 1
+                else:
+                    pk = self.store.insert_article(self._row(p, title_vec))
+                    report.new += 1
+                self._insert_sentences(pk, p, sentence_vecs)
                 windows = passage_windows(len(p.spans), self.passage_size, self.passage_stride)
                 pks = self.store.insert_passages(
                     [{"article_pk": pk, "idx": i, "first": a, "last": b} for i, (a, b) in enumerate(windows)]
@@ -187,44 +254,55 @@ class Ingestor:
                 added_ids.append(np.asarray(pks, dtype=np.int64))
                 added_vecs.append(passage_vectors(sentence_vecs, title_vec, windows, self.title_weight))
                 report.sentences += len(p.spans)
-                report.article_ids.append(p.article_id)
-                if p.replaces is None:
-                    report.new += 1
-                else:
-                    report.updated += 1
         self.index.remove(removed)
-        self.index.add(np.concatenate(added_ids), np.concatenate(added_vecs))
+        if added_ids:
+            self.index.add(np.concatenate(added_ids), np.concatenate(added_vecs))
 
-    def _insert(self, p: _Prepared, title_vec: np.ndarray, sentence_vecs: np.ndarray) -> int:
+    @staticmethod
+    def _row(p: _Prepared, title_vec: np.ndarray | None) -> dict:
         a = p.article
-        pk = self.store.insert_article(
-            {
-                "id": p.article_id,
-                "title": a.title,
-                "text": a.text,
-                "url": a.url,
-                "source": a.source,
-                "published": a.published,
-                "content_hash": p.content_hash,
-                "meta": a.meta,
-                "ingested_at": now_iso(),
-                "title_vec": to_blob(title_vec),
-            }
-        )
+        return {
+            "id": p.article_id,
+            "title": a.title,
+            "text": a.text,
+            "url": a.url,
+            "source": a.source,
+            "published": a.published,
+            "content_hash": p.content_hash,
+            "meta": a.meta,
+            "ingested_at": now_iso(),
+            "title_vec": None if title_vec is None else to_blob(title_vec),
+            "copy_of": p.copy_of,
+        }
+
+    def _insert_sentences(self, pk: int, p: _Prepared, sentence_vecs: np.ndarray) -> None:
+        text = p.article.text
         self.store.insert_sentences(
             [
-                {"article_pk": pk, "idx": i, "start": s, "end": e, "text": a.text[s:e], "vec": to_blob(v)}
-                for i, ((s, e), v) in enumerate(zip(p.spans, sentence_vecs, strict=True))
+                {
+                    "article_pk": pk,
+                    "idx": i,
+                    "start": s,
+                    "end": e,
+                    "text": text[s:e],
+                    "norm": n,
+                    "vec": to_blob(v),
+                }
+                for i, ((s, e), n, v) in enumerate(zip(p.spans, p.norms, sentence_vecs, strict=True))
             ]
         )
-        return pk
+
+
+def _other_outlet(article: ArticleIn, stored_source: str | None) -> bool:
+    """Both outlets are known and differ: the same text is then a wire copy, not a repeat."""
+    return bool(article.source and stored_source and article.source.casefold() != stored_source.casefold())
 
 
 def stored_passage_vectors(store: Store, dim: int, title_weight: float) -> tuple[np.ndarray, np.ndarray]:
     """Every passage's (pk, vector), derived from the vectors SQLite keeps: no model needed."""
     ids: list[np.ndarray] = []
     vecs: list[np.ndarray] = []
-    for article in store.query("SELECT pk, title_vec FROM articles ORDER BY pk"):
+    for article in store.query("SELECT pk, title_vec FROM articles WHERE copy_of IS NULL ORDER BY pk"):
         rows = store.query("SELECT vec FROM sentences WHERE article_pk = ? ORDER BY idx", [article["pk"]])
         passages = store.query(
             'SELECT pk, "first", "last" FROM passages WHERE article_pk = ? ORDER BY idx', [article["pk"]]
@@ -246,7 +324,7 @@ def reembed(store: Store, embedder: Embedder, progress: bool = False) -> int:
 
     Sentence spans stay as they are, so only vectors change and a failure leaves the old ones intact.
     """
-    articles = store.query("SELECT pk, title FROM articles ORDER BY pk")
+    articles = store.query("SELECT pk, title FROM articles WHERE copy_of IS NULL ORDER BY pk")
     done = 0
     with store.transaction():
         for start in tqdm(range(0, len(articles), CHUNK_ARTICLES), disable=not progress, desc="reindex"):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from index.cues import answer_type, fts_query, has_answer_type
+from index.models import Outlet
 from index.store import Filters, Store, from_blobs
 from index.vectors import PassageIndex
 
@@ -59,6 +60,10 @@ class Retriever:
                 stories,
             )
         }
+        for row in self.store.query(
+            f"SELECT copy_of, source, url FROM articles WHERE copy_of IN ({marks}) ORDER BY pk", stories
+        ):
+            articles[row["copy_of"]].setdefault("copies", []).append(Outlet(row["source"], row["url"]))
         sentences = self.store.query(
             f"SELECT pk, article_pk, idx, start, end, text, vec FROM sentences WHERE article_pk IN ({marks}) "
             "ORDER BY article_pk, idx",

@@ -55,6 +55,9 @@ class Settings(BaseSettings):
         description="Weight of each evidence feature in a sentence's score (JSON in the environment).",
     )
     min_answer_score: float = Field(0.9, description="Below this score the engine refuses to answer.")
+    copy_overlap: float = Field(
+        0.8, gt=0, le=1, description="Share of sentences two outlets' texts must share to be one story."
+    )
     duplicate_similarity: float = Field(0.95, description="Cosine at which two quotes count as one.")
     max_question_chars: int = Field(1000, ge=1)
 

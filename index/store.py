@@ -36,9 +36,12 @@ class Filters:
     def sql(self, alias: str = "a") -> tuple[str, list[str]]:
         """A WHERE fragment over the articles table, and its parameters."""
         clauses, params = [], []
-        if self.outlet:
-            clauses.append(f"lower({alias}.source) = lower(?)")
-            params.append(self.outlet)
+        if self.outlet:  # the story's own outlet or any outlet that carried a copy of it
+            clauses.append(
+                f"(lower({alias}.source) = lower(?) OR EXISTS (SELECT 1 FROM articles c "
+                f"WHERE c.copy_of = {alias}.pk AND lower(c.source) = lower(?)))"
+            )
+            params += [self.outlet, self.outlet]
         if self.since:
             clauses.append(f"{alias}.published >= ?")
             params.append(self.since)
@@ -93,10 +96,13 @@ class Store:
                     "meta": str,
                     "ingested_at": str,
                     "title_vec": bytes,
+                    "copy_of": int,
                 },
                 pk="pk",
                 not_null={"id", "title", "text", "content_hash"},
+                foreign_keys=[("copy_of", "articles", "pk")],
             )
+            db["articles"].create_index(["copy_of"])
             db["articles"].create_index(["id"], unique=True)
             db["articles"].create_index(["url"])
             db["articles"].create_index(["content_hash"])
@@ -111,12 +117,14 @@ class Store:
                     "start": int,
                     "end": int,
                     "text": str,
+                    "norm": str,
                     "vec": bytes,
                 },
                 pk="pk",
                 foreign_keys=[("article_pk", "articles", "pk")],
             )
             db["sentences"].create_index(["article_pk", "idx"], unique=True)
+            db["sentences"].create_index(["norm"])
             db["sentences"].enable_fts(["text"], tokenize="porter", create_triggers=True)
         if "passages" not in db.table_names():
             db["passages"].create(
@@ -153,15 +161,34 @@ class Store:
             return list(self.db.query(sql, list(params)))
 
     def find_existing(self, article_id: str | None, url: str | None, content_hash: str) -> dict | None:
-        """The stored article that is the same one: same id, else same URL, else same text."""
+        """The stored article that is the same one: same id, else same URL, else same text.
+
+        The row says how it matched in ``by`` ("id", "url" or "content_hash").
+        """
         for column, value in (("id", article_id), ("url", url), ("content_hash", content_hash)):
             if value:
                 rows = self.query(
-                    f"SELECT pk, id, content_hash FROM articles WHERE {column} = ? LIMIT 1", [value]
+                    f"SELECT pk, id, url, source, content_hash, copy_of FROM articles WHERE {column} = ? "
+                    "ORDER BY copy_of IS NOT NULL LIMIT 1",
+                    [value],
                 )
                 if rows:
-                    return rows[0]
+                    return {**rows[0], "by": column}
         return None
+
+    def sentence_overlap(self, norms: Sequence[str]) -> dict | None:
+        """The stored story sharing the most of these normalised sentences, with both sides' counts."""
+        if not norms:
+            return None
+        marks = ",".join("?" * len(norms))
+        rows = self.query(
+            f"SELECT s.article_pk AS pk, a.source, count(DISTINCT s.norm) AS shared, "
+            f"(SELECT count(*) FROM sentences t WHERE t.article_pk = s.article_pk) AS total "
+            f"FROM sentences s JOIN articles a ON a.pk = s.article_pk WHERE s.norm IN ({marks}) "
+            f"GROUP BY s.article_pk ORDER BY shared DESC LIMIT 1",
+            list(norms),
+        )
+        return rows[0] if rows else None
 
     def count(self, table: str) -> int:
         with self.lock:
@@ -173,13 +200,18 @@ class Store:
         row = {**row, "meta": json.dumps(row.get("meta") or {}, ensure_ascii=False)}
         return int(self.db["articles"].insert(row).last_pk)
 
-    def delete_article(self, pk: int) -> list[int]:
-        """Remove an article with its sentences and passages; returns the removed passage pks."""
+    def replace_article(self, pk: int, row: dict[str, Any]) -> list[int]:
+        """Give a stored article new text in place (its pk, so its wire copies, stay); drops its old
+        sentences and passages and returns the removed passage pks."""
         passage_pks = [r[0] for r in self.db.execute("SELECT pk FROM passages WHERE article_pk = ?", [pk])]
         self.db.execute("DELETE FROM passages WHERE article_pk = ?", [pk])
         self.db.execute("DELETE FROM sentences WHERE article_pk = ?", [pk])
-        self.db.execute("DELETE FROM articles WHERE pk = ?", [pk])
+        self.db["articles"].update(pk, {**row, "meta": json.dumps(row.get("meta") or {}, ensure_ascii=False)})
         return passage_pks
+
+    def delete_article(self, pk: int) -> None:
+        """Remove an article that has no sentences of its own (a wire copy)."""
+        self.db.execute("DELETE FROM articles WHERE pk = ?", [pk])
 
     def insert_sentences(self, rows: list[dict[str, Any]]) -> None:
         self.db["sentences"].insert_all(rows, batch_size=500)

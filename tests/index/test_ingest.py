@@ -94,3 +94,49 @@ def test_a_model_change_is_refused_until_reindex(hash_settings):
     assert switched.reindex() == 4
     assert switched.index.count == switched.store.count("passages")
     assert switched.ask("sea wall damaged").answers[0].sentence == "Storm waves had damaged the sea wall."
+
+
+WIRE = (
+    "Divers recovered a bronze bell from the wreck off Port Ellis on Tuesday. "
+    "The bell was cast in 1871, according to the maritime museum. "
+    "It will be cleaned before going on display in spring. "
+    "The wreck was found by a fishing crew last year. "
+    "Museum staff said the find was remarkable."
+)
+
+
+def _wire(source: str, text: str = WIRE, **kw) -> ArticleIn:
+    return ArticleIn(
+        title="Bell raised from wreck", text=text, source=source, url=f"https://{source}.example/bell", **kw
+    )
+
+
+def test_a_wire_copy_from_another_outlet_is_stored_once_with_both_outlets(hash_engine):
+    from index.models import Outlet
+    from index.store import Filters
+
+    hash_engine.ingest([_wire("coastpost")])
+    edited = WIRE.replace("Museum staff said the find was remarkable.", "Staff called it remarkable.")
+    report = hash_engine.ingest([_wire("harbourtimes"), _wire("bayherald", edited)])
+    assert (report.new, report.copies) == (0, 2)
+    assert hash_engine.store.count("articles") == 3
+    assert hash_engine.store.count("sentences") == 5  # the copies add no sentences
+    answers = hash_engine.ask("when was the bell cast", k=5).answers
+    assert answers[0].also_reported_by == [
+        Outlet("harbourtimes", "https://harbourtimes.example/bell"),
+        Outlet("bayherald", "https://bayherald.example/bell"),
+    ]
+    assert len({a.sentence for a in answers}) == len(answers)
+    by_copy_outlet = hash_engine.ask("when was the bell cast", filters=Filters(outlet="BayHerald"))
+    assert by_copy_outlet.answers[0].article.source == "coastpost"
+
+
+def test_copies_arriving_in_one_batch_are_recognised(hash_engine):
+    report = hash_engine.ingest([_wire("coastpost"), _wire("harbourtimes")])
+    assert (report.new, report.copies) == (1, 1)
+
+
+def test_same_outlet_same_text_is_a_repeat_and_other_text_is_a_new_story(hash_engine):
+    hash_engine.ingest([_wire("coastpost")])
+    report = hash_engine.ingest([_wire("coastpost", id="again"), _wire("harbourtimes", TEXT)])
+    assert (report.skipped, report.new, report.copies) == (1, 1, 0)
