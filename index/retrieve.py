@@ -11,12 +11,24 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.cues import answer_type, fts_query, has_answer_type
+from index.cues import WORD, answer_type, fts_query, has_answer_type, terms
 from index.models import Outlet
 from index.store import Filters, Store, from_blobs
 from index.vectors import PassageIndex
 
-FEATURES = ("sent", "ctx", "title", "bm25", "story_bm25", "story_dense", "answer_type", "lead")
+FEATURES = (
+    "sent",
+    "ctx",
+    "title",
+    "bm25",
+    "story_bm25",
+    "story_dense",
+    "answer_type",
+    "lead",
+    "overlap",
+    "ctx_overlap",
+    "story_overlap",
+)
 
 
 @dataclass
@@ -72,9 +84,9 @@ class Retriever:
         dim = q_vec.size
         vectors = from_blobs([s.pop("vec") for s in sentences], dim)
         titles = {pk: from_blobs([row.pop("title_vec")], dim)[0] for pk, row in articles.items()}
-        bm25 = self._sentence_bm25(match, [s["pk"] for s in sentences])
+        presence, idf = self._term_presence(question, [s["pk"] for s in sentences])
         story_bm25 = self._story_bm25(match, list(articles))
-        features = self._features(question, q_vec, sentences, vectors, titles, bm25, story_bm25)
+        features = self._features(question, q_vec, sentences, vectors, titles, story_bm25, presence, idf)
         return Candidates(sentences, articles, features, vectors)
 
     def _stories(self, q_vec: np.ndarray, match: str | None, filters: Filters) -> list[int]:
@@ -108,16 +120,26 @@ class Retriever:
             _fuse(fused, [r["article_pk"] for r in rows])
         return sorted(fused, key=fused.__getitem__, reverse=True)
 
-    def _sentence_bm25(self, match: str | None, pks: list[int]) -> dict[int, float]:
-        if not match or not pks:
-            return {}
-        marks = ",".join("?" * len(pks))
-        rows = self.store.query(
-            f"SELECT rowid, -bm25(sentences_fts) AS score FROM sentences_fts "
-            f"WHERE sentences_fts MATCH ? AND rowid IN ({marks})",
-            [match, *pks],
-        )
-        return {r["rowid"]: r["score"] for r in rows}
+    def _term_presence(self, question: str, pks: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """Which candidate sentences hold each query term (as FTS5 stems it), and each term's IDF.
+
+        Each term's whole posting list is read and intersected here: FTS5 filters `rowid IN (…)`
+        row by row, which is far slower for a few thousand candidates.
+        """
+        words = terms(question)
+        presence = np.zeros((len(pks), len(words)), dtype=bool)
+        idf = np.zeros(len(words))
+        if not words or not pks:
+            return presence, idf
+        position = {pk: i for i, pk in enumerate(pks)}
+        total = self.store.count("sentences")
+        for j, word in enumerate(words):
+            phrase = '"' + word.replace('"', "") + '"'
+            rows = self.store.query("SELECT rowid FROM sentences_fts WHERE sentences_fts MATCH ?", [phrase])
+            idf[j] = np.log(1 + (total - len(rows) + 0.5) / (len(rows) + 0.5))
+            hits = [position[r["rowid"]] for r in rows if r["rowid"] in position]
+            presence[hits, j] = True
+        return presence, idf
 
     def _story_bm25(self, match: str | None, pks: list[int]) -> dict[int, float]:
         if not match or not pks:
@@ -137,20 +159,27 @@ class Retriever:
         sentences: list[dict],
         vectors: np.ndarray,
         titles: dict[int, np.ndarray],
-        bm25: dict[int, float],
         story_bm25: dict[int, float],
+        presence: np.ndarray,
+        idf: np.ndarray,
     ) -> np.ndarray:
         kind = answer_type(question)
         sent = vectors @ q_vec
         article_pks = np.asarray([s["article_pk"] for s in sentences])
         title_vecs = np.stack([titles[pk] for pk in article_pks])
         ctx = _context_vectors(vectors, article_pks, title_vecs, self.context_title_weight) @ q_vec
-        bm = np.asarray([bm25.get(s["pk"], 0.0) for s in sentences])
+        bm = _bm25(presence, idf, np.asarray([len(WORD.findall(s["text"])) for s in sentences], float))
         story_bm = np.asarray([story_bm25.get(pk, 0.0) for pk in article_pks])
+        same_prev, same_next = _neighbours(article_pks)
+        near = presence | (np.roll(presence, 1, axis=0) & same_prev[:, None])
+        near |= np.roll(presence, -1, axis=0) & same_next[:, None]
         story_dense = np.zeros(len(sentences))
+        story_presence = np.zeros_like(presence)
         for pk in set(article_pks.tolist()):
             mask = article_pks == pk
             story_dense[mask] = np.sort(sent[mask])[-3:].mean()
+            story_presence[mask] = presence[mask].any(axis=0)
+        weight = idf / idf.sum() if idf.sum() > 0 else idf
         columns = {
             "sent": sent,
             "ctx": ctx,
@@ -160,6 +189,9 @@ class Retriever:
             "story_dense": story_dense,
             "answer_type": np.asarray([has_answer_type(s["text"], kind, question) for s in sentences], float),
             "lead": np.asarray([s["idx"] == 0 for s in sentences], float),
+            "overlap": presence @ weight,
+            "ctx_overlap": near @ weight,
+            "story_overlap": story_presence @ weight,
         }
         return np.stack([columns[name] for name in FEATURES], axis=1).astype(np.float32)
 
@@ -179,10 +211,27 @@ def _context_vectors(
     """Each sentence's vector averaged with its neighbours in the same story, pulled to the title."""
     prev = np.roll(vectors, 1, axis=0)
     nxt = np.roll(vectors, -1, axis=0)
-    same_prev = np.roll(article_pks, 1) == article_pks
-    same_next = np.roll(article_pks, -1) == article_pks
-    same_prev[0] = same_next[-1] = False
+    same_prev, same_next = _neighbours(article_pks)
     total = vectors + prev * same_prev[:, None] + nxt * same_next[:, None]
     count = 1 + same_prev.astype(float) + same_next.astype(float)
     ctx = total / count[:, None] + title_weight * title_vecs
     return ctx / np.maximum(np.linalg.norm(ctx, axis=1, keepdims=True), 1e-9)
+
+
+def _neighbours(article_pks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each sentence's previous / next row is a sentence of the same story."""
+    same_prev = np.roll(article_pks, 1) == article_pks
+    same_next = np.roll(article_pks, -1) == article_pks
+    if len(article_pks):
+        same_prev[0] = same_next[-1] = False
+    return same_prev, same_next
+
+
+def _bm25(
+    presence: np.ndarray, idf: np.ndarray, lengths: np.ndarray, k1: float = 1.2, b: float = 0.75
+) -> np.ndarray:
+    """BM25 of each sentence, counting a query term once (sentences rarely repeat one)."""
+    if not len(lengths):
+        return np.zeros(0)
+    norm = 1 - b + b * lengths / max(lengths.mean(), 1.0)
+    return (presence @ idf) * (k1 + 1) / (1 + k1 * norm)
