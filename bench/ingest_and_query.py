@@ -26,7 +26,9 @@ from index.settings import Settings
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--articles", type=Path, required=True)
     parser.add_argument("--questions", type=Path, help="questions JSONL for the latency run")
     parser.add_argument("--queries", type=int, default=300, help="questions timed one by one")
@@ -81,7 +83,9 @@ def main() -> None:
 def _questions(args: argparse.Namespace, articles: list[ArticleIn]) -> list[str]:
     if args.questions:
         with args.questions.open(encoding="utf-8") as handle:
-            return [json.loads(line)["question"] for line, _ in zip(handle, range(args.queries), strict=False)]
+            return [
+                json.loads(line)["question"] for line, _ in zip(handle, range(args.queries), strict=False)
+            ]
     return [a.title for a in articles[: args.queries]]
 
 

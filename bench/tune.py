@@ -1,6 +1,6 @@
 """Fit the answer-scoring weights and the refusal threshold on dev questions (not run by CI).
 
-    python bench/tune.py DATA_DIR=QUESTIONS.jsonl [DATA_DIR=QUESTIONS.jsonl ...] [--every N] [--folds 2]
+    python bench/tune.py DATA_DIR=QUESTIONS.jsonl[@N] [DATA_DIR=QUESTIONS.jsonl[@N] ...] [--folds 2]
 
 For every question it takes the candidates exactly as `newsbot ask` does, labels each sentence by the
 eval rule (contains an expected answer), then searches feature weights that maximise hit@1 (MRR as
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -52,7 +53,8 @@ def score(rows: list[dict], w: np.ndarray) -> tuple[float, float]:
         if not len(r["X"]):
             continue
         s = r["X"] @ w
-        order = np.argsort(-s, kind="stable")[:10]
+        top = np.argpartition(-s, min(10, len(s) - 1))[:10]
+        order = top[np.argsort(-s[top], kind="stable")]
         ranks = np.nonzero(r["y"][order])[0]
         if len(ranks):
             hit += ranks[0] == 0
@@ -78,34 +80,56 @@ def fit(sets: list[list[dict]], start: np.ndarray, rounds: int = 4) -> np.ndarra
     return w
 
 
-def threshold(rows: list[dict], w: np.ndarray, max_refused: float) -> tuple[float, float, float]:
-    """The refusal threshold: refuse answerable questions at most `max_refused` of the time."""
-    top = [(float((r["X"] @ w).max()) if len(r["X"]) else -9.0, r["answerable"]) for r in rows]
-    answerable = sorted(s for s, a in top if a)
-    unanswerable = [s for s, a in top if not a]
-    cut = answerable[int(max_refused * len(answerable))] if answerable else 0.0
-    refused_u = sum(s < cut for s in unanswerable) / max(len(unanswerable), 1)
-    refused_a = sum(s < cut for s in answerable) / max(len(answerable), 1)
-    return cut, refused_a, refused_u
+def refusal(rows: list[dict], w: np.ndarray, max_refused: float) -> tuple[np.ndarray, float, float, float]:
+    """Weights over the top answer's features, and a threshold, that refuse the most unanswerable
+    questions while refusing at most `max_refused` of the answerable ones."""
+    tops = np.stack([r["X"][int(np.argmax(r["X"] @ w))] for r in rows if len(r["X"])])
+    answerable = np.asarray([r["answerable"] for r in rows if len(r["X"])])
+    best = (-1.0, 0.0, np.zeros(len(FEATURES)), 0.0)
+    grid = [0.0, 0.5, 1.0, 2.0]
+    for ctx in grid:
+        for story in grid:
+            for missing in [0.0, 0.05, 0.1, 0.2]:
+                rw = np.zeros(len(FEATURES))
+                rw[FEATURES.index("sent")] = 1.0
+                rw[FEATURES.index("ctx_overlap")] = ctx
+                rw[FEATURES.index("story_overlap")] = story
+                rw[FEATURES.index("story_missing")] = -missing
+                scores = tops @ rw
+                cut = np.sort(scores[answerable])[int(max_refused * answerable.sum())]
+                refused_u = float((scores[~answerable] < cut).mean())
+                refused_a = float((scores[answerable] < cut).mean())
+                if (refused_u, -refused_a) > best[:2]:
+                    best = (refused_u, -refused_a, rw, float(cut))
+    refused_u, refused_a, rw, cut = best
+    return rw, cut, -refused_a, refused_u
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("questions", type=Path, nargs="+", help="question files, each DATA_DIR=FILE")
-    parser.add_argument("--every", type=int, default=1, help="take every Nth question of each file")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "questions", nargs="+", help="DATA_DIR=QUESTIONS.jsonl[@N]: questions over that index (every Nth)"
+    )
     parser.add_argument("--folds", type=int, default=2)
     parser.add_argument("--max-refused", type=float, default=0.08)
+    parser.add_argument("--cache", type=Path, help="keep the collected features here, to refit quickly")
     args = parser.parse_args()
 
     sets, names = [], []
     start = None
+    cache = args.cache and args.cache.exists() and pickle.loads(args.cache.read_bytes())
     for spec in args.questions:
-        data_dir, path = str(spec).split("=", 1)
+        data_dir, path = spec.split("=", 1)
+        path, _, every = path.partition("@")
         engine = Engine(Settings(data_dir=Path(data_dir)))
-        sets.append(collect(engine, Path(path), args.every))
+        sets.append(cache[spec] if cache else collect(engine, Path(path), int(every or 1)))
         names.append(Path(path).parent.name)
         start = np.asarray([engine.settings.weights.get(f, 0.0) for f in FEATURES])
         engine.close()
+    if args.cache and not cache:
+        args.cache.write_bytes(pickle.dumps(dict(zip(args.questions, sets, strict=True))))
     print("current weights:", dict(zip(FEATURES, start.round(3).tolist(), strict=True)))
     for name, rows in zip(names, sets, strict=True):
         print(f"{name:12} n={len(rows):<6} current: hit@1 %.4f  mrr@10 %.4f" % score(rows, start))
@@ -125,9 +149,30 @@ def main() -> None:
     print("weights:", json.dumps(dict(zip(FEATURES, w.round(3).tolist(), strict=True))))
     for name, rows in zip(names, sets, strict=True):
         if any(not r["answerable"] for r in rows):
-            cut, refused_a, refused_u = threshold(rows, w, args.max_refused)
-            print(f"{name}: min_answer_score {cut:.4f} refuses {refused_a:.1%} answerable, "
-                  f"{refused_u:.1%} unanswerable")
+            held = []
+            for i in range(args.folds):
+                train = [r for j, r in enumerate(rows) if j % args.folds != i]
+                test = [r for j, r in enumerate(rows) if j % args.folds == i]
+                rw, cut, _, _ = refusal(train, w, args.max_refused)
+                tops = [
+                    (r["X"][int(np.argmax(r["X"] @ w))] @ rw, r["answerable"]) for r in test if len(r["X"])
+                ]
+                held.append(
+                    (np.mean([s < cut for s, a in tops if a]), np.mean([s < cut for s, a in tops if not a]))
+                )
+            print(
+                f"{name} refusal cross-validated: refuses %.1f%% answerable, %.1f%% unanswerable"
+                % tuple(100 * np.mean(held, axis=0))
+            )
+            rw, cut, refused_a, refused_u = refusal(rows, w, args.max_refused)
+            print(
+                f"{name} refusal in-sample: refuses {refused_a:.1%} answerable, {refused_u:.1%} unanswerable"
+            )
+            print(
+                "refusal_weights:",
+                json.dumps({f: round(float(v), 3) for f, v in zip(FEATURES, rw, strict=True) if v}),
+            )
+            print(f"min_answer_score: {cut:.4f}")
 
 
 if __name__ == "__main__":

@@ -46,12 +46,14 @@ class AskResult:
     question: str
     answered: bool
     answers: list[Answer]
+    confidence: float = 0.0  # how strongly the best quote answers; below the threshold = refused
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "question": self.question,
             "answered": self.answered,
             "answers": [a.to_dict() for a in self.answers],
+            "confidence": round(self.confidence, 4),
         }
 
 

@@ -7,6 +7,7 @@ import re
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 WORD = re.compile(r"[\w][\w'’.-]*\w|\w")
+TOKEN = re.compile(r"[^\W_]+")
 NUMBER = re.compile(
     r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
     r"hundred|thousand|million|billion|trillion|dozen|half|quarter)\b",
@@ -39,11 +40,11 @@ ANSWER_TYPES = (
 
 
 def terms(text: str) -> list[str]:
-    """Lower-cased content words of a query, stop words dropped, order kept, no repeats."""
+    """Lower-cased content words of a query, split as FTS5's unicode61 tokenizer splits them (so
+    "in-flight" gives "flight" and "qantas's" gives "qantas"), stop words dropped, no repeats."""
     seen: dict[str, None] = {}
-    for word in WORD.findall(text.lower()):
-        word = word.strip("'’.-")
-        if word and word not in ENGLISH_STOP_WORDS and (len(word) > 1 or word.isdigit()):
+    for word in TOKEN.findall(text.lower()):
+        if word not in ENGLISH_STOP_WORDS and (len(word) > 1 or word.isdigit()):
             seen.setdefault(word, None)
     return list(seen)
 

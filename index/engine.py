@@ -166,8 +166,12 @@ class Engine:
             scores = weigh(candidates, self.settings.weights)
             ranked = rank_sentences(candidates, scores, k, self.settings.duplicate_similarity)
             answers = [build_answer(candidates, r) for r in ranked]
-            answered = bool(answers) and answers[0].score >= self.settings.min_answer_score
-            results.append(AskResult(question, answered, answers))
+            # Whether to vouch for the best quote is judged by its own evidence weights (refusal_weights).
+            confidence = (
+                float(weigh(candidates, self.settings.refusal_weights)[ranked[0].position]) if ranked else 0.0
+            )
+            answered = bool(answers) and confidence >= self.settings.min_answer_score
+            results.append(AskResult(question, answered, answers, confidence))
         return results
 
     def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[SearchHit]:

@@ -28,6 +28,7 @@ FEATURES = (
     "overlap",
     "ctx_overlap",
     "story_overlap",
+    "story_missing",
 )
 
 
@@ -192,6 +193,7 @@ class Retriever:
             "overlap": presence @ weight,
             "ctx_overlap": near @ weight,
             "story_overlap": story_presence @ weight,
+            "story_missing": (~story_presence * idf).max(axis=1, initial=0.0),
         }
         return np.stack([columns[name] for name in FEATURES], axis=1).astype(np.float32)
 

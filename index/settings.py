@@ -54,7 +54,11 @@ class Settings(BaseSettings):
         },
         description="Weight of each evidence feature in a sentence's score (JSON in the environment).",
     )
-    min_answer_score: float = Field(0.9, description="Below this score the engine refuses to answer.")
+    refusal_weights: dict[str, float] = Field(
+        default_factory=lambda: {"sent": 1.0, "ctx_overlap": 1.0, "story_missing": -0.1},
+        description="Weights of the best quote's features in the confidence that it answers at all.",
+    )
+    min_answer_score: float = Field(0.43, description="Below this confidence the engine refuses to answer.")
     copy_overlap: float = Field(
         0.8, gt=0, le=1, description="Share of sentences two outlets' texts must share to be one story."
     )

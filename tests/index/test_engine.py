@@ -37,7 +37,7 @@ def test_cleaned_boilerplate_is_never_quoted(sample_engine):
 def test_k_and_the_answer_shape(sample_engine):
     result = sample_engine.ask("Who sanctioned North Koreans?", k=3)
     data = result.to_dict()
-    assert set(data) == {"question", "answered", "answers"}
+    assert set(data) == {"question", "answered", "answers", "confidence"}
     assert len(data["answers"]) == 3
     assert set(data["answers"][0]["article"]) == {"id", "title", "source", "url", "published"}
     scores = [a["score"] for a in data["answers"]]
