@@ -29,6 +29,7 @@ FEATURES = (
     "ctx_overlap",
     "story_overlap",
     "story_missing",
+    "story_rank",
 )
 
 
@@ -62,6 +63,7 @@ class Retriever:
         """Every sentence of the best `stories` stories, with evidence features."""
         match = fts_query(question)
         stories = self._stories(q_vec, match, filters)[:stories]
+        story_rank = {pk: 1.0 / (1 + rank) for rank, pk in enumerate(stories)}
         if not stories:
             return Candidates([], {}, np.zeros((0, len(FEATURES)), np.float32), np.zeros((0, q_vec.size)))
         marks = ",".join("?" * len(stories))
@@ -87,7 +89,9 @@ class Retriever:
         titles = {pk: from_blobs([row.pop("title_vec")], dim)[0] for pk, row in articles.items()}
         presence, idf = self._term_presence(question, [s["pk"] for s in sentences])
         story_bm25 = self._story_bm25(match, list(articles))
-        features = self._features(question, q_vec, sentences, vectors, titles, story_bm25, presence, idf)
+        features = self._features(
+            question, q_vec, sentences, vectors, titles, story_bm25, presence, idf, story_rank
+        )
         return Candidates(sentences, articles, features, vectors)
 
     def _stories(self, q_vec: np.ndarray, match: str | None, filters: Filters) -> list[int]:
@@ -163,6 +167,7 @@ class Retriever:
         story_bm25: dict[int, float],
         presence: np.ndarray,
         idf: np.ndarray,
+        story_rank: dict[int, float],
     ) -> np.ndarray:
         kind = answer_type(question)
         sent = vectors @ q_vec
@@ -194,6 +199,7 @@ class Retriever:
             "ctx_overlap": near @ weight,
             "story_overlap": story_presence @ weight,
             "story_missing": (~story_presence * idf).max(axis=1, initial=0.0),
+            "story_rank": np.asarray([story_rank[pk] for pk in article_pks]),
         }
         return np.stack([columns[name] for name in FEATURES], axis=1).astype(np.float32)
 

@@ -41,24 +41,27 @@ class Settings(BaseSettings):
     max_stories: int = Field(10, ge=1, description="Stories whose every sentence is scored.")
     passage_title_weight: float = Field(0.5, description="Pull of the title on passage vectors.")
     context_title_weight: float = Field(0.3, description="Pull of the title on sentence-in-context vectors.")
+    # Fit by bench/tune.py on news-dev and every 10th reqa-squad question (see README, "Answer quality").
     weights: dict[str, float] = Field(
         default_factory=lambda: {
             "sent": 1.0,
-            "ctx": 0.5,
-            "title": 0.2,
-            "bm25": 0.3,
-            "story_bm25": 0.2,
-            "story_dense": 0.3,
-            "answer_type": 0.1,
-            "lead": 0.0,
+            "ctx": 1.5,
+            "title": -0.1,
+            "story_bm25": -0.2,
+            "story_dense": 0.75,
+            "answer_type": 0.5,
+            "lead": -0.5,
+            "overlap": 0.5,
+            "ctx_overlap": 1.5,
+            "story_overlap": 1.0,
         },
         description="Weight of each evidence feature in a sentence's score (JSON in the environment).",
     )
     refusal_weights: dict[str, float] = Field(
-        default_factory=lambda: {"sent": 1.0, "ctx_overlap": 1.0, "story_missing": -0.1},
+        default_factory=lambda: {"sent": 1.0, "story_overlap": 0.5, "story_missing": -0.2},
         description="Weights of the best quote's features in the confidence that it answers at all.",
     )
-    min_answer_score: float = Field(0.43, description="Below this confidence the engine refuses to answer.")
+    min_answer_score: float = Field(-0.29, description="Below this confidence the engine refuses to answer.")
     copy_overlap: float = Field(
         0.8, gt=0, le=1, description="Share of sentences two outlets' texts must share to be one story."
     )

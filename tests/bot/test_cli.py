@@ -95,3 +95,21 @@ def test_search_and_stats_json(cli, sample_dir):
 
 def test_embedder_fixture_is_the_bundled_model(model):
     assert isinstance(model, SentenceTransformerEmbedder) and model.dim == 384
+
+
+def test_eval_command_reports_scores_and_writes_misses(cli, tmp_path):
+    from tests.conftest import FIXTURES
+
+    cli("ingest", str(FIXTURES / "quality" / "articles.jsonl"))
+    misses = tmp_path / "misses.jsonl"
+    questions = FIXTURES / "quality" / "questions.jsonl"
+    code, out, _ = cli("eval", str(questions), "--json", "--misses", str(misses))
+    report = json.loads(out)
+    assert code == 0
+    assert (report["questions"], report["answerable"], report["unanswerable"]) == (4, 3, 1)
+    assert {"hit@1", "hit@3", "mrr@10", "refused_answerable", "refused_unanswerable", "latency_ms"} <= set(
+        report
+    )
+    assert report["misses"]["file"] == str(misses) and misses.exists()
+    code, out, _ = cli("eval", str(questions), "--limit", "2")
+    assert code == 0 and "hit@1" in out and "questions              2" in out

@@ -98,7 +98,9 @@ async def test_rss_feed(server: WebServer, fetcher: Fetcher, store: FeedStore, i
     tidal = articles["Port Wren switches on tidal energy pilot"]  # from its page, which names a canonical URL
     assert tidal.url == "https://news.example/energy/port-wren-tidal-pilot"
     assert (tidal.source, tidal.published, tidal.origin) == (
-        "The Example Gazette", "2024-03-14", server.url("/news/tidal-pilot.html"),
+        "The Example Gazette",
+        "2024-03-14",
+        server.url("/news/tidal-pilot.html"),
     )
     assert "seaweed" in tidal.text
 
@@ -108,7 +110,9 @@ async def test_rss_feed(server: WebServer, fetcher: Fetcher, store: FeedStore, i
         "Work on the first section starts in May, the transport office said."
     )
     assert (bikes.url, bikes.source, bikes.published) == (
-        server.url("/news/removed/bike-lanes.html"), "Example Gazette Local", "2024-03-11T08:00:00+00:00",
+        server.url("/news/removed/bike-lanes.html"),
+        "Example Gazette Local",
+        "2024-03-11T08:00:00+00:00",
     )
 
     feed = store.get(feed_url)
@@ -251,7 +255,10 @@ async def test_backoff_skips_then_recovers(
     feed = store.get(feed_url)
     assert feed is not None
     assert (feed.consecutive_failures, feed.last_error, feed.next_poll_after, feed.last_ok_at) == (
-        0, None, None, recovered,
+        0,
+        None,
+        None,
+        recovered,
     )
 
 

@@ -34,9 +34,12 @@ class FakeResolver(AbstractResolver):
             raise OSError(f"unknown host {host}")
         return [
             ResolveResult(
-                hostname=host, host=address, port=port,
+                hostname=host,
+                host=address,
+                port=port,
                 family=socket.AF_INET6 if ":" in address else socket.AF_INET,
-                proto=0, flags=socket.AI_NUMERICHOST | socket.AI_NUMERICSERV,
+                proto=0,
+                flags=socket.AI_NUMERICHOST | socket.AI_NUMERICSERV,
             )
             for address in self.answers[host]
         ]
@@ -156,7 +159,9 @@ async def test_per_host_concurrency_limit(server: WebServer, limit: int) -> None
     assert server.max_in_flight == limit
 
 
-@pytest.mark.parametrize("url", ["ftp://example.com/file", "file:///etc/passwd", "javascript:alert(1)", "http://"])
+@pytest.mark.parametrize(
+    "url", ["ftp://example.com/file", "file:///etc/passwd", "javascript:alert(1)", "http://"]
+)
 async def test_only_http_urls(fetcher: Fetcher, url: str) -> None:
     with pytest.raises(FetchError, match="only http|no host name"):
         await fetcher.get(url)

@@ -1,0 +1,61 @@
+"""Answer behaviour pinned on a small corpus of our own, with the real model."""
+
+import pytest
+
+from index.engine import Engine
+from tests.conftest import FIXTURES
+
+CORPUS = FIXTURES / "quality" / "articles.jsonl"
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory, model):
+    from index.settings import Settings
+
+    engine = Engine(Settings(data_dir=tmp_path_factory.mktemp("quality"), _env_file=None), embedder=model)
+    report = engine.ingest_paths([CORPUS])
+    assert (report.new, report.copies) == (4, 1)
+    yield engine
+    engine.close()
+
+
+def test_a_pronoun_led_best_sentence_brings_its_antecedent(engine):
+    best = engine.ask("who chartered a smaller boat for medical supplies?").answers[0]
+    assert best.sentence.startswith("It has chartered a smaller boat")
+    assert best.quote.startswith("The operator, Skarra Sea Lines, said the vessel")
+    assert best.quote.endswith(best.sentence)
+
+
+def test_a_self_contained_sentence_is_quoted_alone(engine):
+    best = engine.ask("how much will the footbridge over the Tarrow cost?").answers[0]
+    assert (
+        best.quote == best.sentence == "The bridge will cost £3.2m and is due to open in the summer of 2026."
+    )
+
+
+def test_a_question_the_corpus_cannot_answer_is_refused_but_lists_candidates(engine):
+    result = engine.ask("who won the 2023 world snooker championship?")
+    assert not result.answered
+    assert result.answers  # the candidates are still listed, unvouched for
+
+
+def test_an_answerable_question_is_answered(engine):
+    result = engine.ask("how many people live on Skarra Island?")
+    assert result.answered
+    assert "About 400 people live on Skarra Island" in result.answers[0].sentence
+
+
+def test_the_same_sentence_in_two_articles_takes_one_slot(engine):
+    answers = engine.ask("why was the ferry link to Skarra Island suspended?", k=5).answers
+    sentences = [a.sentence for a in answers]
+    suspended = (
+        "The ferry link between Port Ellis and Skarra Island was suspended on Monday after an engine fault."
+    )
+    assert sentences.count(suspended) == 1
+    assert len(set(sentences)) == len(sentences)
+
+
+def test_a_wire_copy_is_credited_not_repeated(engine):
+    best = engine.ask("how long will the Skarra ferry be out of service?").answers[0]
+    assert "at least two weeks" in best.sentence
+    assert [o.source for o in best.also_reported_by] == ["Island Courier"]
