@@ -114,6 +114,9 @@ def main() -> None:
     )
     parser.add_argument("--folds", type=int, default=2)
     parser.add_argument("--max-refused", type=float, default=0.08)
+    parser.add_argument(
+        "--from-scratch", action="store_true", help="start the fit from dense similarity alone"
+    )
     parser.add_argument("--cache", type=Path, help="keep the collected features here, to refit quickly")
     args = parser.parse_args()
 
@@ -127,6 +130,8 @@ def main() -> None:
         sets.append(cache[spec] if cache else collect(engine, Path(path), int(every or 1)))
         names.append(Path(path).parent.name)
         start = np.asarray([engine.settings.weights.get(f, 0.0) for f in FEATURES])
+        if args.from_scratch:  # dense sentence similarity alone: cross-validation then starts unbiased
+            start = np.asarray([1.0 if f == "sent" else 0.0 for f in FEATURES])
         engine.close()
     if args.cache and not cache:
         args.cache.write_bytes(pickle.dumps(dict(zip(args.questions, sets, strict=True))))

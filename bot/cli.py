@@ -10,13 +10,16 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from index import evaluate
 from index.answer import AskResult
 from index.engine import Engine, EngineError, QuestionError
 from index.settings import Settings
 from index.store import Filters
+
+if TYPE_CHECKING:
+    from bot.settings import BotSettings
 
 log = logging.getLogger("newsbot")
 
@@ -112,6 +115,14 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("stats", parents=[common], help="what the index holds")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_stats)
+
+    p = sub.add_parser("serve", parents=[common], help="run the Discord bot (needs DISCORD_TOKEN)")
+    p.set_defaults(handler=_serve)
+    p = sub.add_parser("sync", parents=[common], help="register the bot's slash commands with Discord now")
+    p.add_argument(
+        "--guild", type=int, help="in this server only (instant; default: NEWSBOT_GUILD_ID, else all)"
+    )
+    p.set_defaults(handler=_sync)
     return parser
 
 
@@ -317,4 +328,27 @@ def _stats(args: argparse.Namespace, settings: Settings) -> int:
     print(f"last ingest: {stats['last_ingest'] or 'never'}")
     print(f"model:     {stats['index']['model'] or '(none yet)'} (dim {stats['index']['dim'] or '?'})")
     print("outlets:   " + (", ".join(f"{o['source']} ({o['articles']})" for o in stats["outlets"]) or "none"))
+    return 0
+
+
+def _bot_settings(settings: Settings, **overrides: Any) -> BotSettings:
+    from bot.settings import BotSettings  # discord.py loads only for the bot's own commands
+
+    return BotSettings(**(settings.model_dump() | overrides))
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import app
+
+    app.run(_bot_settings(settings))
+    return 0
+
+
+def _sync(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import app
+
+    bot_settings = _bot_settings(settings, **({"guild_id": args.guild} if args.guild else {}))
+    synced = asyncio.run(app.sync(bot_settings))
+    where = f"in server {bot_settings.guild_id}" if bot_settings.guild_id else "globally"
+    print(f"registered {len(synced)} slash commands {where}: " + ", ".join(f"/{c.name}" for c in synced))
     return 0

@@ -154,6 +154,7 @@ class FakeDiscord:
         self.requests: list[RecordedRequest] = []
         self.interactions: dict[int, FakeInteraction] = {}
         self._messages: dict[int, dict[str, Any]] = {}
+        self._files: dict[int, bytes] = {}  # attachment id -> bytes, served under /attachments/
         self._commands: dict[int | None, dict[str, dict[str, Any]]] = {}
         self._injections: list[_Injection] = []
 
@@ -174,6 +175,7 @@ class FakeDiscord:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_get("/gateway", self._handle_gateway)
+        app.router.add_get(r"/attachments/{channel:\d+}/{attachment:\d+}/{name}", self._handle_attachment)
         app.router.add_route("*", "/{tail:.*}", self._handle_http)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -517,21 +519,27 @@ class FakeDiscord:
         return [u.to_payload() | {"member": u.member_payload(with_user=False)} for u in users]
 
     def _attachments(self, channel_id: int, files: list[UploadedFile]) -> list[dict[str, Any]]:
-        result = []
-        for upload in files:
-            attachment_id = self.snowflake()
-            url = f"{self.base_url}/attachments/{channel_id}/{attachment_id}/{upload.filename}"
-            result.append(
-                {
-                    "id": str(attachment_id),
-                    "filename": upload.filename,
-                    "size": len(upload.data),
-                    "url": url,
-                    "proxy_url": url,
-                    "content_type": upload.content_type,
-                }
-            )
-        return result
+        return [self._attachment(channel_id, upload) for upload in files]
+
+    def _attachment(self, channel_id: int, upload: UploadedFile) -> dict[str, Any]:
+        """An attachment object; its bytes are then served at its ``url``, as Discord's CDN would."""
+        attachment_id = self.snowflake()
+        self._files[attachment_id] = upload.data
+        url = f"{self.base_url}/attachments/{channel_id}/{attachment_id}/{upload.filename}"
+        return {
+            "id": str(attachment_id),
+            "filename": upload.filename,
+            "size": len(upload.data),
+            "url": url,
+            "proxy_url": url,
+            "content_type": upload.content_type,
+        }
+
+    async def _handle_attachment(self, request: web.Request) -> web.Response:
+        data = self._files.get(int(request.match_info["attachment"]))
+        if data is None:
+            return web.Response(status=404, text="not found")
+        return web.Response(body=data, content_type="application/octet-stream")
 
     def _reference(self, channel_id: int, ref: dict[str, Any] | None) -> tuple[dict | None, dict | None]:
         if not ref:
@@ -800,6 +808,12 @@ class FakeDiscord:
             elif option["type"] == 8:
                 entry["value"] = str(value)
                 resolved.setdefault("roles", {})[str(value)] = self.roles[int(value)]
+            elif option["type"] == 11:
+                if not isinstance(value, UploadedFile):
+                    raise TypeError(f"/{name} option {key!r} is an attachment; pass an UploadedFile")
+                attachment = self._attachment(self.channel_id, value)
+                entry["value"] = attachment["id"]
+                resolved.setdefault("attachments", {})[attachment["id"]] = attachment
             built.append(entry)
         if focused is None:
             missing = [o["name"] for o in schema if o.get("required") and o["name"] not in options]
@@ -824,7 +838,8 @@ class FakeDiscord:
         """A user runs ``/name`` (type 2). ``name`` may include subcommands: "news latest".
 
         Option values are plain Python values; user options take a `FakeUser`, channel and role
-        options an id. ``member_permissions`` overrides the computed permission integer.
+        options an id, attachment options an `UploadedFile` (its bytes are then downloadable from the
+        attachment's URL). ``member_permissions`` overrides the computed permission integer.
         """
         data = self._command_data(name, options or {}, dm=dm)
         return await self._send_interaction(

@@ -1,0 +1,237 @@
+"""The Discord bot: one engine, a thread pool to run it in, the extensions, and explicit command sync.
+
+The engine is synchronous and CPU-bound (the model and FAISS). Every call to it goes through
+`NewsBot.run_engine`, on the bot's own thread pool, so the event loop is always free to answer
+Discord's heartbeats and to acknowledge new interactions within their 3 seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import discord
+from discord import app_commands
+from discord.ext import commands, tasks
+
+from bot.checks import UserCooldown
+from bot.discord_urls import point_discord_at
+from bot.errors import UserError, answer_error
+from bot.exts import EXTENSIONS
+from bot.outlets import OutletList
+from bot.settings import BotSettings
+from index.engine import Engine, EngineError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+COMMANDS_HASH_KEY = "discord_commands_hash"
+
+
+class StartupError(EngineError):
+    """The bot cannot start for a reason the operator can fix; the message says how (the CLI shows it)."""
+
+
+class NewsTree(app_commands.CommandTree):
+    """The command tree whose one error handler answers every failed command."""
+
+    async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        await answer_error(interaction, error)
+
+
+class NewsBot(commands.Bot):
+    """newsbot on Discord. ``commands_only`` builds the command tree without the model (`newsbot sync`)."""
+
+    def __init__(
+        self,
+        settings: BotSettings,
+        engine: Engine | None = None,
+        *,
+        commands_only: bool = False,
+        **options: Any,
+    ) -> None:
+        intents = discord.Intents.none()
+        intents.guilds = True
+        intents.guild_messages = True
+        intents.message_content = True  # replies to the bot's answers need not mention it
+        # newsbot never joins voice: the missing voice libraries are not worth a warning at every start.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
+        super().__init__(
+            command_prefix=commands.when_mentioned,  # required by commands.Bot; there are no text commands
+            help_command=None,
+            intents=intents,
+            allowed_mentions=discord.AllowedMentions.none(),
+            tree_cls=NewsTree,
+            shard_count=settings.shard_count,
+            **options,
+        )
+        self.settings = settings
+        self._owns_engine = engine is None
+        self.engine = engine if engine is not None else Engine(settings)
+        self.commands_only = commands_only
+        self.executor = ThreadPoolExecutor(settings.workers, thread_name_prefix="engine")
+        self.cooldown = UserCooldown(settings.cooldown_rate, settings.cooldown_seconds)
+        self.outlets = OutletList()
+        self._feed_poller: tasks.Loop[Any] | None = None
+
+    # -- the engine ----------------------------------------------------------------------------
+
+    async def run_engine(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """``fn(*args, **kwargs)`` on the engine threads; an `EngineError` becomes a `UserError`."""
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self.executor, functools.partial(fn, *args, **kwargs))
+        except EngineError as exc:
+            raise UserError(str(exc)) from exc
+
+    def _load_engine(self) -> None:
+        """Load the model and the FAISS index now, so that the first question does not wait for them."""
+        engine = self.engine
+        log.info(
+            "engine ready: %s (dim %d), %d passages",
+            engine.model_name,
+            engine.embedder.dim,
+            engine.index.count,
+        )
+
+    async def refresh_outlets(self) -> None:
+        self.outlets = OutletList(await self.run_engine(self.engine.outlets))
+
+    # -- start-up and shut-down ----------------------------------------------------------------
+
+    async def setup_hook(self) -> None:
+        if not self.commands_only:
+            await asyncio.get_running_loop().run_in_executor(self.executor, self._load_engine)
+            await self.refresh_outlets()
+        for name in EXTENSIONS:
+            try:
+                await self.load_extension(name)
+            except Exception:
+                log.exception("could not load extension %s; going on without it", name)
+        if self.commands_only:
+            return
+        if self.settings.sync_on_start:
+            await self.sync_commands()
+        if self.settings.feed_poll_minutes:
+            self._feed_poller = tasks.loop(minutes=self.settings.feed_poll_minutes)(self.poll_feeds)
+            self._feed_poller.start()
+
+    async def on_message(self, message: discord.Message) -> None:
+        """No prefix commands: questions by @mention are answered by the mention extension."""
+
+    async def close(self) -> None:
+        if self._feed_poller is not None:
+            self._feed_poller.cancel()
+        await super().close()
+        # Let questions already being answered finish, off the event loop, before closing the store.
+        await asyncio.to_thread(self.executor.shutdown, wait=True, cancel_futures=True)
+        if self._owns_engine:
+            self.engine.close()
+
+    # -- feeds ---------------------------------------------------------------------------------
+
+    async def poll_feeds(self) -> None:
+        """One pass over the followed feeds (the engine logs what it found); never stops the loop."""
+        try:
+            report = await self.engine.poll_feeds()
+        except Exception:
+            log.exception("feed poll failed")
+            return
+        if report.new_items:
+            await self.refresh_outlets()
+
+    # -- slash command registration ------------------------------------------------------------
+
+    def _sync_scope(self) -> discord.Object | None:
+        if self.settings.guild_id is None:
+            return None
+        guild = discord.Object(self.settings.guild_id)
+        self.tree.copy_global_to(guild=guild)
+        return guild
+
+    def commands_hash(self, guild: discord.abc.Snowflake | None) -> str:
+        """A digest of exactly what a sync would send, and where to."""
+        payload = sorted(
+            (command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)),
+            key=lambda c: (c.get("type", 1), c["name"]),
+        )
+        scope = {"application": self.application_id, "guild": guild.id if guild else None}
+        blob = json.dumps({**scope, "commands": payload}, sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    async def sync_commands(self, *, force: bool = False) -> list[app_commands.AppCommand] | None:
+        """Register the slash commands with Discord unless the same set already was (None then).
+
+        Syncing on every start would hit Discord's daily command-update limit for nothing.
+        """
+        guild = self._sync_scope()
+        digest = self.commands_hash(guild)
+        where = f"in guild {guild.id}" if guild else "globally"
+        if not force and await self.run_engine(self.engine.store.get_setting, COMMANDS_HASH_KEY) == digest:
+            log.info("slash commands unchanged; not syncing them %s", where)
+            return None
+        synced = await self.tree.sync(guild=guild)
+        await self.run_engine(self.engine.store.set_setting, COMMANDS_HASH_KEY, digest)
+        log.info("synced %d slash commands %s", len(synced), where)
+        return synced
+
+
+class ShardedNewsBot(NewsBot, commands.AutoShardedBot):
+    """newsbot over several gateway connections (shards), for a bot in very many servers."""
+
+
+def create_bot(settings: BotSettings, engine: Engine | None = None, **options: Any) -> NewsBot:
+    cls = ShardedNewsBot if settings.sharded else NewsBot
+    return cls(settings, engine, **options)
+
+
+def _token(settings: BotSettings) -> str:
+    token = settings.discord_token.get_secret_value().strip() if settings.discord_token else ""
+    if not token:
+        raise StartupError(
+            "no Discord bot token: set DISCORD_TOKEN in the environment or in .env "
+            "(Developer Portal > your application > Bot > Reset Token; see docs/discord.md)"
+        )
+    return token
+
+
+def _explain(exc: discord.ClientException) -> StartupError:
+    if isinstance(exc, discord.PrivilegedIntentsRequired):
+        return StartupError(
+            "Discord refused the Message Content intent: enable it in the Developer Portal "
+            "(your application > Bot > Privileged Gateway Intents)"
+        )
+    return StartupError("Discord refused the token: check DISCORD_TOKEN (reset it in the Developer Portal)")
+
+
+def run(settings: BotSettings) -> None:
+    """Run the bot until it is stopped (`newsbot serve`)."""
+    token = _token(settings)
+    point_discord_at(settings.discord_api_url, settings.discord_gateway_url)
+    try:
+        create_bot(settings).run(token, log_handler=None)
+    except (discord.LoginFailure, discord.PrivilegedIntentsRequired) as exc:
+        raise _explain(exc) from exc
+
+
+async def sync(settings: BotSettings) -> list[app_commands.AppCommand]:
+    """Register the slash commands now (`newsbot sync`): a REST login, no gateway connection."""
+    token = _token(settings)
+    restore = point_discord_at(settings.discord_api_url, settings.discord_gateway_url)
+    try:
+        async with create_bot(settings, commands_only=True) as bot:
+            await bot.login(token)
+            synced = await bot.sync_commands(force=True)
+            assert synced is not None
+            return synced
+    except discord.LoginFailure as exc:
+        raise _explain(exc) from exc
+    finally:
+        restore()

@@ -1,0 +1,51 @@
+"""Who may do what, and how often: the per-user question budget and the Manage Server rule."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar, cast
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+if TYPE_CHECKING:
+    from bot.app import NewsBot
+
+T = TypeVar("T")
+
+
+class UserCooldown:
+    """One budget per user shared by /ask, /search and @mentions: the engine's CPU is the scarce thing."""
+
+    def __init__(self, rate: int, seconds: float) -> None:
+        self._buckets: commands.CooldownMapping[int] = commands.CooldownMapping.from_cooldown(
+            rate, seconds, lambda user_id: user_id
+        )
+
+    def spend(self, user_id: int) -> None:
+        """Take one question from the user's budget; `CommandOnCooldown` when it is used up."""
+        bucket = self._buckets.get_bucket(user_id)
+        assert bucket is not None
+        if retry_after := bucket.update_rate_limit():
+            raise app_commands.CommandOnCooldown(bucket, retry_after)
+
+
+def rate_limited() -> Callable[[T], T]:
+    """App command check spending one question from the user's budget."""
+
+    def predicate(interaction: discord.Interaction) -> bool:
+        cast("NewsBot", interaction.client).cooldown.spend(interaction.user.id)
+        return True
+
+    return app_commands.check(predicate)
+
+
+def require_manage_guild(interaction: discord.Interaction) -> bool:
+    """Checked at run time too: ``default_permissions`` only hides a command, and server admins can
+    change who sees it."""
+    if interaction.guild is None:
+        raise app_commands.NoPrivateMessage()
+    if not interaction.permissions.manage_guild:
+        raise app_commands.MissingPermissions(["manage_guild"])
+    return True

@@ -1,0 +1,113 @@
+"""/ingest and /feeds: adding articles, for members with the Manage Server permission."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.checks import require_manage_guild
+from bot.errors import UserError
+from bot.exts.admin._render import feeds_message, ingest_message, polling_note
+from bot.exts.admin._uploads import ACCEPTED, as_uploaded, check_upload, saved_name
+from bot.text import escape
+from index.engine import is_url
+from index.ingest import IngestReport
+from index.models import ArticleIn, InputProblem
+from index.readers import read_paths
+
+if TYPE_CHECKING:
+    from bot.app import NewsBot
+
+MANAGE_GUILD = discord.Permissions(manage_guild=True)
+
+
+class Admin(commands.Cog):
+    feeds = app_commands.Group(
+        name="feeds",
+        description="The RSS/Atom feeds I follow for new articles",
+        guild_only=True,
+        default_permissions=MANAGE_GUILD,
+    )
+
+    def __init__(self, bot: NewsBot) -> None:
+        self.bot = bot
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:  # every command here
+        return require_manage_guild(interaction)
+
+    @app_commands.command(description="Add articles from a web page or an attached file")
+    @app_commands.describe(
+        url="An article's web address (http or https)", file=f"A file of articles: {ACCEPTED}"
+    )
+    @app_commands.guild_only()
+    @app_commands.default_permissions(manage_guild=True)
+    async def ingest(
+        self, interaction: discord.Interaction, url: str | None = None, file: discord.Attachment | None = None
+    ) -> None:
+        url = (url or "").strip()
+        if not url and file is None:
+            raise UserError("Give me an article's `url`, attach a `file` of articles, or both.")
+        if url and not is_url(url):
+            raise UserError("The `url` must start with http:// or https://.")
+        if file is not None:
+            check_upload(file.filename, file.size, self.bot.settings.fetch_max_bytes)
+        await interaction.response.defer(thinking=True, ephemeral=True)
+        items = await self.bot.engine.fetch_articles([url]) if url else []
+        if file is None:
+            report, titles = await self.bot.run_engine(self._ingest, items)
+        else:
+            with tempfile.TemporaryDirectory(prefix="newsbot-upload-") as folder:
+                saved = Path(folder, saved_name(file.filename))
+                try:
+                    await file.save(saved)
+                except discord.HTTPException as exc:
+                    raise UserError(
+                        f"I could not download {escape(file.filename)} from Discord; try again."
+                    ) from exc
+                report, titles = await self.bot.run_engine(self._ingest, items, saved)
+            report.problems = as_uploaded(report.problems, saved, file.filename)
+        await interaction.edit_original_response(content=ingest_message(report, titles))
+        if report.stored:
+            await self.bot.refresh_outlets()
+
+    def _ingest(
+        self, items: Sequence[ArticleIn | InputProblem], upload: Path | None = None
+    ) -> tuple[IngestReport, list[str]]:
+        """Runs on an engine thread: reads the upload, ingests, and looks up the stored titles."""
+        engine = self.bot.engine
+        report = engine.ingest([*items, *(read_paths([upload]) if upload else ())])
+        marks = ", ".join("?" * len(report.article_ids))
+        rows = engine.store.query(f"SELECT title FROM articles WHERE id IN ({marks})", report.article_ids)
+        return report, [row["title"] for row in rows]
+
+    @feeds.command(name="add", description="Follow an RSS or Atom feed")
+    @app_commands.describe(url="The feed's address", name="A name to show for it")
+    async def feeds_add(self, interaction: discord.Interaction, url: str, name: str | None = None) -> None:
+        await interaction.response.defer(thinking=True, ephemeral=True)
+        try:
+            feed = await self.bot.run_engine(lambda: self.bot.engine.feeds.add(url, name))
+        except ValueError as exc:
+            raise UserError(str(exc)) from exc
+        shown = f" ({escape(feed.name)})" if feed.name else ""
+        note = polling_note(self.bot.settings.feed_poll_minutes)
+        await interaction.edit_original_response(content=f"Following <{feed.url}>{shown}. {note}")
+
+    @feeds.command(name="list", description="The feeds I follow and their health")
+    async def feeds_list(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(thinking=True, ephemeral=True)
+        feeds = await self.bot.run_engine(lambda: self.bot.engine.feeds.list())
+        await interaction.edit_original_response(content=feeds_message(feeds))
+
+    @feeds.command(name="remove", description="Stop following a feed")
+    @app_commands.describe(url="The feed's address, as /feeds list shows it")
+    async def feeds_remove(self, interaction: discord.Interaction, url: str) -> None:
+        await interaction.response.defer(thinking=True, ephemeral=True)
+        if not await self.bot.run_engine(lambda: self.bot.engine.feeds.remove(url)):
+            raise UserError("I do not follow that feed; /feeds list shows the ones I do.")
+        await interaction.edit_original_response(content=f"Stopped following <{url.strip()}>.")

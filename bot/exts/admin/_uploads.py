@@ -1,0 +1,37 @@
+"""Attached article files: which are accepted, and how problems with them are reported."""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePath
+
+from bot.errors import UserError
+from index.models import InputProblem
+from index.readers import SUFFIXES
+
+ACCEPTED = ", ".join(sorted(SUFFIXES))
+
+
+def check_upload(filename: str, size: int, max_bytes: int) -> None:
+    """A `UserError` unless the readers take this kind of file and it is no bigger than a fetched page
+    may be."""
+    suffix = PurePath(filename).suffix.lower()
+    if suffix not in SUFFIXES:
+        raise UserError(f"I can read {ACCEPTED} files, not “{suffix or filename}”.")
+    if size > max_bytes:
+        raise UserError(
+            f"That file is {size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.1f} MB "
+            "(NEWSBOT_FETCH_MAX_BYTES)."
+        )
+
+
+def saved_name(filename: str) -> str:
+    """A safe file name to save an upload under: no folders, nothing hidden."""
+    return PurePath(filename).name.lstrip(".") or "upload.txt"
+
+
+def as_uploaded(problems: list[InputProblem], saved: Path, filename: str) -> list[InputProblem]:
+    """Problems naming the uploaded file as the user called it, not the temporary copy."""
+    where = str(saved)
+    return [
+        InputProblem(p.origin.replace(where, filename), p.message.replace(where, filename)) for p in problems
+    ]

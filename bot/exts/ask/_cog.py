@@ -1,0 +1,44 @@
+"""/ask: a question answered with quotes from the news."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.checks import rate_limited
+from bot.exts.ask._views import answer_reply
+from bot.options import Since, make_filters, outlet_autocomplete
+
+if TYPE_CHECKING:
+    from bot.app import NewsBot
+
+
+class Ask(commands.Cog):
+    def __init__(self, bot: NewsBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(description="Answer a question by quoting the news")
+    @app_commands.describe(
+        question="What you want to know, e.g. who warned ships?",
+        outlet="Only articles from this outlet",
+        since="Only articles published on or after this day (YYYY-MM-DD)",
+    )
+    @app_commands.autocomplete(outlet=outlet_autocomplete)
+    @rate_limited()
+    async def ask(
+        self,
+        interaction: discord.Interaction,
+        question: str,
+        outlet: str | None = None,
+        since: Since | None = None,
+    ) -> None:
+        filters = make_filters(self.bot, outlet, since)
+        await interaction.response.defer(thinking=True)
+        result = await self.bot.run_engine(self.bot.engine.ask, question, None, filters)
+        embed, view = answer_reply(result, interaction.user.id, self.bot.engine.settings.min_answer_score)
+        message = await interaction.edit_original_response(embed=embed, view=view)
+        if view is not None:
+            view.message = message

@@ -1,0 +1,43 @@
+"""The Discord front end's settings: the engine's (``NEWSBOT_*``) plus the bot's own.
+
+The token is also read from plain ``DISCORD_TOKEN``, the name every Discord hosting guide uses. It is
+a `SecretStr` so that printing or logging the settings never shows it.
+"""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from index.settings import Settings
+
+DISCORD_API_URL = "https://discord.com/api/v10"
+DISCORD_GATEWAY_URL = "wss://gateway.discord.gg"
+
+
+class BotSettings(Settings):
+    model_config = SettingsConfigDict(populate_by_name=True)
+
+    discord_token: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("DISCORD_TOKEN", "NEWSBOT_DISCORD_TOKEN"),
+        description="The bot token from the Developer Portal (Bot page).",
+    )
+    guild_id: int | None = Field(
+        None, description="Register the commands in this server only: instant, for development."
+    )
+    discord_api_url: str = Field(DISCORD_API_URL, description="Discord's REST API; changed only for tests.")
+    discord_gateway_url: str = Field(DISCORD_GATEWAY_URL, description="Discord's gateway; for tests.")
+    shard_count: int | None = Field(None, ge=1, description="Run this many shards (AutoShardedBot).")
+    autoshard: bool = Field(False, description="Shard as Discord recommends (AutoShardedBot).")
+    workers: int = Field(4, ge=1, description="Threads answering questions beside the event loop.")
+    cooldown_rate: int = Field(5, ge=1, description="Questions one user may ask per cooldown window.")
+    cooldown_seconds: float = Field(30.0, gt=0, description="Length of the per-user cooldown window.")
+    feed_poll_minutes: int = Field(0, ge=0, description="Poll the RSS/Atom feeds this often; 0 = never.")
+    sync_on_start: bool = Field(
+        True, description="Register the slash commands at start-up when they changed."
+    )
+
+    @property
+    def sharded(self) -> bool:
+        return self.autoshard or self.shard_count is not None

@@ -1,0 +1,197 @@
+"""/ingest and /feeds end to end: who may use them, files and URLs, and article text that tries to ping."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from fakediscord import FakeDiscord, UploadedFile
+from harness import embed_text, ephemeral_reply, final_message, run_command
+
+from bot.app import NewsBot
+from index.engine import Engine
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+PINGING_ARTICLE = """Harbour alert for @everyone
+
+Officials told @everyone and @here to leave the quay before the storm surge on Friday.
+The harbour master, <@123> in the council's notes, said **nobody** should stay near the pier.
+"""
+
+
+def upload(name: str, text: str) -> UploadedFile:
+    return UploadedFile("file", name, "text/plain", text.encode())
+
+
+@pytest.fixture
+async def news_site() -> AsyncIterator[str]:
+    """tests/fixtures/web served on 127.0.0.1 (any folder, by file name); returns the base URL."""
+    base = ""
+
+    async def page(request: web.Request) -> web.Response:
+        path = FIXTURES / "web" / request.match_info["name"]
+        if not path.is_file():
+            raise web.HTTPNotFound()
+        kind = "application/rss+xml" if path.suffix == ".xml" else "text/html"
+        return web.Response(
+            text=path.read_text(encoding="utf-8").replace("{{BASE}}", base), content_type=kind
+        )
+
+    app = web.Application()
+    app.router.add_get("/{folders:.*?}{name:[^/]+}", page)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    host, port = runner.addresses[0][:2]
+    base = f"http://{host}:{port}"
+    yield base
+    await runner.cleanup()
+
+
+@pytest.fixture
+def fetch_locally(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let the engine's guarded fetcher reach 127.0.0.1, where the test's news site is."""
+    monkeypatch.setattr(engine, "settings", engine.settings.model_copy(update={"allow_private_urls": True}))
+
+
+@pytest.mark.parametrize(
+    ("command", "options"),
+    [
+        ("ingest", {"url": "https://news.example/a"}),
+        ("feeds list", {}),
+        ("feeds add", {"url": "https://x.example/rss"}),
+    ],
+)
+async def test_members_without_manage_server_are_refused_privately(
+    bot: NewsBot, fake: FakeDiscord, command: str, options: dict[str, str]
+) -> None:
+    ix = await fake.slash_command(command, options, user=fake.member_user)
+    assert "Manage Server permission" in await ephemeral_reply(fake, ix)
+
+
+async def test_admin_commands_are_hidden_from_members_by_default(bot: NewsBot, fake: FakeDiscord) -> None:
+    registered = {c["name"]: c for c in fake.commands()}
+    assert registered["ingest"]["default_member_permissions"] == "32"  # Manage Server
+    assert registered["feeds"]["default_member_permissions"] == "32"
+    assert registered["ask"]["default_member_permissions"] is None
+
+
+async def test_admin_ingests_an_attached_file_then_it_can_be_asked_about(
+    bot: NewsBot, fake: FakeDiscord
+) -> None:
+    text = (
+        "Quay closes for repairs\n\nThe old quay will close for repairs on Monday, the port authority said."
+    )
+    ix = await run_command(bot, fake, "ingest", {"file": upload("quay.txt", text)}, user=fake.admin_user)
+    assert ix.callbacks[0] == {"type": 5, "data": {"flags": 64}}  # private "thinking…"
+    reply = final_message(fake, ix)["content"]
+    assert reply.startswith("Added: 1 new") and "• Quay closes for repairs" in reply
+
+    asked = await run_command(bot, fake, "ask", {"question": "when will the quay close?"})
+    assert "on Monday, the port authority said" in final_message(fake, asked)["embeds"][0]["description"]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        ("photo.png", "x", "I can read .htm, .html, .json, .jsonl, .md, .txt files, not “.png”"),
+        ("huge.txt", "x" * 2000, "the limit is 0.0 MB"),
+    ],
+)
+async def test_unusable_uploads_are_refused_before_downloading(
+    start_bot, fake: FakeDiscord, name: str, text: str, expected: str
+) -> None:
+    async with start_bot(fetch_max_bytes=1000):
+        ix = await fake.slash_command("ingest", {"file": upload(name, text)}, user=fake.admin_user)
+        assert expected in await ephemeral_reply(fake, ix)
+
+
+async def test_a_file_with_problems_says_what_is_wrong(bot: NewsBot, fake: FakeDiscord) -> None:
+    broken = '{"id": "a", "title": "Quay", "text": "The quay closed."}\n{broken\n'
+    ix = await run_command(bot, fake, "ingest", {"file": upload("batch.jsonl", broken)}, user=fake.admin_user)
+    reply = final_message(fake, ix)["content"]
+    assert reply.startswith("Added: 1 new") and "Problems:\n• batch.jsonl:2: " in reply
+    assert "newsbot-upload" not in reply  # the temporary copy's path is not shown
+
+
+async def test_admin_ingests_a_url_through_the_guarded_fetcher(
+    bot: NewsBot, fake: FakeDiscord, engine: Engine, news_site: str, request: pytest.FixtureRequest
+) -> None:
+    web_page = f"{news_site}/tidal-pilot.html"
+    refused = await run_command(bot, fake, "ingest", {"url": web_page}, user=fake.admin_user)
+    reply = final_message(fake, refused)["content"]
+    assert reply.startswith("Nothing added") and "loopback address" in reply  # not fetched by default
+
+    request.getfixturevalue("fetch_locally")
+    ix = await run_command(bot, fake, "ingest", {"url": web_page}, user=fake.admin_user)
+    assert final_message(fake, ix)["content"].startswith("Added: 1 new")
+    assert "The Example Gazette" in bot.outlets.names  # autocomplete knows the new outlet at once
+
+    asked = await run_command(
+        bot, fake, "ask", {"question": "who chairs the energy committee?", "outlet": "the example gazette"}
+    )
+    embed = final_message(fake, asked)["embeds"][0]
+    assert "Ada Quillfeather" in embed["description"] and "The Example Gazette" in embed["description"]
+
+
+async def test_article_text_pings_nobody_and_cannot_break_markdown(bot: NewsBot, fake: FakeDiscord) -> None:
+    ix = await run_command(
+        bot, fake, "ingest", {"file": upload("alert.txt", PINGING_ARTICLE)}, user=fake.admin_user
+    )
+    assert "• Harbour alert for @\u200beveryone" in final_message(fake, ix)["content"]
+    asked = await run_command(bot, fake, "ask", {"question": "who was told to leave the quay?"})
+    await fake.message(f"{fake.bot_mention} who should stay near the pier?")
+    reply = await fake.wait_for(
+        lambda r: r.method == "POST" and r.path.endswith("/messages") and r.json.get("embeds")
+    )
+
+    for embed in (final_message(fake, asked)["embeds"][0], reply.json["embeds"][0]):
+        text = embed_text(embed)
+        assert "@\u200beveryone" in text and "@everyone" not in text and "@here" not in text
+    text = embed_text(final_message(fake, asked)["embeds"][0])
+    assert "<@123>" not in text and "\\*\\*nobody\\*\\*" in embed_text(reply.json["embeds"][0])
+    sent = [json.dumps(r.json, ensure_ascii=False) for r in fake.requests if r.json]
+    assert not any("@everyone" in body or "<@123>" in body for body in sent)
+    # Every message body carried allowed_mentions {"parse": []}: checked for all tests by the fake fixture.
+
+
+async def test_feeds_add_list_remove(bot: NewsBot, fake: FakeDiscord) -> None:
+    admin = fake.admin_user
+    added = await run_command(
+        bot, fake, "feeds add", {"url": "https://news.example/rss", "name": "Example"}, user=admin
+    )
+    assert final_message(fake, added)["content"].startswith("Following <https://news.example/rss> (Example).")
+    listed = await run_command(bot, fake, "feeds list", user=admin)
+    assert (
+        "• <https://news.example/rss> (Example): ok; last good poll never"
+        in final_message(fake, listed)["content"]
+    )
+    removed = await run_command(bot, fake, "feeds remove", {"url": "https://news.example/rss"}, user=admin)
+    assert final_message(fake, removed)["content"] == "Stopped following <https://news.example/rss>."
+
+    again = await fake.slash_command("feeds remove", {"url": "https://news.example/rss"}, user=admin)
+    await fake.wait_until(lambda: again.followup_ids)
+    assert "I do not follow that feed" in fake.get_message(again.followup_ids[0])["content"]
+    bad = await fake.slash_command("feeds add", {"url": "ftp://news.example/rss"}, user=admin)
+    await fake.wait_until(lambda: bad.followup_ids)
+    assert "must be an http:// or https:// URL" in fake.get_message(bad.followup_ids[0])["content"]
+
+
+@pytest.mark.usefixtures("fetch_locally")
+async def test_followed_feeds_are_polled_while_the_bot_runs(
+    start_bot, fake: FakeDiscord, engine: Engine, news_site: str
+) -> None:
+    engine.feeds.add(f"{news_site}/rss.xml", "Gazette")
+    async with start_bot(feed_poll_minutes=30) as bot:  # the first poll starts at once
+        async with asyncio.timeout(20):
+            while "The Example Gazette" not in bot.outlets.names:
+                await asyncio.sleep(0.05)
+        asked = await run_command(bot, fake, "ask", {"question": "how long can telescopes be borrowed?"})
+        assert "Millbrook" in embed_text(final_message(fake, asked)["embeds"][0])
+        listed = await run_command(bot, fake, "feeds list", user=fake.admin_user)
+        assert "(Gazette): ok; last good poll <t:" in final_message(fake, listed)["content"]

@@ -1,0 +1,52 @@
+"""The bot's settings from the environment, and pointing discord.py at another Discord."""
+
+from __future__ import annotations
+
+import pytest
+import yarl
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
+
+from bot.discord_urls import point_discord_at
+from bot.settings import DISCORD_API_URL, BotSettings
+
+
+@pytest.mark.parametrize("variable", ["DISCORD_TOKEN", "NEWSBOT_DISCORD_TOKEN"])
+def test_settings_come_from_the_environment_and_hide_the_token(
+    monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    monkeypatch.delenv("DISCORD_TOKEN", raising=False)
+    monkeypatch.setenv(variable, "secret-token")
+    monkeypatch.setenv("NEWSBOT_GUILD_ID", "123456789012345678")
+    monkeypatch.setenv("NEWSBOT_FEED_POLL_MINUTES", "15")
+    monkeypatch.setenv("NEWSBOT_TOP_K", "7")  # the engine's settings come along
+    settings = BotSettings(_env_file=None)
+    assert settings.discord_token is not None and settings.discord_token.get_secret_value() == "secret-token"
+    assert (
+        settings.guild_id == 123456789012345678 and settings.feed_poll_minutes == 15 and settings.top_k == 7
+    )
+    assert "secret-token" not in repr(settings) and "secret-token" not in str(settings.model_dump())
+    assert not settings.sharded and settings.sync_on_start and settings.discord_api_url == DISCORD_API_URL
+
+
+def test_sharding_is_on_when_asked_for_or_counted() -> None:
+    assert BotSettings(_env_file=None, autoshard=True).sharded
+    assert BotSettings(_env_file=None, shard_count=2).sharded
+
+
+def test_point_discord_at_redirects_and_restores() -> None:
+    base, gateway = Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
+    restore = point_discord_at("http://127.0.0.1:9/api/v10/", "ws://127.0.0.1:9/gateway")
+    try:
+        assert Route.BASE == "http://127.0.0.1:9/api/v10"
+        assert yarl.URL("ws://127.0.0.1:9/gateway") == DiscordWebSocket.DEFAULT_GATEWAY
+        assert Route("GET", "/users/@me").url == "http://127.0.0.1:9/api/v10/users/@me"
+    finally:
+        restore()
+    assert (base, gateway) == (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
+
+
+def test_discords_own_urls_change_nothing() -> None:
+    base, gateway = Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
+    point_discord_at("https://discord.com/api/v10", "wss://gateway.discord.gg/")()
+    assert (base, gateway) == (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
