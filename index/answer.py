@@ -73,21 +73,23 @@ def weigh(candidates: Candidates, weights: dict[str, float]) -> np.ndarray:
 def rank_sentences(
     candidates: Candidates, scores: np.ndarray, k: int, duplicate_similarity: float
 ) -> list[Ranked]:
-    """Best-first sentences, skipping any that repeats (near-verbatim) one already taken."""
+    """Best-first sentences, skipping any that repeats (near-verbatim) one already taken, or that is
+    already quoted as the lead-in of a better answer."""
+    sentences = candidates.sentences
     taken: list[int] = []
     seen_text: set[str] = set()
+    quoted: set[int] = set()
     for position in np.argsort(-scores, kind="stable"):
-        key = " ".join(re.findall(r"\w+", candidates.sentences[position]["text"].lower()))
-        if key in seen_text:
+        key = " ".join(re.findall(r"\w+", sentences[position]["text"].lower()))
+        if key in seen_text or position in quoted:
             continue
-        if (
-            taken
-            and float(np.max(candidates.vectors[taken] @ candidates.vectors[position]))
-            >= duplicate_similarity
-        ):
+        vectors = candidates.vectors
+        if taken and float(np.max(vectors[taken] @ vectors[position])) >= duplicate_similarity:
             continue
         seen_text.add(key)
         taken.append(int(position))
+        if _neighbour(sentences, position, -1) is not None and LEANING.match(sentences[position]["text"]):
+            quoted.add(position - 1)
         if len(taken) == k:
             break
     return [Ranked(p, float(scores[p])) for p in taken]
@@ -106,7 +108,7 @@ def build_answer(candidates: Candidates, ranked: Ranked, context_sentences: int 
     start = best["start"]
     previous = _neighbour(sentences, ranked.position, -1)
     if previous is not None and LEANING.match(best["text"]):
-        start = previous["start"]
+        start = previous["start"]  # rank_sentences then skips `previous` as an answer of its own
     first = _neighbour(sentences, ranked.position, -context_sentences) or _first_of(
         sentences, ranked.position
     )

@@ -205,9 +205,7 @@ class Engine:
     def _check(self, question: str) -> str:
         question = " ".join(question.split())
         if not question:
-            raise QuestionError(
-                'the question is empty: ask something, e.g. `newsbot ask "who warned ships?"`'
-            )
+            raise QuestionError('the question is empty: ask something, e.g. "who warned ships?"')
         limit = self.settings.max_question_chars
         if len(question) > limit:
             raise QuestionError(f"the question is {len(question)} characters long; keep it under {limit}")

@@ -34,6 +34,7 @@ class IngestReport:
     seconds: float = 0.0
     problems: list[InputProblem] = field(default_factory=list)
     article_ids: list[str] = field(default_factory=list)
+    titles: list[str] = field(default_factory=list)  # of the articles stored, in order
 
     @property
     def stored(self) -> int:
@@ -43,8 +44,7 @@ class IngestReport:
         return (
             f"{self.new} new, {self.updated} updated, {self.skipped} skipped articles"
             + (f", {self.copies} wire copies of stories already indexed" if self.copies else "")
-            + "; "
-            f"{self.sentences} sentences; {len(self.problems)} problems; {self.seconds:.1f} s"
+            + f"; {self.sentences} sentences; {_plural(len(self.problems), 'problem')}; {self.seconds:.1f} s"
         )
 
     def to_dict(self) -> dict:
@@ -57,6 +57,7 @@ class IngestReport:
             "seconds": round(self.seconds, 2),
             "problems": [{"origin": p.origin, "message": p.message} for p in self.problems],
             "article_ids": self.article_ids,
+            "titles": self.titles,
         }
 
 
@@ -229,6 +230,7 @@ class Ingestor:
         with self.store.transaction():
             for p in batch:
                 report.article_ids.append(p.article_id)
+                report.titles.append(p.article.title)
                 if p.copy_of is not None:
                     if p.replaces is not None:
                         removed += self.store.replace_article(p.replaces, self._row(p, None))
@@ -344,3 +346,7 @@ def reembed(store: Store, embedder: Embedder, progress: bool = False) -> int:
         store.set_setting("model", embedder.name)
         store.set_setting("dim", str(embedder.dim))
     return done
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")

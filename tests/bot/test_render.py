@@ -146,14 +146,17 @@ def test_coverage_embed() -> None:
 
 
 def test_ingest_and_feed_messages() -> None:
-    report = IngestReport(new=1, sentences=3, problems=[InputProblem("x.jsonl:2", "not JSON: *bad*")])
-    message = ingest_message(report, ["Ferry @everyone"])
+    report = IngestReport(
+        new=1,
+        sentences=3,
+        problems=[InputProblem("x.jsonl:2", "not JSON: *bad*")],
+        titles=["Ferry @everyone"],
+    )
+    message = ingest_message(report)
     assert message.startswith("Added: 1 new, 0 updated, 0 skipped articles")
     assert "\n• Ferry @\u200beveryone\nProblems:\n• x.jsonl:2: not JSON: \\*bad\\*" in message
-    assert ingest_message(IngestReport(skipped=1), []).startswith(
-        "Nothing added: 0 new, 0 updated, 1 skipped"
-    )
-    many = ingest_message(IngestReport(new=500), [f"Title {n} " + "t" * 100 for n in range(500)])
+    assert ingest_message(IngestReport(skipped=1)).startswith("Nothing added: 0 new, 0 updated, 1 skipped")
+    many = ingest_message(IngestReport(new=500, titles=[f"Title {n} " + "t" * 100 for n in range(500)]))
     assert len(many) <= 2000 and many.endswith("more")
 
     now = datetime(2024, 3, 1, tzinfo=UTC)

@@ -84,3 +84,10 @@ def test_stats(sample_engine):
     stats = sample_engine.stats()
     assert stats["articles"] == 1 and stats["sentences"] > 10
     assert stats["index"]["vectors"] == stats["passages"]
+
+
+def test_a_lead_in_already_quoted_is_not_offered_again_as_the_next_answer(sample_engine):
+    answers = sample_engine.ask("who warned ships?").answers
+    lead_in = "The launch was also detected by Japan's Prime Minister's Office and Defense Ministry."
+    assert answers[0].quote.startswith(lead_in)
+    assert all(a.sentence != lead_in for a in answers[1:])

@@ -60,7 +60,7 @@ class Admin(commands.Cog):
         await interaction.response.defer(thinking=True, ephemeral=True)
         items = await self.bot.engine.fetch_articles([url]) if url else []
         if file is None:
-            report, titles = await self.bot.run_engine(self._ingest, items)
+            report = await self.bot.run_engine(self._ingest, items)
         else:
             with tempfile.TemporaryDirectory(prefix="newsbot-upload-") as folder:
                 saved = Path(folder, saved_name(file.filename))
@@ -70,21 +70,15 @@ class Admin(commands.Cog):
                     raise UserError(
                         f"I could not download {escape(file.filename)} from Discord; try again."
                     ) from exc
-                report, titles = await self.bot.run_engine(self._ingest, items, saved)
+                report = await self.bot.run_engine(self._ingest, items, saved)
             report.problems = as_uploaded(report.problems, saved, file.filename)
-        await interaction.edit_original_response(content=ingest_message(report, titles))
+        await interaction.edit_original_response(content=ingest_message(report))
         if report.stored:
             await self.bot.refresh_outlets()
 
-    def _ingest(
-        self, items: Sequence[ArticleIn | InputProblem], upload: Path | None = None
-    ) -> tuple[IngestReport, list[str]]:
-        """Runs on an engine thread: reads the upload, ingests, and looks up the stored titles."""
-        engine = self.bot.engine
-        report = engine.ingest([*items, *(read_paths([upload]) if upload else ())])
-        marks = ", ".join("?" * len(report.article_ids))
-        rows = engine.store.query(f"SELECT title FROM articles WHERE id IN ({marks})", report.article_ids)
-        return report, [row["title"] for row in rows]
+    def _ingest(self, items: Sequence[ArticleIn | InputProblem], upload: Path | None = None) -> IngestReport:
+        """Runs on an engine thread: reads the upload and ingests it with the fetched articles."""
+        return self.bot.engine.ingest([*items, *(read_paths([upload]) if upload else ())])
 
     @feeds.command(name="add", description="Follow an RSS or Atom feed")
     @app_commands.describe(url="The feed's address", name="A name to show for it")

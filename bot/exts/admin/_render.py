@@ -12,10 +12,10 @@ from index.models import InputProblem
 TITLE_SHOWN = 150
 
 
-def ingest_message(report: IngestReport, titles: list[str]) -> str:
+def ingest_message(report: IngestReport) -> str:
     head = "Added: " if report.stored else "Nothing added: "
     lines = [head + report.summary()]
-    lines += [f"• {trim(escape(one_line(title)), TITLE_SHOWN)}" for title in titles]
+    lines += [f"• {trim(escape(one_line(title)), TITLE_SHOWN)}" for title in report.titles]
     if report.problems:
         lines.append("Problems:")
         lines += [problem_line(p) for p in report.problems]
