@@ -6,7 +6,6 @@ import re
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-WORD = re.compile(r"[\w][\w'’.-]*\w|\w")
 TOKEN = re.compile(r"[^\W_]+")
 NUMBER = re.compile(
     r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.cues import WORD, answer_type, fts_query, has_answer_type, terms
+from index.cues import answer_type, fts_query, has_answer_type, terms
 from index.models import Outlet
 from index.store import Filters, Store, from_blobs
 from index.vectors import PassageIndex
@@ -20,7 +20,6 @@ FEATURES = (
     "sent",
     "ctx",
     "title",
-    "bm25",
     "story_bm25",
     "story_dense",
     "answer_type",
@@ -29,7 +28,6 @@ FEATURES = (
     "ctx_overlap",
     "story_overlap",
     "story_missing",
-    "story_rank",
 )
 
 
@@ -59,11 +57,10 @@ class Retriever:
         self.bm25_candidates = bm25_candidates
         self.context_title_weight = context_title_weight
 
-    def candidates(self, question: str, q_vec: np.ndarray, filters: Filters, stories: int) -> Candidates:
-        """Every sentence of the best `stories` stories, with evidence features."""
+    def candidates(self, question: str, q_vec: np.ndarray, filters: Filters, limit: int) -> Candidates:
+        """Every sentence of the best `limit` stories, with evidence features."""
         match = fts_query(question)
-        stories = self._stories(q_vec, match, filters)[:stories]
-        story_rank = {pk: 1.0 / (1 + rank) for rank, pk in enumerate(stories)}
+        stories = self._stories(q_vec, match, filters)[:limit]
         if not stories:
             return Candidates([], {}, np.zeros((0, len(FEATURES)), np.float32), np.zeros((0, q_vec.size)))
         marks = ",".join("?" * len(stories))
@@ -89,9 +86,7 @@ class Retriever:
         titles = {pk: from_blobs([row.pop("title_vec")], dim)[0] for pk, row in articles.items()}
         presence, idf = self._term_presence(question, [s["pk"] for s in sentences])
         story_bm25 = self._story_bm25(match, list(articles))
-        features = self._features(
-            question, q_vec, sentences, vectors, titles, story_bm25, presence, idf, story_rank
-        )
+        features = self._features(question, q_vec, sentences, vectors, titles, story_bm25, presence, idf)
         return Candidates(sentences, articles, features, vectors)
 
     def _stories(self, q_vec: np.ndarray, match: str | None, filters: Filters) -> list[int]:
@@ -167,14 +162,12 @@ class Retriever:
         story_bm25: dict[int, float],
         presence: np.ndarray,
         idf: np.ndarray,
-        story_rank: dict[int, float],
     ) -> np.ndarray:
         kind = answer_type(question)
         sent = vectors @ q_vec
         article_pks = np.asarray([s["article_pk"] for s in sentences])
         title_vecs = np.stack([titles[pk] for pk in article_pks])
         ctx = _context_vectors(vectors, article_pks, title_vecs, self.context_title_weight) @ q_vec
-        bm = _bm25(presence, idf, np.asarray([len(WORD.findall(s["text"])) for s in sentences], float))
         story_bm = np.asarray([story_bm25.get(pk, 0.0) for pk in article_pks])
         same_prev, same_next = _neighbours(article_pks)
         near = presence | (np.roll(presence, 1, axis=0) & same_prev[:, None])
@@ -190,7 +183,6 @@ class Retriever:
             "sent": sent,
             "ctx": ctx,
             "title": title_vecs @ q_vec,
-            "bm25": bm / bm.max() if bm.max() > 0 else bm,
             "story_bm25": story_bm / story_bm.max() if story_bm.max() > 0 else story_bm,
             "story_dense": story_dense,
             "answer_type": np.asarray([has_answer_type(s["text"], kind, question) for s in sentences], float),
@@ -199,7 +191,6 @@ class Retriever:
             "ctx_overlap": near @ weight,
             "story_overlap": story_presence @ weight,
             "story_missing": (~story_presence * idf).max(axis=1, initial=0.0),
-            "story_rank": np.asarray([story_rank[pk] for pk in article_pks]),
         }
         return np.stack([columns[name] for name in FEATURES], axis=1).astype(np.float32)
 
@@ -233,13 +224,3 @@ def _neighbours(article_pks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if len(article_pks):
         same_prev[0] = same_next[-1] = False
     return same_prev, same_next
-
-
-def _bm25(
-    presence: np.ndarray, idf: np.ndarray, lengths: np.ndarray, k1: float = 1.2, b: float = 0.75
-) -> np.ndarray:
-    """BM25 of each sentence, counting a query term once (sentences rarely repeat one)."""
-    if not len(lengths):
-        return np.zeros(0)
-    norm = 1 - b + b * lengths / max(lengths.mean(), 1.0)
-    return (presence @ idf) * (k1 + 1) / (1 + k1 * norm)
