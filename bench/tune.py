@@ -29,7 +29,7 @@ def collect(engine: Engine, path: Path, every: int = 1) -> list[dict]:
     """Per question: its feature matrix, labels and whether it is answerable."""
     questions = load_questions(path)[::every]
     vectors = engine.embedder.encode([q.question for q in questions])
-    retriever = engine._retriever()
+    retriever = engine.retriever
     rows = []
     for q, vec in zip(questions, vectors, strict=True):
         cands = retriever.candidates(q.question, vec, Filters(), engine.settings.max_stories)

@@ -110,7 +110,8 @@ class Engine:
         """Re-embed every stored sentence with the configured model and rebuild the FAISS index."""
         with self._lock:
             done = reembed(self.store, self.embedder, progress)
-            self.__dict__.pop("index", None)  # the next use rebuilds it from the new vectors
+            for stale in ("index", "retriever"):  # the next use rebuilds them from the new vectors
+                self.__dict__.pop(stale, None)
             return done
 
     def ingest_paths(self, paths: Sequence[str | Path], progress: bool = False) -> IngestReport:
@@ -160,7 +161,7 @@ class Engine:
         results = []
         for question, q_vec in zip(cleaned, vectors, strict=True):
             with self._lock:
-                candidates = self._retriever().candidates(
+                candidates = self.retriever.candidates(
                     question, q_vec, filters or Filters(), self.settings.max_stories
                 )
             scores = weigh(candidates, self.settings.weights)
@@ -180,7 +181,7 @@ class Engine:
         query = self._check(query)
         q_vec = self.embedder.encode([query])[0]
         with self._lock:
-            candidates = self._retriever().candidates(
+            candidates = self.retriever.candidates(
                 query, q_vec, filters or Filters(), max(k, self.settings.max_stories)
             )
         scores = weigh(candidates, self.settings.weights)
@@ -193,7 +194,8 @@ class Engine:
             hits.append(SearchHit(answer.article, answer.score, answer.sentence, answer.context))
         return hits
 
-    def _retriever(self) -> Retriever:
+    @cached_property
+    def retriever(self) -> Retriever:
         return Retriever(
             self.store,
             self.index,
