@@ -20,7 +20,7 @@ from index.models import ArticleIn, ArticleRef, InputProblem
 from index.readers import read_paths
 from index.retrieve import Retriever
 from index.settings import Settings
-from index.store import Filters, Store
+from index.store import SCHEMA_VERSION, Filters, Store
 from index.vectors import PassageIndex
 
 
@@ -58,6 +58,13 @@ class Engine:
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
         self.store = Store(settings.db_path)
+        version = self.store.get_setting("schema_version")
+        if version != str(SCHEMA_VERSION):
+            self.store.close()
+            raise EngineError(
+                f"{settings.data_dir} was made by another version of newsbot (schema {version}, this one "
+                f"reads {SCHEMA_VERSION}): move it aside and ingest the articles again into a new data dir."
+            )
         self.model_name = settings.model or BUNDLED_MODEL
         if embedder is not None:
             self.embedder = embedder

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import sqlite_utils
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # bump when the tables change; older data dirs are refused, not misread
 
 
 @dataclass(frozen=True)

@@ -140,3 +140,11 @@ def test_same_outlet_same_text_is_a_repeat_and_other_text_is_a_new_story(hash_en
     hash_engine.ingest([_wire("coastpost")])
     report = hash_engine.ingest([_wire("coastpost", id="again"), _wire("harbourtimes", TEXT)])
     assert (report.skipped, report.new, report.copies) == (1, 1, 0)
+
+
+def test_a_data_dir_from_another_schema_version_is_refused_with_advice(hash_settings):
+    from index.engine import Engine, EngineError
+
+    Engine(hash_settings).store.set_setting("schema_version", "1")
+    with pytest.raises(EngineError, match="ingest the articles again"):
+        Engine(hash_settings)
