@@ -69,6 +69,7 @@ class Engine:
         if embedder is not None:
             self.embedder = embedder
         self._lock = threading.RLock()  # FAISS is not safe to search while it is being changed
+        self._ingest_lock = threading.Lock()  # two ingests must not both decide an article is new
 
     def close(self) -> None:
         self.store.close()
@@ -97,15 +98,18 @@ class Engine:
     # -- ingest ----------------------------------------------------------------------------------
 
     def ingest(self, items: Iterable[ArticleIn | InputProblem], progress: bool = False) -> IngestReport:
-        with self._lock:
-            index = self.index
-            if self.store.get_setting("model") is None:
-                self.store.set_setting("model", self.model_name)
-                self.store.set_setting("dim", str(self.embedder.dim))
+        """Ingests run one at a time; questions wait only while a chunk is written, not embedded."""
+        with self._ingest_lock:
+            with self._lock:
+                index = self.index
+                if self.store.get_setting("model") is None:
+                    self.store.set_setting("model", self.model_name)
+                    self.store.set_setting("dim", str(self.embedder.dim))
             ingestor = Ingestor(
                 self.store,
                 index,
                 self.embedder,
+                write_lock=self._lock,
                 passage_size=self.settings.passage_sentences,
                 passage_stride=self.settings.passage_stride,
                 title_weight=self.settings.passage_title_weight,
@@ -115,7 +119,7 @@ class Engine:
 
     def reindex(self, progress: bool = False) -> int:
         """Re-embed every stored sentence with the configured model and rebuild the FAISS index."""
-        with self._lock:
+        with self._ingest_lock, self._lock:
             done = reembed(self.store, self.embedder, progress)
             for stale in ("index", "retriever"):  # the next use rebuilds them from the new vectors
                 self.__dict__.pop(stale, None)

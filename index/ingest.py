@@ -7,6 +7,7 @@ import logging
 import re
 import time
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -129,6 +130,7 @@ class Ingestor:
         index: PassageIndex,
         embedder: Embedder,
         *,
+        write_lock: AbstractContextManager[object],
         passage_size: int,
         passage_stride: int,
         title_weight: float,
@@ -137,6 +139,7 @@ class Ingestor:
         self.store = store
         self.index = index
         self.embedder = embedder
+        self.write_lock = write_lock
         self.passage_size = passage_size
         self.passage_stride = passage_stride
         self.title_weight = title_weight
@@ -158,7 +161,8 @@ class Ingestor:
                     self._flush(report, bar)
             self._flush(report, bar)
         if report.stored:
-            self.index.save()
+            with self.write_lock:
+                self.index.save()
             self.store.set_setting("last_ingest", now_iso())
         report.seconds = time.perf_counter() - started
         return report
@@ -227,7 +231,7 @@ class Ingestor:
         added_ids: list[np.ndarray] = []
         added_vecs: list[np.ndarray] = []
         offset = 0
-        with self.store.transaction():
+        with self.write_lock, self.store.transaction():
             for p in batch:
                 report.article_ids.append(p.article_id)
                 report.titles.append(p.article.title)
@@ -256,9 +260,9 @@ class Ingestor:
                 added_ids.append(np.asarray(pks, dtype=np.int64))
                 added_vecs.append(passage_vectors(sentence_vecs, title_vec, windows, self.title_weight))
                 report.sentences += len(p.spans)
-        self.index.remove(removed)
-        if added_ids:
-            self.index.add(np.concatenate(added_ids), np.concatenate(added_vecs))
+            self.index.remove(removed)
+            if added_ids:
+                self.index.add(np.concatenate(added_ids), np.concatenate(added_vecs))
 
     @staticmethod
     def _row(p: _Prepared, title_vec: np.ndarray | None) -> dict:

@@ -148,3 +148,38 @@ def test_a_data_dir_from_another_schema_version_is_refused_with_advice(hash_sett
     Engine(hash_settings).store.set_setting("schema_version", "1")
     with pytest.raises(EngineError, match="ingest the articles again"):
         Engine(hash_settings)
+
+
+def test_questions_are_answered_while_an_ingest_is_embedding(hash_settings):
+    import threading
+
+    from index.embed import HashEmbedder
+    from index.engine import Engine
+
+    class SlowEmbedder(HashEmbedder):
+        """Holds every batch of more than one text until released: an ingest in mid-embedding."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.embedding = threading.Event()
+            self.release = threading.Event()
+
+        def encode(self, texts):
+            if len(texts) > 1:
+                self.embedding.set()
+                assert self.release.wait(10)
+            return super().encode(texts)
+
+    embedder = SlowEmbedder()
+    engine = Engine(hash_settings, embedder=embedder)
+    embedder.release.set()
+    engine.ingest([_article(TEXT, id="h1")])
+    embedder.release.clear()
+    embedder.embedding.clear()
+    worker = threading.Thread(target=engine.ingest, args=([_article("A new story. It has news.", id="h2")],))
+    worker.start()
+    assert embedder.embedding.wait(10)
+    assert engine.ask("sea wall").answers  # not blocked by the ingest in progress
+    embedder.release.set()
+    worker.join(10)
+    assert engine.store.count("articles") == 2
