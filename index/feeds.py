@@ -102,7 +102,8 @@ class PollReport:
     def summary(self) -> str:
         polled = len(self.feeds) - self.skipped
         return (
-            f"{polled} feeds polled, {self.new_items} new items, {len(self.failed)} failed, "
+            f"{polled} feed{'' if polled == 1 else 's'} polled, {self.new_items} new "
+            f"item{'' if self.new_items == 1 else 's'}, {len(self.failed)} failed, "
             f"{self.skipped} skipped while backing off"
         )
 
