@@ -152,7 +152,6 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
 
 def _answer_file(engine: Engine, path: Path, k: int | None, filters: Filters) -> Iterator[dict[str, Any]]:
     """One output object per input line, in order; a bad line gets an `error` instead of answers."""
-    batch: list[tuple[str, str | None]] = []  # (question, problem)
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
@@ -161,13 +160,10 @@ def _answer_file(engine: Engine, path: Path, k: int | None, filters: Filters) ->
         if not line.strip():
             continue
         try:
-            question = json.loads(line)["question"]
+            question = str(json.loads(line)["question"])
         except (ValueError, KeyError, TypeError):
-            batch.append(("", f'{path}:{number}: expected a JSON object with a "question" string'))
-            continue
-        batch.append((str(question), None))
-    for question, problem in batch:
-        if problem is None:
+            question, problem = "", f'{path}:{number}: expected a JSON object with a "question" string'
+        else:
             try:
                 yield engine.ask(question, k, filters).to_dict()
                 continue

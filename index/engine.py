@@ -11,6 +11,8 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from index.answer import AskResult, Ranked, build_answer, rank_sentences, weigh
 from index.embed import BUNDLED_MODEL, Embedder, create_embedder
 from index.feeds import FeedStore, PollReport, poll_feeds
@@ -18,7 +20,7 @@ from index.fetch import Fetcher, FetchError
 from index.ingest import Ingestor, IngestReport, reembed, stored_passage_vectors
 from index.models import ArticleIn, ArticleRef, InputProblem
 from index.readers import read_paths
-from index.retrieve import Retriever
+from index.retrieve import Candidates, Retriever
 from index.settings import Settings
 from index.store import SCHEMA_VERSION, Filters, Store
 from index.vectors import PassageIndex
@@ -171,11 +173,7 @@ class Engine:
         vectors = self.embedder.encode(cleaned)
         results = []
         for question, q_vec in zip(cleaned, vectors, strict=True):
-            with self._lock:
-                candidates = self.retriever.candidates(
-                    question, q_vec, filters or Filters(), self.settings.max_stories
-                )
-            scores = weigh(candidates, self.settings.weights)
+            candidates, scores = self._scored(question, q_vec, filters, self.settings.max_stories)
             ranked = rank_sentences(candidates, scores, k, self.settings.duplicate_similarity)
             answers = [build_answer(candidates, r) for r in ranked]
             # Whether to vouch for the best quote is judged by its own evidence weights (refusal_weights).
@@ -191,11 +189,7 @@ class Engine:
         k = k or self.settings.top_k
         query = self._check(query)
         q_vec = self.embedder.encode([query])[0]
-        with self._lock:
-            candidates = self.retriever.candidates(
-                query, q_vec, filters or Filters(), max(k, self.settings.max_stories)
-            )
-        scores = weigh(candidates, self.settings.weights)
+        candidates, scores = self._scored(query, q_vec, filters, max(k, self.settings.max_stories))
         best: dict[int, int] = {}
         for position in scores.argsort()[::-1]:
             best.setdefault(candidates.sentences[position]["article_pk"], int(position))
@@ -204,6 +198,14 @@ class Engine:
             answer = build_answer(candidates, Ranked(position, float(scores[position])), context_sentences=1)
             hits.append(SearchHit(answer.article, answer.score, answer.sentence, answer.context))
         return hits
+
+    def _scored(
+        self, question: str, q_vec: np.ndarray, filters: Filters | None, stories: int
+    ) -> tuple[Candidates, np.ndarray]:
+        """The candidate sentences of the best `stories` stories and their weighted scores."""
+        with self._lock:
+            candidates = self.retriever.candidates(question, q_vec, filters or Filters(), stories)
+        return candidates, weigh(candidates, self.settings.weights)
 
     @cached_property
     def retriever(self) -> Retriever:

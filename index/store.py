@@ -209,10 +209,6 @@ class Store:
         self.db["articles"].update(pk, {**row, "meta": json.dumps(row.get("meta") or {}, ensure_ascii=False)})
         return passage_pks
 
-    def delete_article(self, pk: int) -> None:
-        """Remove an article that has no sentences of its own (a wire copy)."""
-        self.db.execute("DELETE FROM articles WHERE pk = ?", [pk])
-
     def insert_sentences(self, rows: list[dict[str, Any]]) -> None:
         self.db["sentences"].insert_all(rows, batch_size=500)
 
