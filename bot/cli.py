@@ -127,7 +127,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _filters(args: argparse.Namespace) -> Filters:
-    return Filters(outlet=args.outlet, since=args.since, until=args.until)
+    try:
+        return Filters(outlet=args.outlet, since=args.since, until=args.until)
+    except ValueError as exc:
+        raise QuestionError(str(exc).replace("`since`", "--since").replace("`until`", "--until")) from None
 
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:

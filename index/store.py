@@ -7,12 +7,13 @@ title vectors are stored as float32 blobs next to the text they came from.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,16 @@ class Filters:
     outlet: str | None = None
     since: str | None = None
     until: str | None = None
+
+    def __post_init__(self) -> None:
+        """Dates must be real YYYY-MM-DD days: anything else would compare wrongly, as strings, in SQL."""
+        for name in ("since", "until"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, iso_day(getattr(self, name), name))
+        if self.since and self.until and self.since > self.until:
+            raise ValueError(
+                f"`since` ({self.since}) is after `until` ({self.until}): nothing can be in between."
+            )
 
     def __bool__(self) -> bool:
         return bool(self.outlet or self.since or self.until)
@@ -50,6 +61,19 @@ class Filters:
             clauses.append(f"substr({alias}.published, 1, {len(self.until)}) <= ?")
             params.append(self.until)
         return (" AND ".join(clauses) or "1"), params
+
+
+def iso_day(text: str, name: str = "date") -> str:
+    """``text`` as YYYY-MM-DD; a ValueError naming the option ``name`` unless it is a real day so written."""
+    text = text.strip()
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            raise ValueError(text)
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise ValueError(
+            f"`{name}` must be a date written year-month-day, like 2024-03-01; got “{text[:40]}”."
+        ) from None
 
 
 def to_blob(vector: np.ndarray) -> bytes:

@@ -113,3 +113,15 @@ def test_eval_command_reports_scores_and_writes_misses(cli, tmp_path):
     assert report["misses"]["file"] == str(misses) and misses.exists()
     code, out, _ = cli("eval", str(questions), "--limit", "2")
     assert code == 0 and "hit@1" in out and "questions              2" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--since", "2024/03/01"], "--since must be a date"),
+        (["--since", "2024-03-02", "--until", "2024-03-01"], "--since (2024-03-02) is after --until"),
+    ],
+)
+def test_bad_date_filters_are_errors_not_silent_string_compares(cli, args, message):
+    code, _, err = cli("ask", *args, "who warned ships?")
+    assert code == 2 and message in err
