@@ -8,7 +8,8 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 TOKEN = re.compile(r"[^\W_]+")
 NUMBER = re.compile(
-    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
+    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"(?:thir|four|fif|six|seven|eigh|nine)teen(?:th)?|(?:twen|thir|for|fif|six|seven|eigh|nine)t(?:y|ieth)|"
     r"hundred|thousand|million|billion|trillion|dozen|half|quarter)\b",
     re.IGNORECASE,
 )
@@ -18,6 +19,24 @@ DATE = re.compile(
     r"tomorrow|last (?:week|month|year)|next (?:week|month|year)|century|decade)\b"
 )
 NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*")
+
+# An amount: money, a share, or a magnitude ("£8m", "20%", "32 million").
+AMOUNT = re.compile(
+    r"[£$€¥%]|\b\d+(?:\.\d+)?\s?(?:m|bn|k)\b|\b(?:per ?cent|percent|million|billion|trillion)\b", re.I
+)
+AMOUNT_QUESTION = re.compile(
+    r"^\s*(?:how (?:much|far)|what (?:share|percentage|proportion|amount|price)|what is the (?:cost|price))"
+    r"\b",
+    re.I,
+)
+# The asking words that open a question, with the auxiliary after them: "how many ... are there",
+# "who is", "what did".
+ASKING = re.compile(
+    r"^\s*(?:who|whom|whose|what|when|where|which|why|how(?:\s+(?:many|much|long|far|big|old|often))?)"
+    r"(?:'s)?\s+(?:(?:is|are|was|were|did|does|do|has|have|had|will|would|can|could|might|may|should)\s+)?",
+    re.I,
+)
+HEAD = re.compile(r"^\s*(?:what|which|how many|how much)\s+([^\W\d_]+)", re.I)
 
 HONORIFICS = frozenset({"mr", "mrs", "ms", "dr", "sir", "lord", "lady"})
 
@@ -57,6 +76,26 @@ def answer_type(question: str) -> str | None:
         if pattern.search(question):
             return kind
     return None
+
+
+def topic(question: str) -> str:
+    """The question without its asking words: "how many people over 100 ..." gives "people over 100 ...".
+
+    A sentence close to the topic but not to the whole question shares the subject without the asked-for
+    kind of content; the scorer weighs the two similarities against each other."""
+    return ASKING.sub("", question).rstrip(" ?") or question
+
+
+def head_term(question: str) -> str | None:
+    """The noun the question asks for, as a query term: "which club ..." gives "club"."""
+    match = HEAD.match(question)
+    word = match and match.group(1).lower()
+    return word if word and word in terms(word) else None
+
+
+def asks_amount(question: str) -> bool:
+    """How much / how far / what share: the answer is money, a share or a magnitude."""
+    return bool(AMOUNT_QUESTION.match(question))
 
 
 def has_answer_type(sentence: str, kind: str | None, question: str) -> bool:

@@ -14,13 +14,14 @@ from typing import Any
 import numpy as np
 
 from index.answer import AskResult, Ranked, build_answer, rank_sentences, weigh
+from index.cues import topic
 from index.embed import BUNDLED_MODEL, Embedder, create_embedder
 from index.feeds import FeedStore, PollReport, poll_feeds
 from index.fetch import Fetcher, FetchError
 from index.ingest import Ingestor, IngestReport, reembed, stored_passage_vectors
 from index.models import ArticleIn, ArticleRef, InputProblem
 from index.readers import read_paths
-from index.retrieve import Candidates, Retriever
+from index.retrieve import Candidates, Query, Retriever
 from index.settings import Settings
 from index.store import SCHEMA_VERSION, Filters, Store
 from index.vectors import PassageIndex
@@ -169,11 +170,9 @@ class Engine:
     ) -> list[AskResult]:
         """Answer questions in order; the model embeds them all in one batch."""
         k = k or self.settings.top_k
-        cleaned = [self._check(q) for q in questions]
-        vectors = self.embedder.encode(cleaned)
         results = []
-        for question, q_vec in zip(cleaned, vectors, strict=True):
-            candidates, scores = self._scored(question, q_vec, filters, self.settings.max_stories)
+        for query in self.queries([self._check(q) for q in questions]):
+            candidates, scores = self._scored(query, filters, self.settings.max_stories)
             ranked = rank_sentences(candidates, scores, k, self.settings.duplicate_similarity)
             answers = [build_answer(candidates, r) for r in ranked]
             # Whether to vouch for the best quote is judged by its own evidence weights (refusal_weights).
@@ -181,15 +180,15 @@ class Engine:
                 float(weigh(candidates, self.settings.refusal_weights)[ranked[0].position]) if ranked else 0.0
             )
             answered = bool(answers) and confidence >= self.settings.min_answer_score
-            results.append(AskResult(question, answered, answers, confidence))
+            results.append(AskResult(query.text, answered, answers, confidence))
         return results
 
     def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[SearchHit]:
         """Stories ranked by their best sentence, each shown with the passage around it."""
         k = k or self.settings.top_k
-        query = self._check(query)
-        q_vec = self.embedder.encode([query])[0]
-        candidates, scores = self._scored(query, q_vec, filters, max(k, self.settings.max_stories))
+        candidates, scores = self._scored(
+            self.queries([self._check(query)])[0], filters, max(k, self.settings.max_stories)
+        )
         best: dict[int, int] = {}
         for position in scores.argsort()[::-1]:
             best.setdefault(candidates.sentences[position]["article_pk"], int(position))
@@ -199,12 +198,15 @@ class Engine:
             hits.append(SearchHit(answer.article, answer.score, answer.sentence, answer.context))
         return hits
 
-    def _scored(
-        self, question: str, q_vec: np.ndarray, filters: Filters | None, stories: int
-    ) -> tuple[Candidates, np.ndarray]:
+    def queries(self, texts: Sequence[str]) -> list[Query]:
+        """Questions with their embeddings and their topics' (see `cues.topic`), in one model batch."""
+        vectors = self.embedder.encode([*texts, *(topic(t) for t in texts)])
+        return [Query(t, vectors[i], vectors[len(texts) + i]) for i, t in enumerate(texts)]
+
+    def _scored(self, query: Query, filters: Filters | None, stories: int) -> tuple[Candidates, np.ndarray]:
         """The candidate sentences of the best `stories` stories and their weighted scores."""
         with self._lock:
-            candidates = self.retriever.candidates(question, q_vec, filters or Filters(), stories)
+            candidates = self.retriever.candidates(query, filters or Filters(), stories)
         return candidates, weigh(candidates, self.settings.weights)
 
     @cached_property

@@ -11,24 +11,35 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.cues import answer_type, fts_query, has_answer_type, terms
+from index.cues import AMOUNT, answer_type, asks_amount, fts_query, has_answer_type, head_term, terms
 from index.models import Outlet
 from index.store import Filters, Store, from_blobs
 from index.vectors import PassageIndex
 
 FEATURES = (
     "sent",
+    "topic",
     "ctx",
     "title",
     "story_bm25",
     "story_dense",
     "answer_type",
+    "amount",
+    "head",
     "lead",
+    "early",
     "overlap",
     "ctx_overlap",
     "story_overlap",
     "story_missing",
 )
+
+
+@dataclass(frozen=True)
+class Query:
+    text: str
+    vec: np.ndarray  # the question's embedding
+    topic_vec: np.ndarray  # the embedding of its topic: the question without its asking words
 
 
 @dataclass
@@ -57,12 +68,13 @@ class Retriever:
         self.bm25_candidates = bm25_candidates
         self.context_title_weight = context_title_weight
 
-    def candidates(self, question: str, q_vec: np.ndarray, filters: Filters, limit: int) -> Candidates:
+    def candidates(self, query: Query, filters: Filters, limit: int) -> Candidates:
         """Every sentence of the best `limit` stories, with evidence features."""
-        match = fts_query(question)
-        stories = self._stories(q_vec, match, filters)[:limit]
+        match = fts_query(query.text)
+        stories = self._stories(query.vec, match, filters)[:limit]
+        dim = query.vec.size
         if not stories:
-            return Candidates([], {}, np.zeros((0, len(FEATURES)), np.float32), np.zeros((0, q_vec.size)))
+            return Candidates([], {}, np.zeros((0, len(FEATURES)), np.float32), np.zeros((0, dim)))
         marks = ",".join("?" * len(stories))
         articles = {
             row["pk"]: row
@@ -81,12 +93,11 @@ class Retriever:
             "ORDER BY article_pk, idx",
             stories,
         )
-        dim = q_vec.size
         vectors = from_blobs([s.pop("vec") for s in sentences], dim)
         titles = {pk: from_blobs([row.pop("title_vec")], dim)[0] for pk, row in articles.items()}
-        presence, idf = self._term_presence(question, [s["pk"] for s in sentences])
+        presence, idf = self._term_presence(query.text, [s["pk"] for s in sentences])
         story_bm25 = self._story_bm25(match, list(articles))
-        features = self._features(question, q_vec, sentences, vectors, titles, story_bm25, presence, idf)
+        features = self._features(query, sentences, vectors, titles, story_bm25, presence, idf)
         return Candidates(sentences, articles, features, vectors)
 
     def _stories(self, q_vec: np.ndarray, match: str | None, filters: Filters) -> list[int]:
@@ -154,8 +165,7 @@ class Retriever:
 
     def _features(
         self,
-        question: str,
-        q_vec: np.ndarray,
+        query: Query,
         sentences: list[dict],
         vectors: np.ndarray,
         titles: dict[int, np.ndarray],
@@ -163,6 +173,7 @@ class Retriever:
         presence: np.ndarray,
         idf: np.ndarray,
     ) -> np.ndarray:
+        question, q_vec = query.text, query.vec
         kind = answer_type(question)
         sent = vectors @ q_vec
         article_pks = np.asarray([s["article_pk"] for s in sentences])
@@ -179,14 +190,21 @@ class Retriever:
             story_dense[mask] = np.sort(sent[mask])[-3:].mean()
             story_presence[mask] = presence[mask].any(axis=0)
         weight = idf / idf.sum() if idf.sum() > 0 else idf
+        words, head = terms(question), head_term(question)
+        texts = [s["text"] for s in sentences]
+        idx = np.asarray([s["idx"] for s in sentences])
         columns = {
             "sent": sent,
+            "topic": vectors @ query.topic_vec,
             "ctx": ctx,
             "title": title_vecs @ q_vec,
             "story_bm25": story_bm / story_bm.max() if story_bm.max() > 0 else story_bm,
             "story_dense": story_dense,
-            "answer_type": np.asarray([has_answer_type(s["text"], kind, question) for s in sentences], float),
-            "lead": np.asarray([s["idx"] == 0 for s in sentences], float),
+            "answer_type": np.asarray([has_answer_type(t, kind, question) for t in texts], float),
+            "amount": np.asarray([asks_amount(question) and bool(AMOUNT.search(t)) for t in texts], float),
+            "head": presence[:, words.index(head)].astype(float) if head else np.zeros(len(sentences)),
+            "lead": (idx == 0).astype(float),
+            "early": 1.0 / (1.0 + idx),
             "overlap": presence @ weight,
             "ctx_overlap": near @ weight,
             "story_overlap": story_presence @ weight,

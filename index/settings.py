@@ -44,24 +44,29 @@ class Settings(BaseSettings):
     # Fit by bench/tune.py on news-dev and every 10th reqa-squad question (see README, "Answer quality").
     weights: dict[str, float] = Field(
         default_factory=lambda: {
-            "sent": 1.0,
-            "ctx": 1.5,
-            "title": -0.1,
-            "story_bm25": -0.2,
-            "story_dense": 0.75,
-            "answer_type": 0.5,
-            "lead": -0.5,
-            "overlap": 0.5,
-            "ctx_overlap": 1.5,
-            "story_overlap": 1.0,
+            "sent": 0.789,
+            "topic": -0.239,
+            "ctx": 0.839,
+            "title": 0.206,
+            "story_bm25": 0.212,
+            "story_dense": -0.173,
+            "answer_type": 0.392,
+            "amount": 0.372,
+            "head": 0.115,
+            "lead": -0.321,
+            "early": 0.167,
+            "overlap": 0.317,
+            "ctx_overlap": 0.523,
+            "story_overlap": 0.137,
+            "story_missing": -0.022,
         },
         description="Weight of each evidence feature in a sentence's score (JSON in the environment).",
     )
     refusal_weights: dict[str, float] = Field(
-        default_factory=lambda: {"sent": 1.0, "story_overlap": 0.5, "story_missing": -0.2},
+        default_factory=lambda: {"sent": 1.0, "ctx_overlap": 0.5, "story_missing": -0.05},
         description="Weights of the best quote's features in the confidence that it answers at all.",
     )
-    min_answer_score: float = Field(-0.29, description="Below this confidence the engine refuses to answer.")
+    min_answer_score: float = Field(0.51, description="Below this confidence the engine refuses to answer.")
     copy_overlap: float = Field(
         0.8, gt=0, le=1, description="Share of sentences two outlets' texts must share to be one story."
     )

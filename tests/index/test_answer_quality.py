@@ -59,3 +59,19 @@ def test_a_wire_copy_is_credited_not_repeated(engine):
     best = engine.ask("how long will the Skarra ferry be out of service?").answers[0]
     assert "at least two weeks" in best.sentence
     assert [o.source for o in best.also_reported_by] == ["Island Courier"]
+
+
+def test_evidence_features_mark_amounts_heads_and_position(engine):
+    from index.retrieve import FEATURES
+    from index.store import Filters
+
+    query = engine.queries(["how much money will the bridge cost?"])[0]
+    cands = engine.retriever.candidates(query, Filters(), 10)
+    column = {name: cands.features[:, FEATURES.index(name)] for name in FEATURES}
+    texts = [s["text"] for s in cands.sentences]
+    cost = texts.index("The bridge will cost £3.2m and is due to open in the summer of 2026.")
+    assert column["amount"][cost] == 1 and column["amount"].sum() == 1  # the only sentence with an amount
+    money = texts.index("Opponents argued that the money should be spent on repairing roads.")
+    assert column["head"][money] == 1
+    assert column["early"][[s["idx"] == 0 for s in cands.sentences]].min() == 1
+    assert column["topic"] == pytest.approx(cands.vectors @ query.topic_vec, abs=1e-5)

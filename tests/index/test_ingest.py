@@ -157,7 +157,7 @@ def test_questions_are_answered_while_an_ingest_is_embedding(hash_settings):
     from index.engine import Engine
 
     class SlowEmbedder(HashEmbedder):
-        """Holds every batch of more than one text until released: an ingest in mid-embedding."""
+        """Holds every batch with the second story's text until released: an ingest in mid-embedding."""
 
         def __init__(self) -> None:
             super().__init__()
@@ -165,17 +165,14 @@ def test_questions_are_answered_while_an_ingest_is_embedding(hash_settings):
             self.release = threading.Event()
 
         def encode(self, texts):
-            if len(texts) > 1:
+            if "A new story." in texts:
                 self.embedding.set()
                 assert self.release.wait(10)
             return super().encode(texts)
 
     embedder = SlowEmbedder()
     engine = Engine(hash_settings, embedder=embedder)
-    embedder.release.set()
     engine.ingest([_article(TEXT, id="h1")])
-    embedder.release.clear()
-    embedder.embedding.clear()
     worker = threading.Thread(target=engine.ingest, args=([_article("A new story. It has news.", id="h2")],))
     worker.start()
     assert embedder.embedding.wait(10)

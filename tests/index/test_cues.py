@@ -1,0 +1,64 @@
+"""The lexical cues the scorer uses: what a question asks for, and what a sentence offers."""
+
+import pytest
+
+from index.cues import AMOUNT, NUMBER, answer_type, asks_amount, has_answer_type, head_term, terms, topic
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("How many people over 100 are there in Japan?", "people over 100 are there in Japan"),
+        ("who is the welsh culture minister?", "the welsh culture minister"),
+        ("What's the ferry's new timetable", "the ferry's new timetable"),
+        ("when did the bridge open", "the bridge open"),
+        ("Who warned ships?", "warned ships"),
+        ("ferry strike latest", "ferry strike latest"),  # not a question: all topic
+        ("Why?", "Why"),  # nothing left: the question itself
+    ],
+)
+def test_topic_drops_the_asking_words(question, expected):
+    assert topic(question) == expected
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("which club did Bennett play for?", "club"),
+        ("what prize did she win in 2003", "prize"),
+        ("How many islanders voted?", "islanders"),
+        ("what is the price", None),  # "is" is no noun
+        ("who won the choir contest?", None),
+        ("what 3D printer", None),
+    ],
+)
+def test_head_term_is_the_noun_asked_for(question, expected):
+    assert head_term(question) == expected
+    if expected:
+        assert expected in terms(question)  # so its presence column can be read
+
+
+def test_amount_questions_and_sentences():
+    assert asks_amount("how much will the bridge cost?")
+    assert asks_amount("How far did shares fall?")
+    assert asks_amount("what share of voters backed it")
+    assert not asks_amount("how many people live there?")
+    assert not asks_amount("who paid for it?")
+    for sentence in ("It will cost £3.2m.", "Shares plunged 20%.", "Sales hit $5bn.", "a 3 per cent rise"):
+        assert AMOUNT.search(sentence), sentence
+    assert not AMOUNT.search("About 400 people live there.")
+
+
+def test_number_words_include_teens_tens_and_ordinals():
+    text = "the nineteenth month, sixty-five votes, fourteen boats and the fortieth year"
+    assert NUMBER.findall(text) == ["nineteenth", "sixty", "five", "fourteen", "fortieth"]
+    assert not NUMBER.search("plenty of often-seen fortresses")
+
+
+def test_answer_type_asks_for_something_new():
+    assert answer_type("how long has the ferry been out?") == "number"
+    assert has_answer_type("It is the nineteenth month in a row.", "number", "how long has it been?")
+    assert not has_answer_type("About 400 people live there.", "number", "do 400 people live there?")
+    assert answer_type("when did the bridge open") == "date"
+    assert answer_type("which club") == "name"
+    assert answer_type("why did it stop?") is None
