@@ -21,7 +21,7 @@ from index.fetch import Fetcher, FetchError
 from index.ingest import Ingestor, IngestReport, reembed, stored_passage_vectors
 from index.models import ArticleIn, ArticleRef, InputProblem
 from index.readers import read_paths
-from index.retrieve import Candidates, Query, Retriever
+from index.retrieve import FEATURES, Candidates, Query, Retriever
 from index.settings import Settings
 from index.store import SCHEMA_VERSION, Filters, Store
 from index.vectors import PassageIndex
@@ -59,6 +59,12 @@ class Engine:
     """Owns the store, the passage index and the model; loads the model only when first needed."""
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        unknown = sorted((set(settings.weights) | set(settings.refusal_weights)) - set(FEATURES))
+        if unknown:  # a renamed or misspelt feature would otherwise weigh nothing, silently
+            raise EngineError(
+                f"NEWSBOT_WEIGHTS / NEWSBOT_REFUSAL_WEIGHTS name unknown features: {', '.join(unknown)}; "
+                f"the features are {', '.join(FEATURES)}"
+            )
         self.settings = settings
         self.store = Store(settings.db_path)
         version = self.store.get_setting("schema_version")

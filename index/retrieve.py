@@ -28,7 +28,7 @@ FEATURES = (
     "head",
     "lead",
     "early",
-    "overlap",
+    "local_overlap",
     "ctx_overlap",
     "story_overlap",
     "story_missing",
@@ -185,10 +185,12 @@ class Retriever:
         near |= np.roll(presence, -1, axis=0) & same_next[:, None]
         story_dense = np.zeros(len(sentences))
         story_presence = np.zeros_like(presence)
+        local_overlap = np.zeros(len(sentences))
         for pk in set(article_pks.tolist()):
             mask = article_pks == pk
             story_dense[mask] = np.sort(sent[mask])[-3:].mean()
             story_presence[mask] = presence[mask].any(axis=0)
+            local_overlap[mask] = _local_overlap(presence[mask])
         weight = idf / idf.sum() if idf.sum() > 0 else idf
         words, head = terms(question), head_term(question)
         texts = [s["text"] for s in sentences]
@@ -205,12 +207,23 @@ class Retriever:
             "head": presence[:, words.index(head)].astype(float) if head else np.zeros(len(sentences)),
             "lead": (idx == 0).astype(float),
             "early": 1.0 / (1.0 + idx),
-            "overlap": presence @ weight,
+            "local_overlap": local_overlap,
             "ctx_overlap": near @ weight,
             "story_overlap": story_presence @ weight,
             "story_missing": (~story_presence * idf).max(axis=1, initial=0.0),
         }
         return np.stack([columns[name] for name in FEATURES], axis=1).astype(np.float32)
+
+
+def _local_overlap(presence: np.ndarray) -> np.ndarray:
+    """The question terms each sentence of one story holds, each weighted by how few of the story's
+    sentences hold it: the story's subject is in most of them, the words that single out the
+    answering sentence ("commissioned", "prize") in few. 1 = every term, each in this sentence alone."""
+    n, m = presence.shape
+    if not m:
+        return np.zeros(n)
+    rarity = np.log((n + 1) / (presence.sum(axis=0) + 0.5))
+    return presence @ rarity / (m * np.log((n + 1) / 1.5))
 
 
 def _fuse(scores: dict[int, float], ranked: list[int], k: int = 60) -> None:

@@ -44,29 +44,29 @@ class Settings(BaseSettings):
     # Fit by bench/tune.py on news-dev and every 10th reqa-squad question (see README, "Answer quality").
     weights: dict[str, float] = Field(
         default_factory=lambda: {
-            "sent": 0.789,
-            "topic": -0.239,
-            "ctx": 0.839,
-            "title": 0.206,
-            "story_bm25": 0.212,
-            "story_dense": -0.173,
-            "answer_type": 0.392,
-            "amount": 0.372,
-            "head": 0.115,
-            "lead": -0.321,
-            "early": 0.167,
-            "overlap": 0.317,
-            "ctx_overlap": 0.523,
-            "story_overlap": 0.137,
-            "story_missing": -0.022,
+            "sent": 0.848,
+            "topic": -0.304,
+            "ctx": 0.887,
+            "title": 0.307,
+            "story_bm25": 0.288,
+            "story_dense": -0.089,
+            "answer_type": 0.398,
+            "amount": 0.348,
+            "head": 0.101,
+            "lead": -0.329,
+            "early": 0.172,
+            "local_overlap": 0.55,
+            "ctx_overlap": 0.46,
+            "story_overlap": 0.018,
+            "story_missing": -0.023,
         },
         description="Weight of each evidence feature in a sentence's score (JSON in the environment).",
     )
     refusal_weights: dict[str, float] = Field(
-        default_factory=lambda: {"sent": 1.0, "ctx_overlap": 0.5, "story_missing": -0.05},
+        default_factory=lambda: {"sent": 1.0, "ctx_overlap": 1.0, "story_missing": -0.05},
         description="Weights of the best quote's features in the confidence that it answers at all.",
     )
-    min_answer_score: float = Field(0.51, description="Below this confidence the engine refuses to answer.")
+    min_answer_score: float = Field(0.84, description="Below this confidence the engine refuses to answer.")
     copy_overlap: float = Field(
         0.8, gt=0, le=1, description="Share of sentences two outlets' texts must share to be one story."
     )

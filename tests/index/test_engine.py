@@ -91,3 +91,11 @@ def test_a_lead_in_already_quoted_is_not_offered_again_as_the_next_answer(sample
     lead_in = "The launch was also detected by Japan's Prime Minister's Office and Defense Ministry."
     assert answers[0].quote.startswith(lead_in)
     assert all(a.sentence != lead_in for a in answers[1:])
+
+
+def test_weights_naming_an_unknown_feature_are_refused(hash_settings):
+    from index.engine import EngineError
+
+    settings = hash_settings.model_copy(update={"weights": {"sent": 1.0, "overlap": 0.5}})
+    with pytest.raises(EngineError, match="unknown features: overlap; the features are sent, topic"):
+        Engine(settings)
