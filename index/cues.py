@@ -36,7 +36,7 @@ ASKING = re.compile(
     r"(?:'s)?\s+(?:(?:is|are|was|were|did|does|do|has|have|had|will|would|can|could|might|may|should)\s+)?",
     re.I,
 )
-HEAD = re.compile(r"^\s*(?:what|which|how many|how much)\s+([^\W\d_]+)", re.I)
+HEAD = re.compile(r"^\s*(?:what|which|how many|how much)\s+([^\W\d_][^\W_]*)", re.I)
 
 HONORIFICS = frozenset({"mr", "mrs", "ms", "dr", "sir", "lord", "lady"})
 
