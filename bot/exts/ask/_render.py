@@ -20,8 +20,9 @@ from bot.text import (
 from index.answer import Answer, AskResult
 
 PAGE_SIZE = 2  # quotes per page; "More answers" shows the next ones
-# The engine's confidence clearing its refusal threshold by this much is "high" (on the bundled sample,
-# clear answers clear it by well over 1, right but doubtful ones by under 0.5).
+# The engine's confidence clearing its refusal threshold by this much is "high": on news-dev, 8 in 10 of
+# such first quotes were right, against 6 in 10 of all answered (the sample's "who warned ships?" clears
+# it by 0.79).
 HIGH_MARGIN = 0.75
 REFUSAL = "The news I have doesn't say."
 ANSWERED = discord.Colour.blurple()
