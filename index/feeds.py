@@ -37,6 +37,9 @@ MAX_CONCURRENT_FEEDS = 4
 MAX_CONCURRENT_ITEMS = 8  # per feed; the fetcher's per-host limit applies on top
 _TITLE_MAX = 100
 _SQL_BATCH = 500  # guids per IN (...) query, well under SQLite's variable limit
+# A seen item that has left its feed is forgotten after this long; should it ever come back, the ingest
+# still recognises the article (by URL or text) and skips it.
+SEEN_RETENTION = timedelta(days=30)
 _BLOCK_TAGS = (
     "p", "div", "br", "li", "ul", "ol", "blockquote", "pre", "table", "tr",
     "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "figure", "figcaption", "hr",
@@ -224,6 +227,18 @@ class FeedStore:
                 "INSERT OR IGNORE INTO feed_items (feed_url, guid, link, seen_at) VALUES (?, ?, ?, ?)", rows
             )
 
+    def forget_gone(self, feed_url: str, present: Iterable[str], before: datetime) -> int:
+        """Forget the items seen before ``before`` that the feed no longer lists, so `feed_items` stays
+        the size of the feeds rather than of their history. Returns how many were forgotten."""
+        keep = set(present)
+        with self.lock, self.db.atomic():
+            rows = self.db.execute(
+                "SELECT guid FROM feed_items WHERE feed_url = ? AND seen_at < ?", [feed_url, _iso(before)]
+            )
+            gone = [(feed_url, guid) for (guid,) in rows if guid not in keep]
+            self.db.conn.executemany("DELETE FROM feed_items WHERE feed_url = ? AND guid = ?", gone)
+        return len(gone)
+
     def record_success(self, url: str, now: datetime, *, etag: str | None, last_modified: str | None) -> None:
         with self.lock, self.db.atomic():
             self.db.execute(
@@ -323,6 +338,7 @@ async def _take_new_items(
     parsed = await asyncio.to_thread(_parse_feed, response)
     entries = _entries_by_guid(parsed.entries)
     seen = await asyncio.to_thread(store.seen, feed.url, list(entries))
+    await asyncio.to_thread(store.forget_gone, feed.url, entries, now - SEEN_RETENTION)
     new = [(guid, entry) for guid, entry in entries.items() if guid not in seen]
     feed_title = parsed.feed.get("title") or feed.name or URL(feed.url).host or feed.url
     slots = asyncio.Semaphore(MAX_CONCURRENT_ITEMS)

@@ -12,7 +12,7 @@ import pytest
 import sqlite_utils
 from webserver import ATOM, RSS, WebServer, rss
 
-from index.feeds import BACKOFF_BASE, BACKOFF_MAX, FeedStore, backoff, poll_feeds
+from index.feeds import BACKOFF_BASE, BACKOFF_MAX, SEEN_RETENTION, FeedStore, backoff, poll_feeds
 from index.fetch import Fetcher
 from index.models import ArticleIn
 from index.settings import Settings
@@ -186,6 +186,27 @@ async def test_restart_catches_up_items_added_while_down(
     assert report.new_items == 3
     assert sorted(article.title for article in ingest.batches[-1]) == ["Story 3", "Story 4", "Story 5"]
     assert server.not_modified["/live.xml"] == 0
+
+
+async def test_items_gone_from_a_feed_are_forgotten_after_the_retention(
+    server: WebServer, fetcher: Fetcher, store: FeedStore, ingest: Collector
+) -> None:
+    def serve(*numbers: int) -> None:
+        items = [{"guid": f"s-{n}", "title": f"Story {n}", "description": f"<p>{n}.</p>"} for n in numbers]
+        server.add("/live.xml", rss("Live", items), content_type=RSS)
+
+    def remembered() -> list[str]:
+        return sorted(row[0] for row in store.db.execute("SELECT guid FROM feed_items"))
+
+    store.add(server.url("/live.xml"))
+    serve(2, 1)
+    await poll_feeds(store, fetcher, ingest, now=NOW)
+    serve(3, 2)  # story 1 left the feed
+    await poll_feeds(store, fetcher, ingest, now=NOW + timedelta(days=1))
+    assert remembered() == ["s-1", "s-2", "s-3"]  # too recent to forget
+    await poll_feeds(store, fetcher, ingest, now=NOW + SEEN_RETENTION + timedelta(hours=1))
+    assert remembered() == ["s-2", "s-3"]  # story 2 is as old, but still listed
+    assert [a.title for a in ingest.articles] == ["Story 2", "Story 1", "Story 3"]  # none taken twice
 
 
 async def test_failed_ingest_leaves_items_for_next_poll(
