@@ -18,6 +18,7 @@ DATE = re.compile(
     r"November|December|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|yesterday|today|"
     r"tomorrow|last (?:week|month|year)|next (?:week|month|year)|century|decade)\b"
 )
+DIGITS = re.compile(r"\d[\d,.]*\d|\d")
 NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*")
 
 # An amount: money, a share, or a magnitude ("£8m", "20%", "32 million").
@@ -96,6 +97,11 @@ def head_term(question: str) -> str | None:
 def asks_amount(question: str) -> bool:
     """How much / how far / what share: the answer is money, a share or a magnitude."""
     return bool(AMOUNT_QUESTION.match(question))
+
+
+def numbers(text: str) -> set[str]:
+    """The numbers written in digits ("2005", "1,000" as "1000")."""
+    return {found.replace(",", "") for found in DIGITS.findall(text)}
 
 
 def has_answer_type(sentence: str, kind: str | None, question: str) -> bool:

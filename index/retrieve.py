@@ -11,7 +11,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.cues import AMOUNT, answer_type, asks_amount, fts_query, has_answer_type, head_term, terms
+from index.cues import (
+    AMOUNT,
+    answer_type,
+    asks_amount,
+    fts_query,
+    has_answer_type,
+    head_term,
+    numbers,
+    terms,
+)
 from index.models import Outlet
 from index.store import Filters, Store, from_blobs
 from index.vectors import PassageIndex
@@ -32,6 +41,7 @@ FEATURES = (
     "ctx_overlap",
     "story_overlap",
     "story_missing",
+    "number_missing",
 )
 
 
@@ -211,8 +221,24 @@ class Retriever:
             "ctx_overlap": near @ weight,
             "story_overlap": story_presence @ weight,
             "story_missing": (~story_presence * idf).max(axis=1, initial=0.0),
+            "number_missing": _number_missing(numbers(question), texts, same_prev, same_next),
         }
         return np.stack([columns[name] for name in FEATURES], axis=1).astype(np.float32)
+
+
+def _number_missing(
+    asked: set[str], texts: list[str], same_prev: np.ndarray, same_next: np.ndarray
+) -> np.ndarray:
+    """The share of the question's numbers (a year, a count) that neither the sentence nor its
+    neighbours state: "who won in 2005?" is not answered by a sentence about 2002."""
+    missing = np.zeros(len(texts))
+    if not asked:
+        return missing
+    found = [numbers(t) for t in texts]
+    for i, own in enumerate(found):
+        near = own | (found[i - 1] if same_prev[i] else set()) | (found[i + 1] if same_next[i] else set())
+        missing[i] = len(asked - near) / len(asked)
+    return missing
 
 
 def _local_overlap(presence: np.ndarray) -> np.ndarray:

@@ -63,7 +63,12 @@ class Settings(BaseSettings):
         description="Weight of each evidence feature in a sentence's score (JSON in the environment).",
     )
     refusal_weights: dict[str, float] = Field(
-        default_factory=lambda: {"sent": 1.0, "ctx_overlap": 1.0, "story_missing": -0.05},
+        default_factory=lambda: {
+            "sent": 1.0,
+            "ctx_overlap": 1.0,
+            "story_missing": -0.05,
+            "number_missing": -0.5,
+        },
         description="Weights of the best quote's features in the confidence that it answers at all.",
     )
     min_answer_score: float = Field(0.84, description="Below this confidence the engine refuses to answer.")

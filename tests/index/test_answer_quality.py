@@ -75,3 +75,11 @@ def test_evidence_features_mark_amounts_heads_and_position(engine):
     assert column["head"][money] == 1
     assert column["early"][[s["idx"] == 0 for s in cands.sentences]].min() == 1
     assert column["topic"] == pytest.approx(cands.vectors @ query.topic_vec, abs=1e-5)
+
+
+def test_a_year_the_news_does_not_mention_is_refused(engine):
+    assert engine.ask("who won the regional choir contest?").answered
+    result = engine.ask("who won the regional choir contest in 2019?")  # the story never says 2019
+    assert not result.answered
+    assert result.answers[0].sentence.startswith("The Ashby Singers won")  # still listed, unvouched for
+    assert engine.ask("how many members did the choir have in 2011?").answered  # 2011 is stated

@@ -2,7 +2,17 @@
 
 import pytest
 
-from index.cues import AMOUNT, NUMBER, answer_type, asks_amount, has_answer_type, head_term, terms, topic
+from index.cues import (
+    AMOUNT,
+    NUMBER,
+    answer_type,
+    asks_amount,
+    has_answer_type,
+    head_term,
+    numbers,
+    terms,
+    topic,
+)
 
 
 @pytest.mark.parametrize(
@@ -63,3 +73,8 @@ def test_answer_type_asks_for_something_new():
     assert answer_type("when did the bridge open") == "date"
     assert answer_type("which club") == "name"
     assert answer_type("why did it stop?") is None
+
+
+def test_numbers_are_read_as_written_in_digits():
+    assert numbers("In 2005, 1,000 fans paid £3.5m; 12 stayed.") == {"2005", "1000", "3.5", "12"}
+    assert numbers("no digits at all") == set()
