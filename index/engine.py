@@ -205,9 +205,12 @@ class Engine:
         return hits
 
     def queries(self, texts: Sequence[str]) -> list[Query]:
-        """Questions with their embeddings and their topics' (see `cues.topic`), in one model batch."""
-        vectors = self.embedder.encode([*texts, *(topic(t) for t in texts)])
-        return [Query(t, vectors[i], vectors[len(texts) + i]) for i, t in enumerate(texts)]
+        """Questions with their embeddings and their topics' (see `cues.topic`), in one model batch; a
+        text that is its own topic (a search like "ferry strike") is embedded once."""
+        topics = [topic(t) for t in texts]
+        distinct = list(dict.fromkeys([*texts, *topics]))
+        vectors = dict(zip(distinct, self.embedder.encode(distinct), strict=True))
+        return [Query(t, vectors[t], vectors[c]) for t, c in zip(texts, topics, strict=True)]
 
     def _scored(self, query: Query, filters: Filters | None, stories: int) -> tuple[Candidates, np.ndarray]:
         """The candidate sentences of the best `stories` stories and their weighted scores."""

@@ -213,7 +213,11 @@ class Retriever:
             "story_bm25": story_bm / story_bm.max() if story_bm.max() > 0 else story_bm,
             "story_dense": story_dense,
             "answer_type": np.asarray([has_answer_type(t, kind, question) for t in texts], float),
-            "amount": np.asarray([asks_amount(question) and bool(AMOUNT.search(t)) for t in texts], float),
+            "amount": (
+                np.asarray([bool(AMOUNT.search(t)) for t in texts], float)
+                if asks_amount(question)
+                else np.zeros(len(texts))
+            ),
             "head": presence[:, words.index(head)].astype(float) if head else np.zeros(len(sentences)),
             "lead": (idx == 0).astype(float),
             "early": 1.0 / (1.0 + idx),
