@@ -77,9 +77,10 @@ def _loss(w: np.ndarray, sets: list[list[tuple[np.ndarray, np.ndarray]]], l2: fl
     return loss, grad
 
 
-def fit(sets: list[list[dict]], l2: float) -> np.ndarray:
-    """Weights fit on the questions whose candidates hold at least one answer sentence."""
-    ranking = np.asarray([f not in REFUSAL_ONLY for f in FEATURES])
+def fit(sets: list[list[dict]], l2: float, without: tuple[str, ...] = ()) -> np.ndarray:
+    """Weights fit on the questions whose candidates hold at least one answer sentence; the features
+    in `without` (and the refusal-only ones) keep weight 0."""
+    ranking = np.asarray([f not in REFUSAL_ONLY + without for f in FEATURES])
     usable = [[(r["X"].astype(np.float64) * ranking, r["y"]) for r in rows if r["y"].any()] for rows in sets]
     start = np.asarray([1.0 if f == "sent" else 0.0 for f in FEATURES])
     return minimize(_loss, start, args=([u for u in usable if u], l2), jac=True, method="L-BFGS-B").x
@@ -121,6 +122,9 @@ def main() -> None:
     parser.add_argument("--l2", type=float, default=0.01, help="penalty on the squared weights")
     parser.add_argument("--max-refused", type=float, default=0.08)
     parser.add_argument("--cache", type=Path, help="keep the collected features here, to refit quickly")
+    parser.add_argument(
+        "--without", nargs="+", default=[], choices=FEATURES, help="fit with these features at weight 0"
+    )
     args = parser.parse_args()
 
     sets, names = [], []
@@ -142,15 +146,16 @@ def main() -> None:
     for name, rows in zip(names, sets, strict=True):
         print(line.format(name, f"current (n={len(rows)}):") % score(rows, current))
 
+    without = tuple(args.without)
     held_out = {name: [] for name in names}
     for i in range(args.folds):
-        w = fit([[r for j, r in enumerate(rows) if j % args.folds != i] for rows in sets], args.l2)
+        w = fit([[r for j, r in enumerate(rows) if j % args.folds != i] for rows in sets], args.l2, without)
         for name, rows in zip(names, sets, strict=True):
             held_out[name].append(score([r for j, r in enumerate(rows) if j % args.folds == i], w))
     for name in names:
         print(line.format(name, "cross-validated:") % tuple(np.mean(held_out[name], axis=0)))
 
-    w = fit(sets, args.l2)
+    w = fit(sets, args.l2, without)
     for name, rows in zip(names, sets, strict=True):
         print(line.format(name, "in-sample fit:") % score(rows, w))
     print("weights:", json.dumps(dict(zip(FEATURES, w.round(3).tolist(), strict=True))))
