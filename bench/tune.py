@@ -1,47 +1,50 @@
-"""Fit the answer-scoring weights and the refusal threshold on dev questions (not run by CI).
+"""Fit the first stage's answer-scoring weights on dev questions (not run by CI; the refusal rule is
+fit on the whole path by bench/fit_refusal.py).
 
-    python bench/tune.py DATA_DIR=QUESTIONS.jsonl[@N] [DATA_DIR=QUESTIONS.jsonl[@N] ...] [--folds 5]
+    python bench/tune.py DATA_DIR=QUESTIONS.jsonl[@N] [DATA_DIR=QUESTIONS.jsonl[@N] ...] [--folds 5] \
+        [--held-out ARTICLES.jsonl]
 
-For every question it takes the candidates exactly as `newsbot ask` does and labels each sentence by
-the eval rule (contains an expected answer). The weights minimise a listwise softmax loss (the
-probability the scores give to the answer sentences among all candidates, each question set weighing
-the same) with a small L2 penalty: a smooth, nearly convex fit that uses every candidate, where a
-search that maximises hit@1 directly overfits a few dozen questions. It reports cross-validated
-numbers (fit on the other folds, scored on the held-out one) next to the in-sample fit, and the
-refusal threshold that keeps answerable refusals at or under --max-refused while refusing as many
-unanswerable questions as it can.
+QUESTIONS may be a glob ("bench/data/news-train-*.jsonl", quoted). With --held-out, questions about
+the articles at odd 0-based lines of that file (reqa-squad's measuring half) are never read.
+
+For every question it takes the first-stage candidates exactly as `newsbot ask` does and labels each
+quotable sentence by the eval rule (contains an expected answer). The weights minimise a listwise
+softmax loss (the probability the scores give to the answer sentences among all candidates, each
+question set weighing the same) with a small L2 penalty: a smooth, nearly convex fit that uses every
+candidate, where a search that maximises hit@1 directly overfits a few dozen questions. It reports
+cross-validated numbers (fit on the other folds, scored on the held-out one) next to the in-sample
+fit.
 """
 
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import pickle
-from itertools import product
 from pathlib import Path
 
 import numpy as np
 from scipy.optimize import minimize
 
 from index.engine import Engine
-from index.evaluate import contains_answer, load_questions
-from index.retrieve import FEATURES
+from index.evaluate import Question, contains_answer, load_questions, without_held_out
+from index.evidence import FEATURES
 from index.settings import Settings
-from index.store import Filters
 
 SHARPNESS = 10.0  # scores are multiplied by this inside the softmax: the L2 penalty then sets the scale
 # Evidence for refusing, not for ranking: as a ranking feature it lowered cross-validated news-dev hit@1.
 REFUSAL_ONLY = ("number_missing",)
 
 
-def collect(engine: Engine, path: Path, every: int = 1) -> list[dict]:
-    """Per question: its feature matrix, labels and whether it is answerable."""
-    questions = load_questions(path)[::every]
+def collect(engine: Engine, questions: list[Question]) -> list[dict]:
+    """Per question: the feature matrix of its quotable candidates, labels and whether it is answerable."""
     rows = []
     for q, query in zip(questions, engine.queries([q.question for q in questions]), strict=True):
-        cands = engine.retriever.candidates(query, Filters(), engine.settings.max_stories)
+        cands, _ = engine.first_stage(query, None, engine.settings.max_stories)
+        keep = cands.quotable
         labels = np.asarray([contains_answer(s["text"], q.answers) for s in cands.sentences], dtype=bool)
-        rows.append({"X": cands.features, "y": labels, "answerable": bool(q.answers)})
+        rows.append({"X": cands.features[keep], "y": labels[keep], "answerable": bool(q.answers)})
     return rows
 
 
@@ -86,31 +89,6 @@ def fit(sets: list[list[dict]], l2: float, without: tuple[str, ...] = ()) -> np.
     return minimize(_loss, start, args=([u for u in usable if u], l2), jac=True, method="L-BFGS-B").x
 
 
-def refusal(rows: list[dict], w: np.ndarray, max_refused: float) -> tuple[np.ndarray, float, float, float]:
-    """Weights over the top answer's features, and a threshold, that refuse the most unanswerable
-    questions while refusing at most `max_refused` of the answerable ones."""
-    tops = np.stack([r["X"][int(np.argmax(r["X"] @ w))] for r in rows if len(r["X"])])
-    answerable = np.asarray([r["answerable"] for r in rows if len(r["X"])])
-    best = (-1.0, 0.0, np.zeros(len(FEATURES)), 0.0)
-    grid = [0.0, 0.5, 1.0, 2.0]
-    penalties = [0.0, 0.05, 0.1, 0.2]
-    for ctx, story, missing, number in product(grid, grid, penalties, [0.0, 0.25, 0.5, 1.0]):
-        rw = np.zeros(len(FEATURES))
-        rw[FEATURES.index("sent")] = 1.0
-        rw[FEATURES.index("ctx_overlap")] = ctx
-        rw[FEATURES.index("story_overlap")] = story
-        rw[FEATURES.index("story_missing")] = -missing
-        rw[FEATURES.index("number_missing")] = -number
-        scores = tops @ rw
-        cut = np.sort(scores[answerable])[int(max_refused * answerable.sum())]
-        refused_u = float((scores[~answerable] < cut).mean())
-        refused_a = float((scores[answerable] < cut).mean())
-        if (refused_u, -refused_a) > best[:2]:
-            best = (refused_u, -refused_a, rw, float(cut))
-    refused_u, refused_a, rw, cut = best
-    return rw, cut, -refused_a, refused_u
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -120,8 +98,10 @@ def main() -> None:
     )
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--l2", type=float, default=0.01, help="penalty on the squared weights")
-    parser.add_argument("--max-refused", type=float, default=0.08)
     parser.add_argument("--cache", type=Path, help="keep the collected features here, to refit quickly")
+    parser.add_argument(
+        "--held-out", type=Path, help="articles file whose odd-line articles' questions are never read"
+    )
     parser.add_argument(
         "--without", nargs="+", default=[], choices=FEATURES, help="fit with these features at weight 0"
     )
@@ -135,10 +115,13 @@ def main() -> None:
         if cache:
             sets.append(cache[spec])
         else:
-            engine = Engine(Settings(data_dir=Path(data_dir)))
-            sets.append(collect(engine, Path(path), int(every or 1)))
+            questions = [q for p in sorted(glob.glob(path)) for q in load_questions(Path(p))]
+            if args.held_out:
+                questions = without_held_out(questions, args.held_out)
+            engine = Engine(Settings(data_dir=Path(data_dir), rerank=False))
+            sets.append(collect(engine, questions[:: int(every or 1)]))
             engine.close()
-        names.append(Path(path).parent.name)
+        names.append(Path(path).stem if "*" in path else Path(path).parent.name)
     if args.cache and not cache:
         args.cache.write_bytes(pickle.dumps(dict(zip(args.questions, sets, strict=True))))
     current = np.asarray([Settings().weights.get(f, 0.0) for f in FEATURES])
@@ -159,32 +142,6 @@ def main() -> None:
     for name, rows in zip(names, sets, strict=True):
         print(line.format(name, "in-sample fit:") % score(rows, w))
     print("weights:", json.dumps(dict(zip(FEATURES, w.round(3).tolist(), strict=True))))
-    for name, rows in zip(names, sets, strict=True):
-        if any(not r["answerable"] for r in rows):
-            held = []
-            for i in range(args.folds):
-                train = [r for j, r in enumerate(rows) if j % args.folds != i]
-                test = [r for j, r in enumerate(rows) if j % args.folds == i]
-                rw, cut, _, _ = refusal(train, w, args.max_refused)
-                tops = [
-                    (r["X"][int(np.argmax(r["X"] @ w))] @ rw, r["answerable"]) for r in test if len(r["X"])
-                ]
-                held.append(
-                    (np.mean([s < cut for s, a in tops if a]), np.mean([s < cut for s, a in tops if not a]))
-                )
-            print(
-                f"{name} refusal cross-validated: refuses %.1f%% answerable, %.1f%% unanswerable"
-                % tuple(100 * np.mean(held, axis=0))
-            )
-            rw, cut, refused_a, refused_u = refusal(rows, w, args.max_refused)
-            print(
-                f"{name} refusal in-sample: refuses {refused_a:.1%} answerable, {refused_u:.1%} unanswerable"
-            )
-            print(
-                "refusal_weights:",
-                json.dumps({f: round(float(v), 3) for f, v in zip(FEATURES, rw, strict=True) if v}),
-            )
-            print(f"min_answer_score: {cut:.4f}")
 
 
 if __name__ == "__main__":

@@ -130,10 +130,11 @@ class NewsBot(commands.Bot):
         if self._feed_poller is not None:
             self._feed_poller.cancel()
         await super().close()
-        # Let questions already being answered finish, off the event loop, before closing the store.
+        # Let questions already being answered finish, off the event loop, before closing the store;
+        # closing it waits in turn for a feed ingest still running on its own thread.
         await asyncio.to_thread(self.executor.shutdown, wait=True, cancel_futures=True)
         if self._owns_engine:
-            self.engine.close()
+            await asyncio.to_thread(self.engine.close)
 
     # -- feeds ---------------------------------------------------------------------------------
 

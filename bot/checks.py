@@ -16,7 +16,8 @@ T = TypeVar("T")
 
 
 class UserCooldown:
-    """One budget per user shared by /ask, /search and @mentions: the engine's CPU is the scarce thing."""
+    """One budget per user shared by /ask, /search, /coverage and @mentions: the engine's CPU is the
+    scarce thing."""
 
     def __init__(self, rate: int, seconds: float) -> None:
         self._buckets: commands.CooldownMapping[int] = commands.CooldownMapping.from_cooldown(

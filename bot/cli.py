@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from index import evaluate
 from index.answer import AskResult
 from index.engine import Engine, EngineError, QuestionError
-from index.settings import Settings
+from index.settings import MAX_TOP_K, Settings
 from index.store import Filters
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--json", action="store_true", help="print one JSON object (one per line with --questions)"
     )
-    p.add_argument("-k", type=int, default=None, help="how many ranked answers to keep (default 5)")
+    p.add_argument("-k", type=_top_k, default=None, help="how many ranked answers to keep (default 5)")
     p.add_argument(
         "--questions", type=Path, help='JSONL file of {"question": ...} objects to answer in order'
     )
@@ -77,13 +77,20 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("search", parents=[common, filters], help="find articles and their best passage")
     p.add_argument("query", nargs="+")
     p.add_argument("--json", action="store_true")
-    p.add_argument("-k", type=int, default=None, help="how many articles (default 5)")
+    p.add_argument("-k", type=_top_k, default=None, help="how many articles (default 5)")
     p.set_defaults(handler=_search)
 
     p = sub.add_parser("eval", parents=[common], help="measure answer quality on a questions file")
     p.add_argument("questions", type=Path, metavar="QUESTIONS.jsonl")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--limit", type=int, default=None, help="only the first N questions")
+    p.add_argument(
+        "--articles",
+        choices=("even", "odd"),
+        help="only questions whose article is at an even / odd 0-based line of --articles-file "
+        "(reqa-squad: odd = the held-out half)",
+    )
+    p.add_argument("--articles-file", type=Path, help="the articles JSONL that --articles counts lines of")
     p.add_argument(
         "--misses",
         type=Path,
@@ -142,13 +149,36 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if report.stored or report.skipped else 1
 
 
+def _top_k(text: str) -> int:
+    """-k as the engine takes it; argparse shows the message and exits 2 otherwise."""
+    if not (text.strip().isdecimal() and 1 <= int(text) <= MAX_TOP_K):
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to {MAX_TOP_K}, not {text!r}")
+    return int(text)
+
+
+def _engine_with_news(settings: Settings) -> Engine:
+    """The engine for questions. A data dir with nothing ingested (often a mistyped path) would only
+    ever say the news doesn't say: it is an error saying how to ingest, and is not created."""
+    engine = Engine(settings) if settings.db_path.exists() or settings.data_dir.is_file() else None
+    if engine is not None and engine.store.count("articles"):
+        return engine
+    if engine is not None:
+        engine.close()
+    raise EngineError(
+        f"nothing has been ingested into {settings.data_dir}: add articles with "
+        f"`newsbot ingest --data-dir {settings.data_dir} PATH...` (files, folders or URLs), "
+        "or check --data-dir / NEWSBOT_DATA_DIR"
+    )
+
+
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
-    engine = Engine(settings)
+    filters = _filters(args)  # a mistyped option is reported before anything else
+    engine = _engine_with_news(settings)
     if args.questions:
-        for line in _answer_file(engine, args.questions, args.k, _filters(args)):
+        for line in _answer_file(engine, args.questions, args.k, filters):
             print(json.dumps(line, ensure_ascii=False), flush=True)
         return 0
-    result = engine.ask(" ".join(args.question), args.k, _filters(args))
+    result = engine.ask(" ".join(args.question), args.k, filters)
     print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) if args.json else format_result(result))
     return 0
 
@@ -200,7 +230,8 @@ def _citation(article: Any) -> str:
 
 
 def _search(args: argparse.Namespace, settings: Settings) -> int:
-    hits = Engine(settings).search(" ".join(args.query), args.k, _filters(args))
+    filters = _filters(args)
+    hits = _engine_with_news(settings).search(" ".join(args.query), args.k, filters)
     if args.json:
         print(
             json.dumps(
@@ -219,13 +250,20 @@ def _search(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _eval(args: argparse.Namespace, settings: Settings) -> int:
+    if bool(args.articles) != bool(args.articles_file):
+        raise EngineError(
+            "--articles and --articles-file go together, e.g. --articles odd --articles-file A.jsonl"
+        )
     try:
-        questions = evaluate.load_questions(args.questions, args.limit)
+        questions = evaluate.load_questions(args.questions)
+        if args.articles:
+            questions = evaluate.by_position(questions, args.articles_file, args.articles)
     except OSError as exc:
-        raise EngineError(f"cannot read {args.questions}: {exc.strerror}") from exc
+        raise EngineError(f"cannot read {exc.filename}: {exc.strerror}") from exc
     except ValueError as exc:
         raise EngineError(str(exc)) from exc
-    engine = Engine(settings)
+    questions = questions[: args.limit] if args.limit else questions
+    engine = _engine_with_news(settings)
     outcomes = evaluate.run(engine, questions)
     report = evaluate.summarize(outcomes)
     misses_path = args.misses or settings.data_dir / "eval-misses.jsonl"

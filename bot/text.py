@@ -31,14 +31,15 @@ CHOICE_TEXT_LIMIT = 100  # a choice's name and value
 ELLIPSIS = "…"
 # The end of a sentence: . ! ? or … with any closing quotes or brackets (maybe escaped), then a space.
 _SENTENCE_END = re.compile(r"[.!?…](?:\\?[\"'”’)\]])*(?=\s)")
-_UNESCAPED_BRACKET = re.compile(r"(?<!\\)[\[\]]")
+# A bracket after an even number of backslashes (none, or escaped ones) is not escaped.
+_UNESCAPED_BRACKET = re.compile(r"(?<!\\)((?:\\\\)*)([\[\]])")
 _DISCORD_TAG = re.compile(r"<(?=[@#:]|a:|t:)")  # <@user> <@&role> <#channel> <:emoji:> <t:time>
 
 
 def escape(text: str) -> str:
     """Text shown literally: no markdown, no mentions, no mention-like tags."""
     text = discord.utils.escape_mentions(discord.utils.escape_markdown(text))
-    text = _UNESCAPED_BRACKET.sub(r"\\\g<0>", text)  # escape_markdown leaves most brackets alone
+    text = _UNESCAPED_BRACKET.sub(r"\1\\\2", text)  # escape_markdown leaves most brackets alone
     return _DISCORD_TAG.sub("<\u200b", text)
 
 
@@ -90,7 +91,7 @@ def highlight(text: str, sentence: str, limit: int) -> str:
         return trim(escape(text), limit)
     bold = escape(sentence)
     if len(bold) + 4 > limit:
-        return f"**{trim(bold, max(limit - 4, 1))}**"
+        return f"**{trim(bold, limit - 4)}**" if limit > 4 else trim(bold, limit)
     room = limit - len(bold) - 4
     before_raw, after_raw = text[:at], text[at + len(sentence) :]
     before = escape(before_raw.rstrip())

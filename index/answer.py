@@ -9,8 +9,9 @@ from typing import Any
 
 import numpy as np
 
+from index.candidates import Candidates
+from index.evidence import FEATURES
 from index.models import ArticleRef, Outlet
-from index.retrieve import FEATURES, Candidates
 
 # A sentence opening with one of these words usually needs the sentence before it to make sense.
 LEANING = re.compile(
@@ -57,6 +58,22 @@ class AskResult:
         }
 
 
+# What refusal may weigh: the best quote's evidence features and the reranker's logit for it.
+REFUSAL_TERMS = (*FEATURES, "rerank")
+
+
+def refusal_evidence(candidates: Candidates, model: np.ndarray, position: int) -> dict[str, float]:
+    """The best quote's evidence for the confidence that it answers at all. `model` holds the
+    reranker's logits (NaN where it did not read, or when it is off: then it weighs 0)."""
+    row = dict(zip(FEATURES, candidates.features[position].tolist(), strict=True))
+    row["rerank"] = 0.0 if np.isnan(model[position]) else float(model[position])
+    return row
+
+
+def confidence(evidence: dict[str, float], weights: dict[str, float]) -> float:
+    return float(sum(weight * evidence[name] for name, weight in weights.items()))
+
+
 @dataclass(frozen=True)
 class Ranked:
     """One candidate sentence after weighing, as positions into `Candidates`."""
@@ -65,23 +82,18 @@ class Ranked:
     score: float
 
 
-def weigh(candidates: Candidates, weights: dict[str, float]) -> np.ndarray:
-    vector = np.asarray([weights.get(name, 0.0) for name in FEATURES], dtype=np.float32)
-    return candidates.features @ vector
-
-
 def rank_sentences(
     candidates: Candidates, scores: np.ndarray, k: int, duplicate_similarity: float
 ) -> list[Ranked]:
-    """Best-first sentences, skipping any that repeats (near-verbatim) one already taken, or that is
-    already quoted as the lead-in of a better answer."""
+    """Best-first sentences, skipping any that is no quote (a sub-heading), that repeats (near-verbatim)
+    one already taken, or that is already quoted as the lead-in of a better answer."""
     sentences = candidates.sentences
     taken: list[int] = []
     seen_text: set[str] = set()
     quoted: set[int] = set()
     for position in np.argsort(-scores, kind="stable"):
         key = " ".join(re.findall(r"\w+", sentences[position]["text"].lower()))
-        if key in seen_text or position in quoted:
+        if key in seen_text or position in quoted or not candidates.quotable[position]:
             continue
         vectors = candidates.vectors
         if taken and float(np.max(vectors[taken] @ vectors[position])) >= duplicate_similarity:

@@ -35,7 +35,14 @@ _LINK_LINE = re.compile(
 # A block longer than this with a credit line in it is article text run together, not a caption.
 _CAPTION_MAX_LINES = 4
 
-_SPACES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2007": " "})
+# No-break spaces become plain ones. Control characters (NUL, escape, C1 codes from mis-decoded text)
+# are no text anyone wrote and would reach Discord and the splitter as is: they go, those that separate
+# words (vertical tab, form feed, the information separators, next line) becoming a space or a line break.
+_REPLACED = str.maketrans(
+    dict.fromkeys([*range(0x00, 0x09), *range(0x0E, 0x1C), *range(0x7F, 0xA0)])
+    | dict.fromkeys([0xA0, 0x202F, 0x2007, *range(0x1C, 0x20), 0x85], " ")
+    | dict.fromkeys([0x0B, 0x0C], "\n")
+)
 _BLANK_LINES = re.compile(r"\n(?:[ \t]*\n)+")
 _HEADING_MARKS = re.compile(r"^#{1,6}\s+|\s+#+$")
 # Ends like a sentence: . ! ? or an ellipsis, possibly followed by closing quotes or brackets.
@@ -46,8 +53,9 @@ _TITLE_MAX = 100
 
 
 def clean_text(text: str) -> str:
-    """Return ``text`` without slugs, captions, credits and story links, whitespace normalised."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n").translate(_SPACES)
+    """Return ``text`` without slugs, captions, credits, story links and control characters, whitespace
+    normalised."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").translate(_REPLACED)
     text = "\n".join(line.rstrip() for line in text.split("\n"))
     blocks = (_clean_block(block) for block in _BLANK_LINES.split(text))
     return "\n\n".join(block for block in blocks if block).strip()

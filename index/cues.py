@@ -67,8 +67,13 @@ def terms(text: str) -> list[str]:
 
 def fts_query(text: str) -> str | None:
     """An FTS5 MATCH expression OR-ing the query's content words, each quoted so none is syntax."""
-    words = [w.replace('"', "") for w in terms(text)]
-    return " OR ".join(f'"{w}"' for w in words if w) or None
+    return fts_match(terms(text))
+
+
+def fts_match(words: list[str]) -> str | None:
+    """An FTS5 MATCH expression OR-ing these words, each quoted so none is syntax."""
+    quoted = [w.replace('"', "") for w in words]
+    return " OR ".join(f'"{w}"' for w in quoted if w) or None
 
 
 def answer_type(question: str) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -13,17 +14,28 @@ from typing import Any
 
 import numpy as np
 
-from index.answer import AskResult, Ranked, build_answer, rank_sentences, weigh
+from index.answer import (
+    REFUSAL_TERMS,
+    AskResult,
+    Ranked,
+    build_answer,
+    confidence,
+    rank_sentences,
+    refusal_evidence,
+)
+from index.candidates import CandidateFinder, Candidates, Query
 from index.cues import topic
 from index.embed import BUNDLED_MODEL, Embedder, create_embedder
+from index.evidence import FEATURES, Evidence, weigh
 from index.feeds import FeedStore, PollReport, poll_feeds
 from index.fetch import Fetcher, FetchError
 from index.ingest import Ingestor, IngestReport, reembed, stored_passage_vectors
 from index.models import ArticleIn, ArticleRef, InputProblem
 from index.readers import read_paths
-from index.retrieve import FEATURES, Candidates, Query, Retriever
+from index.rerank import Reranked, Reranker, create_reranker, rerank
 from index.settings import Settings
 from index.store import SCHEMA_VERSION, Filters, Store
+from index.termstats import TermStats
 from index.vectors import PassageIndex
 
 
@@ -37,6 +49,19 @@ class EngineError(Exception):
 
 class QuestionError(EngineError):
     """The question itself cannot be asked (empty, too long)."""
+
+
+def _open_store(data_dir: Path, db_path: Path) -> Store:
+    """The store, or an `EngineError` saying what is wrong with the data dir (a traceback otherwise)."""
+    where = "point --data-dir (or NEWSBOT_DATA_DIR) at a folder"
+    if data_dir.exists() and not data_dir.is_dir():
+        raise EngineError(f"the data dir {data_dir} is a file, not a folder: {where}")
+    try:
+        return Store(db_path)
+    except OSError as exc:
+        raise EngineError(f"cannot use {data_dir} as the data dir ({exc.strerror or exc}): {where}") from exc
+    except sqlite3.DatabaseError as exc:
+        raise EngineError(f"{db_path} is not a newsbot database ({exc}): {where} of its own") from exc
 
 
 @dataclass
@@ -58,15 +83,18 @@ class SearchHit:
 class Engine:
     """Owns the store, the passage index and the model; loads the model only when first needed."""
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
-        unknown = sorted((set(settings.weights) | set(settings.refusal_weights)) - set(FEATURES))
+    def __init__(
+        self, settings: Settings, embedder: Embedder | None = None, reranker: Reranker | None = None
+    ) -> None:
+        refusal = set(settings.refusal_weights) | set(settings.first_stage_refusal_weights)
+        unknown = sorted((set(settings.weights) - set(FEATURES)) | (refusal - set(REFUSAL_TERMS)))
         if unknown:  # a renamed or misspelt feature would otherwise weigh nothing, silently
             raise EngineError(
                 f"NEWSBOT_WEIGHTS / NEWSBOT_REFUSAL_WEIGHTS name unknown features: {', '.join(unknown)}; "
-                f"the features are {', '.join(FEATURES)}"
+                f"the features are {', '.join(FEATURES)} (and, for refusal, rerank)"
             )
         self.settings = settings
-        self.store = Store(settings.db_path)
+        self.store = _open_store(settings.data_dir, settings.db_path)
         version = self.store.get_setting("schema_version")
         if version != str(SCHEMA_VERSION):
             self.store.close()
@@ -77,11 +105,18 @@ class Engine:
         self.model_name = settings.model or BUNDLED_MODEL
         if embedder is not None:
             self.embedder = embedder
-        self._lock = threading.RLock()  # FAISS is not safe to search while it is being changed
+        if reranker is not None:
+            self.reranker = reranker
+        self._lock = threading.RLock()  # the lazily made parts; an ingest's chunk write; reindex
         self._ingest_lock = threading.Lock()  # two ingests must not both decide an article is new
+        self._closed = False
 
     def close(self) -> None:
-        self.store.close()
+        """Waits for an ingest in progress (a feed poll runs one on a thread of its own), so that the
+        store is never closed under it; ingests after this are refused."""
+        with self._ingest_lock:
+            self._closed = True
+            self.store.close()
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -97,7 +132,13 @@ class Engine:
                 "set NEWSBOT_MODEL back, or run `newsbot reindex` to re-embed everything with the new model."
             )
         dim = int(self.store.get_setting("dim") or self.embedder.dim)
-        index = PassageIndex(self.settings.faiss_path, self.model_name, dim)
+        index = PassageIndex(
+            self.settings.faiss_path,
+            self.model_name,
+            dim,
+            kind=self.settings.vector_index,
+            threshold=self.settings.ann_threshold,
+        )
         index.load(
             self.store.count("passages"),
             lambda: stored_passage_vectors(self.store, dim, self.settings.passage_title_weight),
@@ -109,6 +150,8 @@ class Engine:
     def ingest(self, items: Iterable[ArticleIn | InputProblem], progress: bool = False) -> IngestReport:
         """Ingests run one at a time; questions wait only while a chunk is written, not embedded."""
         with self._ingest_lock:
+            if self._closed:
+                raise EngineError("newsbot is shutting down: nothing more can be ingested now")
             with self._lock:
                 index = self.index
                 if self.store.get_setting("model") is None:
@@ -130,7 +173,7 @@ class Engine:
         """Re-embed every stored sentence with the configured model and rebuild the FAISS index."""
         with self._ingest_lock, self._lock:
             done = reembed(self.store, self.embedder, progress)
-            for stale in ("index", "retriever"):  # the next use rebuilds them from the new vectors
+            for stale in ("index", "finder"):  # the next use rebuilds them from the new vectors
                 self.__dict__.pop(stale, None)
             return done
 
@@ -176,28 +219,56 @@ class Engine:
     ) -> list[AskResult]:
         """Answer questions in order; the model embeds them all in one batch."""
         k = k or self.settings.top_k
+        weights, threshold = self.refusal_rule
         results = []
         for query in self.queries([self._check(q) for q in questions]):
-            candidates, scores = self._scored(query, filters, self.settings.max_stories)
-            ranked = rank_sentences(candidates, scores, k, self.settings.duplicate_similarity)
+            candidates, reranked, ranked = self.rank(query, filters, k)
             answers = [build_answer(candidates, r) for r in ranked]
-            # Whether to vouch for the best quote is judged by its own evidence weights (refusal_weights).
-            confidence = (
-                float(weigh(candidates, self.settings.refusal_weights)[ranked[0].position]) if ranked else 0.0
+            # Stage 4: whether to vouch for the best quote is a weighing of its own evidence.
+            sure = (
+                confidence(refusal_evidence(candidates, reranked.model, ranked[0].position), weights)
+                if ranked
+                else 0.0
             )
-            answered = bool(answers) and confidence >= self.settings.min_answer_score
-            results.append(AskResult(query.text, answered, answers, confidence))
+            results.append(AskResult(query.text, bool(answers) and sure >= threshold, answers, sure))
         return results
+
+    def rank(
+        self, query: Query, filters: Filters | None, k: int
+    ) -> tuple[Candidates, Reranked, list[Ranked]]:
+        """A question's stages up to the choice of quotes: candidates, evidence, rerank, ranking."""
+        candidates, first = self.first_stage(query, filters, self.settings.max_stories)
+        reranked = self._reranked(query, candidates, first)
+        return (
+            candidates,
+            reranked,
+            rank_sentences(candidates, reranked.scores, k, self.settings.duplicate_similarity),
+        )
+
+    @property
+    def min_answer_score(self) -> float:
+        """The confidence an answer needs on the path in use (front ends show confidence against it)."""
+        return self.refusal_rule[1]
+
+    @property
+    def refusal_rule(self) -> tuple[dict[str, float], float]:
+        """The refusal weights and threshold for the path in use: they were fit with or without the
+        reranker, whose logit is the strongest evidence when it is on."""
+        s = self.settings
+        if self.reranker is None:
+            return s.first_stage_refusal_weights, s.first_stage_min_answer_score
+        return s.refusal_weights, s.min_answer_score
 
     def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[SearchHit]:
         """Stories ranked by their best sentence, each shown with the passage around it."""
         k = k or self.settings.top_k
-        candidates, scores = self._scored(
+        candidates, scores = self.first_stage(
             self.queries([self._check(query)])[0], filters, max(k, self.settings.max_stories)
         )
         best: dict[int, int] = {}
         for position in scores.argsort()[::-1]:
-            best.setdefault(candidates.sentences[position]["article_pk"], int(position))
+            if candidates.quotable[position]:  # a story is shown by its best quotable sentence
+                best.setdefault(candidates.sentences[position]["article_pk"], int(position))
         hits = []
         for position in list(best.values())[:k]:
             answer = build_answer(candidates, Ranked(position, float(scores[position])), context_sentences=1)
@@ -212,21 +283,54 @@ class Engine:
         vectors = dict(zip(distinct, self.embedder.encode(distinct), strict=True))
         return [Query(t, vectors[t], vectors[c]) for t, c in zip(texts, topics, strict=True)]
 
-    def _scored(self, query: Query, filters: Filters | None, stories: int) -> tuple[Candidates, np.ndarray]:
-        """The candidate sentences of the best `stories` stories and their weighted scores."""
-        with self._lock:
-            candidates = self.retriever.candidates(query, filters or Filters(), stories)
+    def first_stage(
+        self, query: Query, filters: Filters | None, stories: int
+    ) -> tuple[Candidates, np.ndarray]:
+        """Stages 1 and 2: the sentences of the best `stories` stories, their evidence, and the first
+        ranking's weighted scores."""
+        with self._lock:  # only to take the parts, made once (and swapped by reindex) under it
+            finder, evidence = self.finder, self.evidence
+        # No lock past here: the store reads on this thread's own connection and the passage index
+        # guards itself, so questions run in parallel, beside an ingest.
+        candidates = finder.find(query, filters or Filters(), stories)
+        candidates.features = evidence.describe(query, candidates)
         return candidates, weigh(candidates, self.settings.weights)
 
+    def _reranked(self, query: Query, candidates: Candidates, first: np.ndarray) -> Reranked:
+        """Stage 3: the reranker re-orders the first stage's best, when it is turned on."""
+        if self.reranker is None:
+            return Reranked(first, np.full(len(first), np.nan, np.float32))
+        top, weight = self.settings.rerank_candidates, self.settings.rerank_first_weight
+        return rerank(
+            self.reranker,
+            query.text,
+            candidates,
+            first,
+            self.reranker.top if top is None else top,
+            self.reranker.first_weight if weight is None else weight,
+        )
+
     @cached_property
-    def retriever(self) -> Retriever:
-        return Retriever(
+    def finder(self) -> CandidateFinder:
+        return CandidateFinder(
             self.store,
             self.index,
+            self.term_stats,
             dense_candidates=self.settings.dense_candidates,
             bm25_candidates=self.settings.bm25_candidates,
-            context_title_weight=self.settings.context_title_weight,
         )
+
+    @cached_property
+    def evidence(self) -> Evidence:
+        return Evidence(self.store, self.term_stats, context_title_weight=self.settings.context_title_weight)
+
+    @cached_property
+    def term_stats(self) -> TermStats:
+        return TermStats(self.store)
+
+    @cached_property
+    def reranker(self) -> Reranker | None:
+        return create_reranker(self.settings.rerank, self.settings.reranker)
 
     def _check(self, question: str) -> str:
         question = " ".join(question.split())
@@ -267,6 +371,16 @@ class Engine:
                 "file_bytes": self.settings.faiss_path.stat().st_size
                 if self.settings.faiss_path.exists()
                 else 0,
-                "vectors": self.store.count("passages"),
+                "vectors": self._vectors(),
             },
         }
+
+    def _vectors(self) -> int | None:
+        """What FAISS holds, which may differ from the passages SQLite holds (None: the index cannot be
+        used with this model). Nothing ingested yet: 0, without loading the model for its dimension."""
+        if "index" not in self.__dict__ and self.store.get_setting("dim") is None:
+            return 0
+        try:
+            return self.index.count
+        except EngineError:
+            return None

@@ -65,6 +65,28 @@ def load_questions(path: Path, limit: int | None = None) -> list[Question]:
     return questions
 
 
+def article_lines(articles_file: Path) -> dict[str, int]:
+    """Each article id of a JSONL articles file with its 0-based line."""
+    with articles_file.open(encoding="utf-8") as handle:
+        return {json.loads(line).get("id"): n for n, line in enumerate(handle) if line.strip()}
+
+
+def by_position(questions: Sequence[Question], articles_file: Path, parity: str) -> list[Question]:
+    """The questions whose article is at an even or odd 0-based line of `articles_file`: reqa-squad's
+    odd-position articles are held out for measuring, the even ones are for training and tuning."""
+    if parity not in ("even", "odd"):
+        raise ValueError(f"articles must be 'even' or 'odd', not {parity!r}")
+    lines = article_lines(articles_file)
+    return [q for q in questions if q.article in lines and lines[q.article] % 2 == (parity == "odd")]
+
+
+def without_held_out(questions: Sequence[Question], articles_file: Path) -> list[Question]:
+    """Drops the questions about the odd-line (held-out) articles of `articles_file`; questions about
+    articles it does not list are kept. What training and tuning read goes through this."""
+    lines = article_lines(articles_file)
+    return [q for q in questions if lines.get(q.article or "", 0) % 2 == 0]
+
+
 def _fold(text: str) -> str:
     return " ".join(text.lower().split())
 

@@ -1,8 +1,8 @@
 """The one way the engine fetches a URL (CLI ingest, feed polling, the bot's /ingest).
 
 Every fetch goes through `Fetcher` so the same protections hold everywhere: no private addresses
-(checked on the resolved addresses, at connection time, for every redirect hop), a total time limit, a
-size cap, a bounded number of redirects and a per-host concurrency limit.
+(checked on the resolved addresses, at connection time, for every redirect hop) and only the usual web
+ports, a total time limit, a size cap, a bounded number of redirects and a per-host concurrency limit.
 """
 
 from __future__ import annotations
@@ -38,6 +38,45 @@ _ACCEPT = (
 _CHUNK = 64 * 1024
 # NAT64 well-known prefix: the last 32 bits are an IPv4 address, and that is what gets reached.
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# Every range that is not the public internet (IANA's special-purpose registries), kept here rather
+# than taken from `ipaddress`, whose tables were wrong before CVE-2024-4032's fix (3.11.10, 3.12.4) and
+# still call site-local fec0::/10 global. The first match names the kind.
+_NOT_PUBLIC = tuple(
+    (kind, ipaddress.ip_network(network))
+    for kind, networks in (
+        ("an unspecified address", ("0.0.0.0/32", "::/128")),
+        ("a loopback address", ("127.0.0.0/8", "::1/128")),
+        ("a link-local address", ("169.254.0.0/16", "fe80::/10")),
+        ("a site-local address", ("fec0::/10",)),
+        ("a multicast address", ("224.0.0.0/4", "ff00::/8")),
+        ("a reserved address", ("240.0.0.0/4",)),
+        ("a private address", ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")),
+        (
+            "not a public address",
+            (
+                "0.0.0.0/8",
+                "100.64.0.0/10",
+                "192.0.0.0/24",
+                "192.0.2.0/24",
+                "192.88.99.0/24",
+                "198.18.0.0/15",
+                "198.51.100.0/24",
+                "203.0.113.0/24",
+                "::/96",
+                "64:ff9b:1::/48",
+                "100::/64",
+                "2001::/23",
+                "2001:db8::/32",
+                "3fff::/20",
+                "5f00::/16",
+            ),
+        ),  # fmt: skip
+    )
+    for network in networks
+)
+_GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")  # all of IPv6 that is assigned for the internet
+# A host written as a number the C library reads as IPv4: 2130706433, 0x7f000001, 0177.0.0.1, 127.1.
+_NUMERIC_HOST = re.compile(r"(?:0x[0-9a-f]*|\d+)(?:\.(?:0x[0-9a-f]*|\d+)){0,3}\.?", re.IGNORECASE)
 # A charset the document declares itself: <meta charset=...>, http-equiv content, <?xml encoding=...?>.
 _DECLARED_CHARSET = re.compile(rb"""(?:charset|encoding)\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _HTTP_HINTS = {
@@ -102,18 +141,22 @@ def private_address_reason(address: str) -> str | None:
             ip = ip.sixtofour
         elif ip in _NAT64:
             ip = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-    kinds = (
-        ("an unspecified address", ip.is_unspecified),
-        ("a loopback address", ip.is_loopback),
-        ("a link-local address", ip.is_link_local),
-        ("a multicast address", ip.is_multicast),
-        ("a reserved address", ip.is_reserved),
-        ("a private address", ip.is_private),
-    )
-    for kind, matches in kinds:
-        if matches:
+    for kind, network in _NOT_PUBLIC:
+        if ip.version == network.version and ip in network:
             return kind
-    return None if ip.is_global else "not a public address"
+    if ip.version == 6 and ip not in _GLOBAL_UNICAST:
+        return "not a public address"
+    return None if ip.is_global else "not a public address"  # `ipaddress`'s tables as a second opinion
+
+
+def _numeric_host(host: str) -> str | None:
+    """The IPv4 address (dotted) that a numeric host name stands for, as `socket.inet_aton` reads it."""
+    if not _NUMERIC_HOST.fullmatch(host):
+        return None
+    try:
+        return socket.inet_ntoa(socket.inet_aton(host.rstrip(".")))
+    except OSError:
+        return None
 
 
 def _refuse_private(address: str, host: str | None = None) -> None:
@@ -236,7 +279,7 @@ class Fetcher:
         deadline: float | None = None
         try:
             for _ in range(self.settings.fetch_max_redirects + 1):
-                self._refuse_private_literal(current)
+                self._guard(current)
                 # The deadline starts once a host slot is free: waiting in line is not the site's fault.
                 async with self._host_slot(current.host or ""):
                     if deadline is None:
@@ -264,15 +307,23 @@ class Fetcher:
             slot = self._host_slots[host] = asyncio.Semaphore(self.settings.fetch_per_host)
         return slot
 
-    def _refuse_private_literal(self, url: URL) -> None:
-        """An IP address written in the URL never reaches the resolver, so it is checked here."""
+    def _guard(self, url: URL) -> None:
+        """The port, and an IP address written in the URL (it never reaches the resolver)."""
         if self.settings.allow_private_urls or url.host is None:
             return
+        address = _numeric_host(url.host) or url.host
         try:
-            ipaddress.ip_address(url.host)
+            ipaddress.ip_address(address)
         except ValueError:
-            return  # a host name: the resolver checks what it resolves to
-        _refuse_private(url.host)
+            pass  # a host name: the resolver checks what it resolves to
+        else:
+            _refuse_private(address, url.host)
+        if url.port not in self.settings.fetch_ports:
+            allowed = ", ".join(map(str, sorted(self.settings.fetch_ports)))
+            raise PrivateAddressError(
+                f"refused: port {url.port} of {url} is not a web port newsbot fetches from ({allowed}); "
+                "set NEWSBOT_FETCH_PORTS to allow others"
+            )
 
     async def _request(self, url: str, current: URL, headers: dict[str, str]) -> FetchResult | URL:
         """One hop: the result, or the URL a redirect points to."""

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 import time
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import PurePath
+from typing import Any
 
 import numpy as np
 from tqdm import tqdm
 
+from index.clean import shorten
 from index.embed import Embedder
+from index.limits import MAX_ARTICLE_CHARS, MAX_TITLE_CHARS
 from index.models import ArticleIn, InputProblem
 from index.sentences import split_sentences
 from index.store import Store, from_blobs, now_iso, to_blob
@@ -23,6 +27,7 @@ from index.vectors import PassageIndex
 log = logging.getLogger(__name__)
 
 CHUNK_ARTICLES = 256  # articles embedded per model call and written per transaction
+TEXT_ID = "text-"  # ids made from an article's text: it came without an id, a URL or a file
 
 
 @dataclass
@@ -70,7 +75,9 @@ class _Prepared:
     spans: list[tuple[int, int]]
     norms: list[str]
     replaces: int | None = None  # pk of the stored version this one replaces in place
-    copy_of: int | None = None  # pk of the story this is a wire copy of (no sentences of its own)
+    copy_of: int | None = None  # pk of the story this is a wire copy of
+    keep: list[int] = field(default_factory=list)  # positions of the sentences stored: a copy's own only
+    rechecked: bool = False  # a stored copy judged again after its story changed, not a new input
 
 
 def sentence_norm(sentence: str) -> str:
@@ -85,15 +92,15 @@ def content_hash(text: str) -> str:
 
 
 def make_id(article: ArticleIn, digest: str) -> str:
-    """A stable id for an article that came without one: from its URL, file path or text."""
+    """A stable id for an article that came without one: from its URL, its key (the file it was read
+    from) or its outlet and text."""
     if article.url:
         return "url-" + hashlib.sha1(article.url.encode()).hexdigest()[:12]
-    path = Path(article.origin) if article.origin else None
-    if path is not None and path.suffix and path.exists():
-        stem = re.sub(r"[^a-z0-9]+", "-", path.stem.lower()).strip("-") or "file"
-        return f"{stem}-{hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:6]}"
+    if article.key:
+        stem = re.sub(r"[^a-z0-9]+", "-", PurePath(article.key).stem.lower()).strip("-") or "file"
+        return f"{stem}-{hashlib.sha1(article.key.encode()).hexdigest()[:6]}"
     key = f"{article.source}\n{digest}" if article.source else digest  # wire copies share the text
-    return "text-" + hashlib.sha1(key.encode()).hexdigest()[:12]
+    return TEXT_ID + hashlib.sha1(key.encode()).hexdigest()[:12]
 
 
 def passage_windows(n_sentences: int, size: int, stride: int) -> list[tuple[int, int]]:
@@ -120,8 +127,10 @@ def passage_vectors(
 class Ingestor:
     """Writes articles into the store and the passage index, a chunk per transaction.
 
-    The same article again is skipped, a changed one replaced in place, and the same story from
-    another outlet (identical or near-identical text) stored as a wire copy of the first one.
+    The same article again is skipped, a changed one replaced in place (one without id, URL or file is
+    recognised by its outlet and nearly the same text), and the same story from another outlet
+    (identical or near-identical text) stored as a wire copy of the first one, indexing only the
+    sentences of its own. When a story changes, its copies are judged again.
     """
 
     def __init__(
@@ -156,7 +165,7 @@ class Ingestor:
                     continue
                 prepared = self._prepare(item, report, bar)
                 if prepared is not None:
-                    self._chunk[prepared.article_id] = prepared  # a later copy in the same batch wins
+                    self._chunk[prepared.article_id] = prepared
                 if len(self._chunk) >= CHUNK_ARTICLES:
                     self._flush(report, bar)
             self._flush(report, bar)
@@ -172,6 +181,16 @@ class Ingestor:
         if not article.text.strip():
             report.problems.append(InputProblem(origin, "empty article: no text to index"))
             return None
+        if len(article.text) > MAX_ARTICLE_CHARS:
+            report.problems.append(
+                InputProblem(
+                    origin,
+                    f"the article is {len(article.text):,} characters long, over the {MAX_ARTICLE_CHARS:,} "
+                    "one article may have; split it into several",
+                )
+            )
+            return None
+        article.title = shorten(article.title, MAX_TITLE_CHARS)
         spans = split_sentences(article.text)
         if not spans:
             report.problems.append(InputProblem(origin, "no sentences found in the article text"))
@@ -180,21 +199,65 @@ class Ingestor:
         norms = [sentence_norm(article.text[a:b]) for a, b in spans]
         if self._overlaps_pending(norms):
             self._flush(report, bar)  # so the story it may copy is in the store to compare with
-        prepared = _Prepared(article, "", digest, spans, norms)
-        existing = self.store.find_existing(article.id, article.url, digest)
+        prepared = self._resolve(article, digest, spans, norms)
+        if prepared is not None and self._pending(prepared):
+            self._flush(report, bar)  # the same article is in the batch: store that first, then compare
+            prepared = self._resolve(article, digest, spans, norms)
+        if prepared is None:
+            report.skipped += 1
+        return prepared
+
+    def _resolve(
+        self, article: ArticleIn, digest: str, spans: list[tuple[int, int]], norms: list[str]
+    ) -> _Prepared | None:
+        """What storing ``article`` means given what the store holds: a new story, the replacement of
+        a stored version, a wire copy; None when it is stored already."""
+        prepared = _Prepared(article, article.id or make_id(article, digest), digest, spans, norms)
+        existing = self.store.find_existing(prepared.article_id, article.url, digest)
         if existing is not None:
             if existing["content_hash"] == digest:
                 if existing["by"] != "content_hash" or not _other_outlet(article, existing["source"]):
-                    report.skipped += 1
                     return None
                 prepared.copy_of = existing["copy_of"] or existing["pk"]
             else:
                 prepared.replaces = existing["pk"]
-        # A new article, or a wire copy whose text changed, may (still) repeat another outlet's story.
+                prepared.article_id = article.id or existing["id"]
+        # A new article, or a wire copy whose text changed, may (still) repeat a stored story.
         if prepared.copy_of is None and (existing is None or existing["copy_of"] is not None):
-            prepared.copy_of = self._near_copy_of(article, norms)
-        same = existing is not None and prepared.replaces == existing["pk"]
-        prepared.article_id = article.id or (existing["id"] if same else make_id(article, digest))
+            keyless = existing is None and not (article.id or article.url or article.key)
+            self._match_story(prepared, may_be_edit=keyless)
+        prepared.keep = self._own_sentences(prepared)
+        return prepared
+
+    def _pending(self, prepared: _Prepared) -> bool:
+        """Whether the batch not yet written holds the same article (by id, URL or stored version)."""
+        url = prepared.article.url
+        return prepared.article_id in self._chunk or any(
+            (url and other.article.url == url)
+            or (prepared.replaces is not None and other.replaces == prepared.replaces)
+            for other in self._chunk.values()
+        )
+
+    def _recheck(self, row: dict[str, Any]) -> _Prepared:
+        """A stored wire copy judged again, its story having changed: a copy of it (or of another
+        story) still, with its own sentences worked out anew, or a story of its own now."""
+        article = ArticleIn(
+            title=row["title"],
+            text=row["text"],
+            id=row["id"],
+            url=row["url"],
+            source=row["source"],
+            published=row["published"],
+            meta=json.loads(row["meta"] or "{}"),
+            origin=row["id"],
+        )
+        spans = split_sentences(article.text)
+        norms = [sentence_norm(article.text[a:b]) for a, b in spans]
+        prepared = _Prepared(
+            article, row["id"], row["content_hash"], spans, norms, replaces=row["pk"], rechecked=True
+        )
+        self._match_story(prepared, may_be_edit=False)
+        prepared.keep = self._own_sentences(prepared)
         return prepared
 
     def _overlaps_pending(self, norms: list[str]) -> bool:
@@ -203,29 +266,50 @@ class Ingestor:
             len(wanted.intersection(p.norms)) >= self.copy_overlap * len(wanted) for p in self._chunk.values()
         )
 
-    def _near_copy_of(self, article: ArticleIn, norms: list[str]) -> int | None:
-        """The stored story this one nearly repeats, when it comes from another outlet."""
-        best = self.store.sentence_overlap(norms)
-        if best is None or not _other_outlet(article, best["source"]):
-            return None
-        distinct = len(set(norms))
-        if (
-            best["shared"] >= self.copy_overlap * distinct
-            and best["shared"] >= self.copy_overlap * best["total"]
-        ):
-            return best["pk"]
-        return None
+    def _match_story(self, prepared: _Prepared, *, may_be_edit: bool) -> None:
+        """Make ``prepared`` a wire copy of the first stored story that it nearly repeats from another
+        outlet, or, ``may_be_edit`` (it has no id, URL or file to be known by), the replacement of one
+        from its own outlet that was stored the same way: an edited version of the same article."""
+        article = prepared.article
+        for story in self.store.near_duplicates(prepared.norms, self.copy_overlap):
+            if _other_outlet(article, story["source"]):
+                prepared.copy_of = story["pk"]
+                if may_be_edit:  # an edited copy replaces the copy its outlet sent before
+                    self._replace_earlier(prepared, self.store.copies_of([story["pk"]]))
+                return
+            if may_be_edit and _edit_of(article, story):
+                self._replace_earlier(prepared, [story])
+                return
+
+    @staticmethod
+    def _replace_earlier(prepared: _Prepared, stored: list[dict[str, Any]]) -> None:
+        """Make ``prepared`` replace the first of ``stored`` that is an earlier version of it."""
+        for row in stored:
+            if _edit_of(prepared.article, row):
+                prepared.replaces, prepared.article_id = row["pk"], row["id"]
+                return
+
+    def _own_sentences(self, prepared: _Prepared) -> list[int]:
+        """Positions of the sentences to store: all of a story's; those of a copy its story lacks."""
+        if prepared.copy_of is None:
+            return list(range(len(prepared.spans)))
+        printed = self.store.sentence_norms(prepared.copy_of)
+        return [i for i, norm in enumerate(prepared.norms) if norm not in printed]
 
     def _flush(self, report: IngestReport, bar: tqdm) -> None:
-        if self._chunk:
+        while self._chunk:
             batch, self._chunk = list(self._chunk.values()), {}
             self._write(batch, report)
-            bar.update(len(batch))
+            bar.update(sum(not p.rechecked for p in batch))
+            # A story whose text changed may no longer be what its copies repeat: judge them again.
+            changed = [p.replaces for p in batch if p.replaces is not None and p.copy_of is None]
+            for row in self.store.copies_of(changed):
+                self._chunk[row["id"]] = self._recheck(row)
 
     def _write(self, batch: list[_Prepared], report: IngestReport) -> None:
-        stories = [p for p in batch if p.copy_of is None]
-        texts = [p.article.text[a:b] for p in stories for a, b in p.spans]
-        vectors = self.embedder.encode(texts + [p.article.title for p in stories])
+        indexed = [p for p in batch if p.keep]
+        texts = [p.article.text[slice(*p.spans[i])] for p in indexed for i in p.keep]
+        vectors = self.embedder.encode(texts + [p.article.title for p in indexed])
         title_vecs = iter(vectors[len(texts) :])
         removed: list[int] = []
         added_ids: list[np.ndarray] = []
@@ -233,33 +317,24 @@ class Ingestor:
         offset = 0
         with self.write_lock, self.store.transaction():
             for p in batch:
-                report.article_ids.append(p.article_id)
-                report.titles.append(p.article.title)
-                if p.copy_of is not None:
-                    if p.replaces is not None:
-                        removed += self.store.replace_article(p.replaces, self._row(p, None))
-                    else:
-                        self.store.insert_article(self._row(p, None))
-                    report.copies += 1
-                    continue
-                title_vec = next(title_vecs)
-                sentence_vecs = vectors[offset : offset + len(p.spans)]
-                offset += len(p.spans)
+                title_vec = next(title_vecs) if p.keep else None
                 if p.replaces is not None:
                     removed += self.store.replace_article(p.replaces, self._row(p, title_vec))
                     pk = p.replaces
-                    report.updated += 1
                 else:
                     pk = self.store.insert_article(self._row(p, title_vec))
-                    report.new += 1
+                _count(p, report)
+                if not p.keep:
+                    continue
+                sentence_vecs = vectors[offset : offset + len(p.keep)]
+                offset += len(p.keep)
                 self._insert_sentences(pk, p, sentence_vecs)
-                windows = passage_windows(len(p.spans), self.passage_size, self.passage_stride)
+                windows = passage_windows(len(p.keep), self.passage_size, self.passage_stride)
                 pks = self.store.insert_passages(
                     [{"article_pk": pk, "idx": i, "first": a, "last": b} for i, (a, b) in enumerate(windows)]
                 )
                 added_ids.append(np.asarray(pks, dtype=np.int64))
                 added_vecs.append(passage_vectors(sentence_vecs, title_vec, windows, self.title_weight))
-                report.sentences += len(p.spans)
             self.index.remove(removed)
             if added_ids:
                 self.index.add(np.concatenate(added_ids), np.concatenate(added_vecs))
@@ -282,21 +357,36 @@ class Ingestor:
         }
 
     def _insert_sentences(self, pk: int, p: _Prepared, sentence_vecs: np.ndarray) -> None:
+        """The kept sentences, each with its position in the text as ``idx``."""
         text = p.article.text
         self.store.insert_sentences(
             [
                 {
                     "article_pk": pk,
                     "idx": i,
-                    "start": s,
-                    "end": e,
-                    "text": text[s:e],
-                    "norm": n,
+                    "start": p.spans[i][0],
+                    "end": p.spans[i][1],
+                    "text": text[slice(*p.spans[i])],
+                    "norm": p.norms[i],
                     "vec": to_blob(v),
                 }
-                for i, ((s, e), n, v) in enumerate(zip(p.spans, p.norms, sentence_vecs, strict=True))
+                for i, v in zip(p.keep, sentence_vecs, strict=True)
             ]
         )
+
+
+def _count(p: _Prepared, report: IngestReport) -> None:
+    if p.rechecked:  # not one of this ingest's inputs
+        return
+    if p.copy_of is not None:
+        report.copies += 1
+    elif p.replaces is not None:
+        report.updated += 1
+    else:
+        report.new += 1
+    report.sentences += len(p.keep)
+    report.article_ids.append(p.article_id)
+    report.titles.append(p.article.title)
 
 
 def _other_outlet(article: ArticleIn, stored_source: str | None) -> bool:
@@ -304,11 +394,18 @@ def _other_outlet(article: ArticleIn, stored_source: str | None) -> bool:
     return bool(article.source and stored_source and article.source.casefold() != stored_source.casefold())
 
 
+def _edit_of(article: ArticleIn, stored: dict[str, Any]) -> bool:
+    """``stored`` (nearly the same text) is an earlier version of ``article``: from the same outlet (or
+    both from none), and stored with an id made from its text, as ``article`` would be."""
+    same_outlet = (article.source or "").casefold() == (stored["source"] or "").casefold()
+    return same_outlet and stored["id"].startswith(TEXT_ID)
+
+
 def stored_passage_vectors(store: Store, dim: int, title_weight: float) -> tuple[np.ndarray, np.ndarray]:
     """Every passage's (pk, vector), derived from the vectors SQLite keeps: no model needed."""
     ids: list[np.ndarray] = []
     vecs: list[np.ndarray] = []
-    for article in store.query("SELECT pk, title_vec FROM articles WHERE copy_of IS NULL ORDER BY pk"):
+    for article in store.query("SELECT pk, title_vec FROM articles WHERE title_vec IS NOT NULL ORDER BY pk"):
         rows = store.query("SELECT vec FROM sentences WHERE article_pk = ? ORDER BY idx", [article["pk"]])
         passages = store.query(
             'SELECT pk, "first", "last" FROM passages WHERE article_pk = ? ORDER BY idx', [article["pk"]]
@@ -330,7 +427,7 @@ def reembed(store: Store, embedder: Embedder, progress: bool = False) -> int:
 
     Sentence spans stay as they are, so only vectors change and a failure leaves the old ones intact.
     """
-    articles = store.query("SELECT pk, title FROM articles WHERE copy_of IS NULL ORDER BY pk")
+    articles = store.query("SELECT pk, title FROM articles WHERE title_vec IS NOT NULL ORDER BY pk")
     done = 0
     with store.transaction():
         for start in tqdm(range(0, len(articles), CHUNK_ARTICLES), disable=not progress, desc="reindex"):

@@ -10,7 +10,9 @@ from typing import Any
 class ArticleIn:
     """An article as a reader produced it, before cleaning and storage.
 
-    ``id`` is the caller's own identifier when it has one; the store makes a stable one otherwise.
+    ``id`` is the caller's own identifier when it has one; the ingest makes a stable one otherwise: from
+    the URL, else from ``key`` (what names the article where it came from: the file it was read from,
+    the name a file was uploaded under, so that an edited version replaces it), else from the text.
     ``published`` is an ISO 8601 date or datetime string, or None when unknown.
     """
 
@@ -22,6 +24,7 @@ class ArticleIn:
     published: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     origin: str = ""  # where it came from (file:line or URL), for messages only
+    key: str | None = None
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ import re
 
 import pysbd
 
+from index.limits import MAX_SENTENCE_CHARS
+
 log = logging.getLogger(__name__)
 
 # Building a Segmenter compiles many rules: do it once.
@@ -19,20 +21,60 @@ _SEGMENTER = pysbd.Segmenter(language="en", clean=False)
 # pysbd slows down quadratically with input length (a 75 kB paragraph takes seconds, 300 kB most of
 # a minute), so long paragraphs are fed to it in windows of about this many characters.
 _WINDOW = 2000
+# A window holding only one sentence is widened, up to this; past it the sentence is cut where the
+# window ends (at a space), so whitespace runs or unbroken text never hand pysbd a huge input.
+_MAX_WINDOW = 4 * _WINDOW
 
 _LINE = re.compile(r"[^\r\n]+")
+
+# Where a run-on "sentence" is best split, strongest first: a sentence end pysbd missed, a clause
+# boundary, a comma, any space. The piece before keeps the punctuation.
+_BREAKS = (
+    re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]]*\s+"),
+    re.compile(r"[;:]\s+|\s+[\u2013\u2014-]+\s+|\u2014"),
+    re.compile(r",\s+"),
+    re.compile(r"\s+"),
+)
+_SPACE = re.compile(r"\s*")
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
     """Return the [start, end) spans of the sentences in ``text``, trimmed of surrounding whitespace.
 
-    A line break always ends a sentence: paragraphs (and single-line subheads) never run together.
+    A line break always ends a sentence: paragraphs (and single-line subheads) never run together. No
+    span is longer than `MAX_SENTENCE_CHARS`: a longer run is split (see `split_run_on`).
     """
     spans: list[tuple[int, int]] = []
     for line in _LINE.finditer(text):
         if not line.group().isspace():
             spans.extend(_split_paragraph(text, line.start(), line.end()))
     return spans
+
+
+def split_run_on(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The stripped span text[start:end] as pieces of at most `MAX_SENTENCE_CHARS` (itself, if it fits)."""
+    pieces: list[tuple[int, int]] = []
+    while end - start > MAX_SENTENCE_CHARS:
+        piece_end, start_next = _break(text, start)
+        pieces.append((start, piece_end))
+        start = start_next
+    pieces.append((start, end))
+    return pieces
+
+
+def _break(text: str, start: int) -> tuple[int, int]:
+    """Where a piece of a run-on starting at ``start`` ends, and where the next one starts: at the
+    strongest break (see `_BREAKS`) that leaves the piece at least a tenth of the limit, else at it."""
+    low, limit = start + MAX_SENTENCE_CHARS // 10, start + MAX_SENTENCE_CHARS
+    piece_end = after = limit
+    for pattern in _BREAKS:
+        cuts = [
+            m for m in pattern.finditer(text, low, limit + 1) if m.start() + len(m.group().rstrip()) <= limit
+        ]
+        if cuts:
+            piece_end, after = cuts[-1].start() + len(cuts[-1].group().rstrip()), cuts[-1].end()
+            break
+    return start + len(text[start:piece_end].rstrip()), _SPACE.match(text, after).end()
 
 
 def _split_paragraph(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -42,16 +84,20 @@ def _split_paragraph(text: str, start: int, end: int) -> list[tuple[int, int]]:
     window = _WINDOW
     while cursor < end:
         stop = end if end - cursor <= window else _cut_point(text, cursor, cursor + window)
-        found = _segment(text, cursor, stop)
+        found = [piece for span in _segment(text, cursor, stop) for piece in split_run_on(text, *span)]
         if stop == end:
             spans.extend(found)
             break
-        if len(found) < 2:  # one sentence longer than the window: widen it rather than cut the sentence
+        if len(found) >= 2:
+            spans.extend(found[:-1])
+            cursor = found[-1][0]
+            window = _WINDOW
+        elif window < _MAX_WINDOW:  # one sentence longer than the window: widen it rather than cut it
             window *= 2
-            continue
-        spans.extend(found[:-1])
-        cursor = found[-1][0]
-        window = _WINDOW
+        else:  # one sentence, then only whitespace as far as the widest window: end it there
+            spans.extend(found)
+            cursor = stop
+            window = _WINDOW
     return spans
 
 

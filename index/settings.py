@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MAX_TOP_K = 50  # answers or articles one question may ask for
 
 
 def default_data_dir() -> Path:
@@ -34,44 +37,61 @@ class Settings(BaseSettings):
     passage_sentences: int = Field(3, ge=1)
     passage_stride: int = Field(2, ge=1)
 
+    # The passage vector index (index/vectors.py): exact below the threshold, IVF with 8-bit codes above.
+    vector_index: Literal["auto", "flat", "ivf"] = "auto"
+    ann_threshold: int = Field(100_000, ge=1, description="Passages past which `auto` turns approximate.")
+
     # Retrieval knobs.
-    top_k: int = Field(5, ge=1, le=50, description="Answers returned by default.")
+    top_k: int = Field(5, ge=1, le=MAX_TOP_K, description="Answers returned by default.")
     dense_candidates: int = Field(60, ge=1, description="Passages taken from FAISS per question.")
     bm25_candidates: int = Field(60, ge=1, description="Sentences taken from FTS5 (BM25) per question.")
     max_stories: int = Field(10, ge=1, description="Stories whose every sentence is scored.")
     passage_title_weight: float = Field(0.5, description="Pull of the title on passage vectors.")
     context_title_weight: float = Field(0.3, description="Pull of the title on sentence-in-context vectors.")
-    # Fit by bench/tune.py on news-dev and every 10th reqa-squad question (see README, "Answer quality").
+    # Fit by bench/tune.py on the even half of reqa-squad (every 5th question) and the news questions
+    # written for this project (bench/data); never on news-dev or the held-out half (see README).
     weights: dict[str, float] = Field(
         default_factory=lambda: {
-            "sent": 0.848,
-            "topic": -0.304,
-            "ctx": 0.887,
-            "title": 0.307,
-            "story_bm25": 0.288,
-            "story_dense": -0.089,
-            "answer_type": 0.398,
-            "amount": 0.348,
-            "head": 0.101,
-            "lead": -0.329,
-            "early": 0.172,
-            "local_overlap": 0.55,
-            "ctx_overlap": 0.46,
-            "story_overlap": 0.018,
-            "story_missing": -0.023,
+            "sent": 0.082,
+            "topic": 0.103,
+            "ctx": 1.142,
+            "title": 0.05,
+            "story_bm25": 0.486,
+            "story_dense": 0.546,
+            "answer_type": 0.326,
+            "amount": 0.423,
+            "head": 0.087,
+            "lead": -0.423,
+            "early": -0.127,
+            "local_overlap": 0.896,
+            "ctx_overlap": 0.216,
+            "story_overlap": 0.031,
+            "story_missing": -0.011,
         },
         description="Weight of each evidence feature in a sentence's score (JSON in the environment).",
     )
-    refusal_weights: dict[str, float] = Field(
-        default_factory=lambda: {
-            "sent": 1.0,
-            "ctx_overlap": 1.0,
-            "story_missing": -0.05,
-            "number_missing": -0.5,
-        },
-        description="Weights of the best quote's features in the confidence that it answers at all.",
+    # The second stage (index/rerank.py): a cross-encoder re-orders the first stage's best sentences.
+    rerank: bool = Field(True, description="Re-order the best candidates with the trained reranker.")
+    reranker: str = Field("", description="Reranker folder; empty = the one shipped in models/reranker.")
+    # Empty = what the reranker's folder says it was validated with (its reranker.json).
+    rerank_candidates: int | None = Field(None, ge=1, le=100, description="First-stage sentences it reads.")
+    rerank_first_weight: float | None = Field(
+        None,
+        ge=0,
+        description="Weight of the first stage's z-score beside the reranker's in the final order.",
     )
-    min_answer_score: float = Field(0.84, description="Below this confidence the engine refuses to answer.")
+    # Refusal: a weighing of the best quote's evidence (features, and "rerank": the reranker's logit),
+    # fit by bench/fit_refusal.py on the news questions written for this project (see README).
+    refusal_weights: dict[str, float] = Field(
+        default_factory=lambda: {"rerank": 1.0},
+        description="Weights of the best quote's evidence in the confidence that it answers at all.",
+    )
+    min_answer_score: float = Field(0.0, description="Below this confidence the engine refuses to answer.")
+    # The same, for NEWSBOT_RERANK=false (no reranker logit to weigh).
+    first_stage_refusal_weights: dict[str, float] = Field(
+        default_factory=lambda: {"sent": 1.0, "ctx_overlap": 1.0, "story_overlap": 0.5}
+    )
+    first_stage_min_answer_score: float = 1.2616
     copy_overlap: float = Field(
         0.8, gt=0, le=1, description="Share of sentences two outlets' texts must share to be one story."
     )
@@ -84,7 +104,17 @@ class Settings(BaseSettings):
     fetch_max_bytes: int = Field(5_000_000, gt=0)
     fetch_max_redirects: int = Field(5, ge=0)
     fetch_per_host: int = Field(2, ge=1)
+    fetch_ports: frozenset[int] = Field(
+        frozenset({80, 443}), description="Ports a URL may name (any, with NEWSBOT_ALLOW_PRIVATE_URLS)."
+    )
     user_agent: str = "newsbot/0.1 (+https://github.com/newsbot/newsbot)"
+
+    @field_validator("weights")
+    @classmethod
+    def _over_the_defaults(cls, weights: dict[str, float]) -> dict[str, float]:
+        """NEWSBOT_WEIGHTS='{"ctx": 1.0}' changes the weights it names; the others keep their defaults
+        rather than silently weighing 0 (give one 0 to turn it off)."""
+        return {**cls.model_fields["weights"].get_default(call_default_factory=True), **weights}
 
     @property
     def db_path(self) -> Path:

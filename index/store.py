@@ -90,19 +90,52 @@ def now_iso() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
+def _dict_row(cursor: sqlite3.Cursor, row: tuple) -> dict[str, Any]:
+    return dict(zip([c[0] for c in cursor.description], row, strict=True))
+
+
 class Store:
-    """One SQLite database; safe to share between threads (one connection behind a lock)."""
+    """One SQLite database, shared by threads.
+
+    The lock story: writes go through one connection (`db`) behind `lock`, a transaction at a time.
+    Reads (`query`, `count`, `get_setting`) go through a connection of the reading thread's own, in
+    WAL mode, so questions on several threads read in parallel and never wait for a writer; each read
+    sees what was committed when it began. A thread inside `transaction` reads through the writer's
+    connection, so it sees its own uncommitted rows.
+    """
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
         self.db = sqlite_utils.Database(sqlite3.connect(path, check_same_thread=False))
         self.db.enable_wal()
         self.db.execute("PRAGMA foreign_keys=ON")
         self.lock = threading.RLock()
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
         self._create()
 
     def close(self) -> None:
-        self.db.close()
+        """Once any write in progress on another thread is done."""
+        with self.lock:
+            for reader in self._readers:
+                reader.close()
+            self._readers.clear()
+            self.db.close()
+
+    def _reader(self) -> sqlite3.Connection | None:
+        """This thread's read connection; None while it is writing (then it must see its own rows)."""
+        if getattr(self._local, "writing", False):
+            return None
+        reader = getattr(self._local, "reader", None)
+        if reader is None:
+            # check_same_thread=False only so that `close` may close it from another thread
+            reader = sqlite3.connect(self.path, check_same_thread=False)
+            reader.row_factory = _dict_row
+            with self.lock:
+                self._readers.append(reader)
+            self._local.reader = reader
+        return reader
 
     def _create(self) -> None:
         db = self.db
@@ -150,6 +183,10 @@ class Store:
             db["sentences"].create_index(["article_pk", "idx"], unique=True)
             db["sentences"].create_index(["norm"])
             db["sentences"].enable_fts(["text"], tokenize="porter", create_triggers=True)
+        # Term frequencies by seek (index/termstats.py); also added to data dirs made before it.
+        db.execute(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS sentences_fts_vocab USING fts5vocab(sentences_fts, 'row')"
+        )
         if "passages" not in db.table_names():
             db["passages"].create(
                 {"pk": int, "article_pk": int, "idx": int, "first": int, "last": int},
@@ -165,14 +202,17 @@ class Store:
     def transaction(self) -> Iterator[None]:
         """All-or-nothing writes: an ingest batch lands whole or not at all."""
         with self.lock, self.db.atomic():
-            yield
+            self._local.writing = True
+            try:
+                yield
+            finally:
+                self._local.writing = False
 
     # -- key/value settings (model name, dimension, last ingest) --------------------------------
 
     def get_setting(self, key: str) -> str | None:
-        with self.lock:
-            row = self.db.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchone()
-        return row[0] if row else None
+        rows = self.query("SELECT value FROM settings WHERE key = ?", [key])
+        return rows[0]["value"] if rows else None
 
     def set_setting(self, key: str, value: str) -> None:
         with self.lock:
@@ -181,6 +221,9 @@ class Store:
     # -- reads ---------------------------------------------------------------------------------
 
     def query(self, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
+        reader = self._reader()
+        if reader is not None:
+            return reader.execute(sql, list(params)).fetchall()
         with self.lock:
             return list(self.db.query(sql, list(params)))
 
@@ -200,23 +243,40 @@ class Store:
                     return {**rows[0], "by": column}
         return None
 
-    def sentence_overlap(self, norms: Sequence[str]) -> dict | None:
-        """The stored story sharing the most of these normalised sentences, with both sides' counts."""
-        if not norms:
-            return None
-        marks = ",".join("?" * len(norms))
-        rows = self.query(
-            f"SELECT s.article_pk AS pk, a.source, count(DISTINCT s.norm) AS shared, "
-            f"(SELECT count(*) FROM sentences t WHERE t.article_pk = s.article_pk) AS total "
-            f"FROM sentences s JOIN articles a ON a.pk = s.article_pk WHERE s.norm IN ({marks}) "
-            f"GROUP BY s.article_pk ORDER BY shared DESC LIMIT 1",
-            list(norms),
+    def near_duplicates(self, norms: Sequence[str], overlap: float) -> list[dict]:
+        """Stored stories (not copies) that share at least ``overlap`` of these normalised sentences and
+        of their own, most shared first: every one, since the best may be from the same outlet."""
+        distinct = sorted(set(norms))
+        if not distinct:
+            return []
+        marks = ",".join("?" * len(distinct))
+        return self.query(
+            f"SELECT s.article_pk AS pk, a.id, a.source, count(DISTINCT s.norm) AS shared, "
+            f"(SELECT count(DISTINCT t.norm) FROM sentences t WHERE t.article_pk = s.article_pk) AS total "
+            f"FROM sentences s JOIN articles a ON a.pk = s.article_pk "
+            f"WHERE s.norm IN ({marks}) AND a.copy_of IS NULL GROUP BY s.article_pk "
+            f"HAVING shared >= ? AND shared >= ? * total ORDER BY shared DESC, pk",
+            [*distinct, overlap * len(distinct), overlap],
         )
-        return rows[0] if rows else None
+
+    def sentence_norms(self, article_pk: int) -> set[str]:
+        return {
+            r["norm"] for r in self.query("SELECT norm FROM sentences WHERE article_pk = ?", [article_pk])
+        }
+
+    def copies_of(self, pks: Sequence[int]) -> list[dict]:
+        """The wire copies of these stories, whole rows but for vectors, in pk order."""
+        if not pks:
+            return []
+        marks = ",".join("?" * len(pks))
+        return self.query(
+            "SELECT pk, id, title, text, url, source, published, content_hash, meta, copy_of FROM articles "
+            f"WHERE copy_of IN ({marks}) ORDER BY pk",
+            list(pks),
+        )
 
     def count(self, table: str) -> int:
-        with self.lock:
-            return self.db[table].count
+        return int(self.query(f"SELECT count(*) AS n FROM [{table}]")[0]["n"])
 
     # -- writes (call inside `transaction`) ----------------------------------------------------
 

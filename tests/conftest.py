@@ -9,6 +9,7 @@ import pytest
 
 from index.embed import SentenceTransformerEmbedder
 from index.engine import Engine
+from index.rerank import SHIPPED, CrossEncoderReranker
 from index.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -18,8 +19,8 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 @pytest.fixture
 def hash_settings(tmp_path: Path) -> Settings:
-    """Settings whose embedder is the deterministic hash backend: no model, instant."""
-    return Settings(data_dir=tmp_path / "data", model="hash", _env_file=None)
+    """Settings whose embedder is the deterministic hash backend and no reranker: no model, instant."""
+    return Settings(data_dir=tmp_path / "data", model="hash", rerank=False, _env_file=None)
 
 
 @pytest.fixture
@@ -35,15 +36,23 @@ def model() -> SentenceTransformerEmbedder:
     return SentenceTransformerEmbedder("")
 
 
+@pytest.fixture(scope="session")
+def reranker() -> CrossEncoderReranker:
+    """The reranker shipped in models/, loaded once for the whole run."""
+    return CrossEncoderReranker(SHIPPED)
+
+
 @pytest.fixture
 def real_settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "data", _env_file=None)
 
 
 @pytest.fixture
-def sample_engine(real_settings: Settings, model: SentenceTransformerEmbedder) -> Iterator[Engine]:
-    """The real model over the bundled sample article."""
-    engine = Engine(real_settings, embedder=model)
+def sample_engine(
+    real_settings: Settings, model: SentenceTransformerEmbedder, reranker: CrossEncoderReranker
+) -> Iterator[Engine]:
+    """The real models over the bundled sample article."""
+    engine = Engine(real_settings, embedder=model, reranker=reranker)
     report = engine.ingest_paths([SAMPLE_DIR])
     assert report.new == 1, report.problems
     yield engine

@@ -16,6 +16,7 @@ from bot.app import NewsBot, create_bot
 from bot.settings import BotSettings
 from index.embed import SentenceTransformerEmbedder
 from index.engine import Engine
+from index.rerank import CrossEncoderReranker
 from index.settings import Settings
 
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "examples" / "news"
@@ -74,11 +75,14 @@ def data_source(sample_data: Path) -> Path:
 
 @pytest.fixture
 def engine(
-    bot_settings: BotSettings, model: SentenceTransformerEmbedder, data_source: Path
+    bot_settings: BotSettings,
+    model: SentenceTransformerEmbedder,
+    reranker: CrossEncoderReranker,
+    data_source: Path,
 ) -> Iterator[Engine]:
-    """The real model over a private copy of ``data_source``."""
+    """The real models over a private copy of ``data_source``."""
     shutil.copytree(data_source, bot_settings.data_dir)
-    engine = Engine(bot_settings, embedder=model)
+    engine = Engine(bot_settings, embedder=model, reranker=reranker)
     yield engine
     engine.close()
 

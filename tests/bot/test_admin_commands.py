@@ -195,3 +195,23 @@ async def test_followed_feeds_are_polled_while_the_bot_runs(
         assert "Millbrook" in embed_text(final_message(fake, asked)["embeds"][0])
         listed = await run_command(bot, fake, "feeds list", user=fake.admin_user)
         assert "(Gazette): ok; last good poll <t:" in final_message(fake, listed)["content"]
+
+
+def test_an_edited_re_upload_replaces_what_the_first_upload_stored(
+    hash_engine: Engine, tmp_path: Path
+) -> None:
+    from types import SimpleNamespace
+
+    from bot.exts.admin._cog import Admin
+
+    cog = Admin(SimpleNamespace(engine=hash_engine))  # type: ignore[arg-type]
+    reports = []
+    for n, day in enumerate(["Monday", "Tuesday"]):
+        folder = tmp_path / f"newsbot-upload-{n}"  # every upload is saved in a new temporary folder
+        folder.mkdir()
+        (folder / "quay.txt").write_text(f"Quay closes\n\nThe quay closes on {day}. Repairs take a week.")
+        reports.append(cog._ingest([], folder / "quay.txt"))
+    assert (reports[1].new, reports[1].updated) == (0, 1)
+    assert hash_engine.store.query("SELECT id, text FROM articles") == [
+        {"id": reports[0].article_ids[0], "text": "The quay closes on Tuesday. Repairs take a week."}
+    ]

@@ -9,9 +9,10 @@ from index.embed import SentenceTransformerEmbedder
 
 
 @pytest.fixture
-def cli(tmp_path, monkeypatch, model, capsys):
-    """Run `newsbot ARGS --data-dir TMP`; returns (exit code, stdout, stderr). The model loads once."""
+def cli(tmp_path, monkeypatch, model, reranker, capsys):
+    """Run `newsbot ARGS --data-dir TMP`; returns (exit code, stdout, stderr). The models load once."""
     monkeypatch.setattr("index.engine.create_embedder", lambda settings: model)
+    monkeypatch.setattr("index.engine.create_reranker", lambda enabled, folder: reranker if enabled else None)
     data = tmp_path / "data"
 
     def run(*args: str) -> tuple[int, str, str]:
@@ -26,9 +27,8 @@ def test_ingest_then_ask_quotes_the_coast_guard(cli, sample_dir):
     code, out, _ = cli("ingest", str(sample_dir))
     assert code == 0 and out.startswith("1 new, 0 updated, 0 skipped")
     code, out, _ = cli("ask", "who", "warned", "ships?")
-    assert code == 0
-    assert "> The launch was also detected by Japan's Prime Minister's Office and Defense Ministry." in out
-    assert "They instructed the Japanese coast guard to warn ships" in out
+    assert code == 0 and out.startswith("> ")  # the quote, block-quoted, then its citation
+    assert "coast guard to warn ships" in out and "\n  — North Korea fires" in out
 
 
 def test_ask_json_shape(cli, sample_dir):
@@ -51,7 +51,7 @@ def test_ask_questions_file_answers_each_line_in_order(cli, tmp_path, sample_dir
     code, out, _ = cli("ask", "--json", "--questions", str(questions))
     lines = [json.loads(line) for line in out.splitlines()]
     assert code == 0 and len(lines) == 4
-    assert lines[0]["answers"][0]["sentence"].startswith("They instructed")
+    assert "coast guard" in lines[0]["answers"][0]["sentence"]
     assert "error" in lines[1] and "error" in lines[2] and lines[2]["answered"] is False
     assert lines[3]["question"] == "who is Blinken?" and lines[3]["answers"]
 
@@ -79,7 +79,8 @@ def test_partly_bad_input_still_succeeds(cli, tmp_path):
 
 
 @pytest.mark.parametrize("question", ["", "x" * 1001])
-def test_bad_question_is_an_error_not_a_traceback(cli, question):
+def test_bad_question_is_an_error_not_a_traceback(cli, sample_dir, question):
+    cli("ingest", str(sample_dir))
     code, _, err = cli("ask", question)
     assert code == 2 and err.startswith("newsbot: the question")
 
@@ -115,6 +116,20 @@ def test_eval_command_reports_scores_and_writes_misses(cli, tmp_path):
     assert code == 0 and "hit@1" in out and "questions              2" in out
 
 
+def test_eval_measures_one_half_of_the_articles_file(cli):
+    from tests.conftest import FIXTURES
+
+    articles, questions = FIXTURES / "quality" / "articles.jsonl", FIXTURES / "quality" / "questions.jsonl"
+    cli("ingest", str(articles))
+    for half, count in (("even", 2), ("odd", 1)):  # choir and ferry stories at lines 2 and 0, bridge at 1
+        code, out, _ = cli(
+            "eval", str(questions), "--json", "--articles", half, "--articles-file", str(articles)
+        )
+        assert code == 0 and json.loads(out)["questions"] == count
+    code, _, err = cli("eval", str(questions), "--articles", "odd")
+    assert code == 1 and "--articles-file" in err
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -125,3 +140,57 @@ def test_eval_command_reports_scores_and_writes_misses(cli, tmp_path):
 def test_bad_date_filters_are_errors_not_silent_string_compares(cli, args, message):
     code, _, err = cli("ask", *args, "who warned ships?")
     assert code == 2 and message in err
+
+
+@pytest.fixture
+def bare_cli(tmp_path, monkeypatch, capsys):
+    """Run `newsbot ARGS` with the hash embedder and no reranker: no model, for argument handling."""
+    monkeypatch.chdir(tmp_path)  # no .env
+    monkeypatch.setenv("NEWSBOT_MODEL", "hash")
+    monkeypatch.setenv("NEWSBOT_RERANK", "false")
+
+    def run(*args: str) -> tuple[int, str, str]:
+        try:
+            code = main(list(args))
+        except SystemExit as exited:  # argparse's usage errors
+            code = exited.code
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+@pytest.mark.parametrize("command", ["ask", "search"])
+@pytest.mark.parametrize("k", ["0", "51", "100000", "-1", "two"])
+def test_k_out_of_range_is_a_usage_error(bare_cli, tmp_path, command, k):
+    code, _, err = bare_cli(command, "-k", k, "--data-dir", str(tmp_path / "data"), "who warned ships?")
+    assert code == 2 and f"argument -k: must be a whole number from 1 to 50, not '{k}'" in err
+
+
+@pytest.mark.parametrize("command", [["ask", "who warned ships?"], ["search", "ships"], ["eval", "q.jsonl"]])
+def test_questions_to_an_empty_data_dir_say_how_to_ingest_and_create_nothing(bare_cli, tmp_path, command):
+    (tmp_path / "q.jsonl").write_text('{"question": "who warned ships?", "answers": ["coast guard"]}\n')
+    typo = tmp_path / "dta"
+    code, out, err = bare_cli(*command, "--data-dir", str(typo))
+    assert (code, out) == (1, "")
+    assert err.startswith(
+        f"newsbot: nothing has been ingested into {typo}: add articles with `newsbot ingest"
+    )
+    assert not typo.exists()
+    bare_cli("feeds", "list", "--data-dir", str(typo))  # a data dir that exists, but holds no articles
+    assert bare_cli(*command, "--data-dir", str(typo))[2] == err
+
+
+@pytest.mark.parametrize("command", [["ask", "who?"], ["ingest", "x.txt"], ["stats"]])
+def test_a_data_dir_that_is_a_file_is_a_clear_error(bare_cli, tmp_path, command):
+    (tmp_path / "notes.txt").write_text("not a folder")
+    code, _, err = bare_cli(*command, "--data-dir", str(tmp_path / "notes.txt"))
+    assert code == 1 and "notes.txt is a file, not a folder: point --data-dir" in err
+    assert "Traceback" not in err
+
+
+def test_ask_with_k_in_range_after_an_ingest(bare_cli, tmp_path, sample_dir):
+    data = str(tmp_path / "data")
+    assert bare_cli("ingest", str(sample_dir), "--data-dir", data)[0] == 0
+    code, out, _ = bare_cli("ask", "--json", "-k", "1", "--data-dir", data, "who warned ships?")
+    assert code == 0 and len(json.loads(out)["answers"]) == 1

@@ -20,7 +20,6 @@ from bot.cli import main
 from bot.errors import UNEXPECTED
 from bot.exts import EXTENSIONS
 from bot.settings import BotSettings
-from index.answer import AskResult
 from index.engine import Engine
 
 COMMANDS = ["admin", "ask", "coverage", "mention", "search"]
@@ -82,15 +81,18 @@ async def test_the_token_never_reaches_the_logs(
 async def test_twenty_questions_at_once_keep_the_heartbeat(
     bot: NewsBot, fake: FakeDiscord, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The engine runs on the bot's threads: while 20 questions keep them busy for seconds, the event
-    loop still acknowledges every interaction at once and answers every heartbeat on time."""
-    real_ask = engine.ask
+    """The engine runs on the bot's threads: while 20 questions keep them busy for seconds, holding the
+    engine's lock as the real work does, the event loop still acknowledges every interaction at once and
+    answers every heartbeat on time (it would stall if anything on it waited for that lock)."""
+    real_first_stage = engine.first_stage
+    work = 0.25
 
-    def slow_ask(*args: Any) -> AskResult:  # as on a large index: half a second of blocking work each
-        time.sleep(0.5)
-        return real_ask(*args)
+    def slow_first_stage(*args: Any) -> Any:  # as on a large index: a quarter second under the lock
+        with engine._lock:
+            time.sleep(work)
+            return real_first_stage(*args)
 
-    monkeypatch.setattr(engine, "ask", slow_ask)
+    monkeypatch.setattr(engine, "first_stage", slow_first_stage)
     users = [fake.add_user(f"reader{n}") for n in range(20)]
     questions = ["who warned ships?", "what did Blinken say?", "where were the missiles fired from?"]
     acks_before = fake.heartbeat_acks
@@ -104,7 +106,7 @@ async def test_twenty_questions_at_once_keep_the_heartbeat(
     await asyncio.gather(*(finished(bot, ix, timeout=60) for ix in interactions))
     busy = time.monotonic() - started
 
-    assert busy >= 20 / bot.settings.workers * 0.5  # the questions really queued for the engine threads
+    assert busy >= 20 * work  # the questions really queued for the engine's lock, one at a time
     assert all(ix.callback_types == [5] and ix.requests[0].time - ix.created < 1.0 for ix in interactions)
     assert all(
         "coast guard" in final_message(fake, ix)["embeds"][0]["description"] for ix in interactions[::3]
@@ -167,3 +169,37 @@ def test_serve_without_a_token_is_a_clear_error(
     with pytest.raises(SystemExit) as exited:
         runpy.run_module("bot", run_name="__main__")
     assert exited.value.code == 1 and "no Discord bot token" in capsys.readouterr().err
+
+
+async def test_shutdown_waits_for_a_feed_ingest_before_closing_the_store(tmp_path: Path) -> None:
+    """A feed poll ingests on a thread of its own, not the question workers': closing must wait for it."""
+    import threading
+
+    from index.embed import HashEmbedder
+    from index.models import ArticleIn
+
+    class GatedEmbedder(HashEmbedder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.embedding, self.release = threading.Event(), threading.Event()
+
+        def encode(self, texts: Any) -> Any:
+            self.embedding.set()
+            assert self.release.wait(10)
+            return super().encode(texts)
+
+    settings = BotSettings(_env_file=None, data_dir=tmp_path / "data", model="hash", rerank=False)
+    bot = NewsBot(settings)  # it owns its engine, so closing the bot closes the store
+    gate = bot.engine.embedder = GatedEmbedder()
+    story = ArticleIn(title="Quay", text="The quay closed on Monday. Boats moved.", url="https://x.example/q")
+    ingest = asyncio.ensure_future(asyncio.to_thread(bot.engine.ingest, [story]))  # as poll_feeds runs it
+    assert await asyncio.to_thread(gate.embedding.wait, 10)
+    closing = asyncio.ensure_future(bot.close())
+    await asyncio.sleep(0.3)
+    assert not closing.done()  # the store is still open under the ingest
+    gate.release.set()
+    assert (await ingest).new == 1
+    await closing
+    reopened = Engine(settings)
+    assert reopened.store.count("articles") == 1
+    reopened.close()

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from strategies import TEXT
 
 from bot.text import (
     ELLIPSIS,
@@ -127,3 +132,63 @@ def test_join_lines_stays_within_the_limit_and_says_what_was_left_out() -> None:
 def test_small_helpers() -> None:
     assert one_line(" a \n\n b\tc ") == "a b c"
     assert blockquote("text") == "> text"
+
+
+def test_a_bracket_after_an_escaped_backslash_is_still_escaped() -> None:
+    assert escape("\\[click](https://evil.example)") == "\\\\\\[click\\](https://evil.example)"
+    assert escape("a\\\\[b]") == "a\\\\\\\\\\[b\\]"
+
+
+def test_highlight_in_less_room_than_the_bold_marks_take() -> None:
+    assert highlight(QUOTE, BEST, 4) == "The" + ELLIPSIS
+
+
+# -- any text, any limit --------------------------------------------------------------------------
+
+_PINGS = re.compile(r"@(?:everyone|here)|<[@#:]|<a:|<t:")
+
+
+def _escaped_at(text: str, at: int) -> bool:
+    """Whether text[at] follows an odd number of backslashes: Discord shows it as it is."""
+    run = len(text[:at]) - len(text[:at].rstrip("\\"))
+    return run % 2 == 1
+
+
+@given(TEXT)
+@settings(max_examples=300, deadline=None)
+def test_escaped_text_pings_nobody_and_has_no_markdown(text: str) -> None:
+    shown = escape(text)
+    assert not _PINGS.search(shown)
+    assert all(_escaped_at(shown, at) for at, char in enumerate(shown) if char in "*_`~|[]")
+
+
+@given(TEXT, st.integers(1, 300))
+@settings(max_examples=300, deadline=None)
+def test_trimmed_text_fits_and_is_the_texts_start_or_end(text: str, limit: int) -> None:
+    head, tail = trim(text, limit), trim_start(text, limit)
+    assert len(head) <= limit and len(tail) <= limit
+    if len(text) <= limit:
+        assert head == tail == text
+    else:
+        assert text.startswith(head.removesuffix(ELLIPSIS).rstrip(" "))
+        assert text.endswith(tail.removeprefix(ELLIPSIS).lstrip(" "))
+        assert not _escaped_at(head, len(head) - 1)  # no "\" left to escape the ellipsis
+
+
+@given(TEXT, st.data(), st.integers(1, 400))
+@settings(max_examples=300, deadline=None)
+def test_highlight_fits_escapes_and_keeps_the_sentence_bold_when_it_fits(text: str, data, limit: int) -> None:
+    words = text.split()
+    first = data.draw(st.integers(0, max(len(words) - 1, 0)))
+    sentence = " ".join(words[first : data.draw(st.integers(first, len(words)))])
+    shown = highlight(text, sentence, limit)
+    assert len(shown) <= limit and not _PINGS.search(shown)
+    bold = escape(sentence)
+    if sentence and len(bold) + 4 <= limit:
+        assert f"**{bold}**" in shown
+
+
+@given(st.lists(TEXT, max_size=10), st.integers(1, 2000))
+@settings(max_examples=200, deadline=None)
+def test_joined_lines_fit(lines: list[str], limit: int) -> None:
+    assert len(join_lines(lines, limit)) <= limit

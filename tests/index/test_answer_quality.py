@@ -9,10 +9,14 @@ CORPUS = FIXTURES / "quality" / "articles.jsonl"
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory, model):
+def engine(tmp_path_factory, model, reranker):
     from index.settings import Settings
 
-    engine = Engine(Settings(data_dir=tmp_path_factory.mktemp("quality"), _env_file=None), embedder=model)
+    engine = Engine(
+        Settings(data_dir=tmp_path_factory.mktemp("quality"), _env_file=None),
+        embedder=model,
+        reranker=reranker,
+    )
     report = engine.ingest_paths([CORPUS])
     assert (report.new, report.copies) == (4, 1)
     yield engine
@@ -22,15 +26,12 @@ def engine(tmp_path_factory, model):
 def test_a_pronoun_led_best_sentence_brings_its_antecedent(engine):
     best = engine.ask("who chartered a smaller boat for medical supplies?").answers[0]
     assert best.sentence.startswith("It has chartered a smaller boat")
-    assert best.quote.startswith("The operator, Skarra Sea Lines, said the vessel")
-    assert best.quote.endswith(best.sentence)
+    assert best.quote.endswith(" " + best.sentence) and "Skarra Sea Lines" in best.quote  # who "it" is
 
 
 def test_a_self_contained_sentence_is_quoted_alone(engine):
     best = engine.ask("how much will the footbridge over the Tarrow cost?").answers[0]
-    assert (
-        best.quote == best.sentence == "The bridge will cost £3.2m and is due to open in the summer of 2026."
-    )
+    assert "£3.2m" in best.sentence and best.quote == best.sentence
 
 
 def test_a_question_the_corpus_cannot_answer_is_refused_but_lists_candidates(engine):
@@ -42,7 +43,7 @@ def test_a_question_the_corpus_cannot_answer_is_refused_but_lists_candidates(eng
 def test_an_answerable_question_is_answered(engine):
     result = engine.ask("how many people live on Skarra Island?")
     assert result.answered
-    assert "About 400 people live on Skarra Island" in result.answers[0].sentence
+    assert "400 people" in result.answers[0].sentence  # either outlet's wording of it
 
 
 def test_the_same_sentence_in_two_articles_takes_one_slot(engine):
@@ -62,11 +63,10 @@ def test_a_wire_copy_is_credited_not_repeated(engine):
 
 
 def test_evidence_features_mark_amounts_heads_and_position(engine):
-    from index.retrieve import FEATURES
-    from index.store import Filters
+    from index.evidence import FEATURES
 
     query = engine.queries(["how much money will the bridge cost?"])[0]
-    cands = engine.retriever.candidates(query, Filters(), 10)
+    cands, _ = engine.first_stage(query, None, 10)
     column = {name: cands.features[:, FEATURES.index(name)] for name in FEATURES}
     texts = [s["text"] for s in cands.sentences]
     cost = texts.index("The bridge will cost £3.2m and is due to open in the summer of 2026.")
@@ -81,5 +81,5 @@ def test_a_year_the_news_does_not_mention_is_refused(engine):
     assert engine.ask("who won the regional choir contest?").answered
     result = engine.ask("who won the regional choir contest in 2019?")  # the story never says 2019
     assert not result.answered
-    assert result.answers[0].sentence.startswith("The Ashby Singers won")  # still listed, unvouched for
+    assert any("Ashby Singers" in a.sentence for a in result.answers)  # still listed, unvouched for
     assert engine.ask("how many members did the choir have in 2011?").answered  # 2011 is stated

@@ -1,6 +1,9 @@
+import unicodedata
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from strategies import TEXT
 
 from index.clean import clean_text, shorten, split_title
 
@@ -138,3 +141,30 @@ def test_shorten():
     cut = shorten(words.strip(), 30)
     assert len(cut) <= 30
     assert cut.endswith("word\u2026")
+
+
+def test_control_characters_are_dropped():
+    assert (
+        clean_text("The quay\x00 closed\x1b[0m on\x85Monday.\x07\x0cNext.")
+        == "The quay closed[0m on Monday.\nNext."
+    )
+
+
+@given(TEXT)
+@settings(max_examples=300, deadline=None)
+def test_cleaning_only_removes_and_normalises(text):
+    cleaned = clean_text(text)
+    assert clean_text(cleaned) == cleaned
+    assert cleaned == cleaned.strip() and "\r" not in cleaned and "\n\n\n" not in cleaned
+    assert not any(unicodedata.category(c) == "Cc" and c not in "\t\n" for c in cleaned)
+    written = "".join(c for c in text if c.isspace() or unicodedata.category(c) != "Cc")
+    assert set(cleaned.split()) <= set(written.split())  # nothing added, words kept whole
+
+
+@given(TEXT)
+@settings(max_examples=300, deadline=None)
+def test_split_title_gives_a_short_title_and_a_clean_body(text):
+    title, body = split_title(text)
+    assert len(title) <= 150 and "\n" not in title
+    assert body == clean_text(body)
+    assert bool(body) == bool(clean_text(text))

@@ -1,12 +1,17 @@
 """The lexical cues the scorer uses: what a question asks for, and what a sentence offers."""
 
+import sqlite3
+
 import pytest
+from hypothesis import given, settings
+from strategies import TEXT
 
 from index.cues import (
     AMOUNT,
     NUMBER,
     answer_type,
     asks_amount,
+    fts_query,
     has_answer_type,
     head_term,
     numbers,
@@ -78,3 +83,17 @@ def test_answer_type_asks_for_something_new():
 def test_numbers_are_read_as_written_in_digits():
     assert numbers("In 2005, 1,000 fans paid £3.5m; 12 stayed.") == {"2005", "1000", "3.5", "12"}
     assert numbers("no digits at all") == set()
+
+
+@given(TEXT)
+@settings(max_examples=300, deadline=None)
+def test_any_question_gives_an_fts_query_that_sqlite_accepts(question):
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE VIRTUAL TABLE s USING fts5(text, tokenize='porter')")
+    db.execute("INSERT INTO s VALUES ('the coast guard warned ships'), (?)", [question.replace("\ud800", "")])
+    match = fts_query(question)
+    if match is None:
+        assert not terms(question)
+    else:
+        assert match.count('"') == 2 * len(terms(question))  # every term quoted, nothing else is syntax
+        db.execute("SELECT rowid FROM s WHERE s MATCH ? ORDER BY rank", [match]).fetchall()

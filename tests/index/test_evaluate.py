@@ -90,3 +90,16 @@ def test_load_questions_reports_the_bad_line(tmp_path):
     with pytest.raises(ValueError, match="q.jsonl:2"):
         evaluate.load_questions(path)
     assert len(evaluate.load_questions(path, limit=1)) == 1
+
+
+def test_the_held_out_half_is_what_odd_selects_and_what_training_never_reads(tmp_path):
+    articles = tmp_path / "articles.jsonl"
+    articles.write_text("".join(json.dumps({"id": i}) + "\n" for i in ("a0", "a1", "a2", "a3")))
+    questions = [
+        evaluate.Question(f"q{i}", ["x"], article=a) for i, a in enumerate(["a0", "a1", "a3", "news/1"])
+    ]
+    assert [q.article for q in evaluate.by_position(questions, articles, "odd")] == ["a1", "a3"]
+    assert [q.article for q in evaluate.by_position(questions, articles, "even")] == ["a0"]
+    assert [q.article for q in evaluate.without_held_out(questions, articles)] == ["a0", "news/1"]
+    with pytest.raises(ValueError, match="even"):
+        evaluate.by_position(questions, articles, "third")

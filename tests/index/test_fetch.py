@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import socket
 import time
 from collections.abc import AsyncIterator
@@ -190,6 +191,15 @@ async def test_only_http_urls(fetcher: Fetcher, url: str) -> None:
         ("::ffff:10.1.2.3", "a private address"),
         ("2002:a00:1::1", "a private address"),  # 6to4 around 10.0.0.1
         ("64:ff9b::a9fe:a9fe", "a link-local address"),  # NAT64 around 169.254.169.254
+        ("fec0::1", "a site-local address"),  # Python's own tables call it global
+        ("::7f00:1", "not a public address"),  # IPv4-compatible, deprecated
+        ("2001:db8::1", "not a public address"),
+        ("3fff::1", "not a public address"),
+        ("64:ff9b:1::1", "not a public address"),
+        ("100::1", "not a public address"),
+        ("198.18.0.1", "not a public address"),
+        ("192.0.2.1", "not a public address"),
+        ("4000::1", "not a public address"),  # outside 2000::/3: not assigned for the internet
         ("93.184.215.14", None),
         ("::ffff:93.184.215.14", None),
         ("2606:4700:4700::1111", None),
@@ -197,6 +207,18 @@ async def test_only_http_urls(fetcher: Fetcher, url: str) -> None:
 )
 def test_private_address_reason(address: str, reason: str | None) -> None:
     assert private_address_reason(address) == reason
+
+
+@pytest.mark.parametrize("address", ["fd00::1", "fec0::1", "10.0.0.1", "::1", "169.254.169.254"])
+def test_the_guard_does_not_rest_on_pythons_address_tables(
+    monkeypatch: pytest.MonkeyPatch, address: str
+) -> None:
+    """Pythons before CVE-2024-4032's fix misjudge ranges: the guard keeps a deny list of its own."""
+    for cls in (ipaddress.IPv4Address, ipaddress.IPv6Address):
+        for name in ("is_private", "is_loopback", "is_link_local", "is_reserved", "is_site_local"):
+            monkeypatch.setattr(cls, name, property(lambda self: False), raising=False)
+        monkeypatch.setattr(cls, "is_global", property(lambda self: True))
+    assert private_address_reason(address) is not None
 
 
 @pytest.mark.parametrize(
@@ -207,7 +229,15 @@ def test_private_address_reason(address: str, reason: str | None) -> None:
         ("http://169.254.169.254/latest/meta-data/", "169.254.169.254 is a link-local address"),
         ("http://[::1]:9/", "::1 is a loopback address"),
         ("http://[::ffff:127.0.0.1]/", "is a loopback address"),
-        ("http://localhost:9/", "localhost resolves to"),
+        ("http://localhost/", "localhost resolves to"),
+        # Numeric host forms the C library reads as IPv4 addresses:
+        ("http://2130706433/", "2130706433 resolves to 127.0.0.1, a loopback address"),
+        ("http://017700000001/", "017700000001 resolves to 127.0.0.1"),
+        ("http://0x7f000001/", "0x7f000001 resolves to 127.0.0.1"),
+        ("http://0177.0.0.1/", "0177.0.0.1 resolves to 127.0.0.1"),
+        ("http://127.1/", "127.1 resolves to 127.0.0.1"),
+        ("http://012.1/", "012.1 resolves to 10.0.0.1, a private address"),
+        ("http://[fec0::1]/", "fec0::1 is a site-local address"),
     ],
 )
 async def test_guard_refuses_private_addresses(url: str, refused: str) -> None:
@@ -215,6 +245,16 @@ async def test_guard_refuses_private_addresses(url: str, refused: str) -> None:
         with pytest.raises(PrivateAddressError, match=refused) as caught:
             await fetcher.get(url)
     assert "set NEWSBOT_ALLOW_PRIVATE_URLS=true to allow" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://public.example:6379/", "https://public.example:22/", "http://93.184.215.14:8080/"]
+)
+async def test_guard_refuses_ports_that_are_not_web_ports(url: str) -> None:
+    resolver = FakeResolver({"public.example": ["93.184.215.14"]})
+    async with Fetcher(make_settings(allow_private_urls=False), resolver=resolver) as fetcher:
+        with pytest.raises(PrivateAddressError, match=r"is not a web port newsbot fetches from \(80, 443\)"):
+            await fetcher.get(url)
 
 
 @pytest.mark.parametrize(
@@ -239,6 +279,7 @@ async def test_guard_checks_resolved_addresses(answers: list[str], refused: str)
         ("http://intranet.example:{port}/secret", "intranet.example resolves to 10.0.0.7"),
         ("http://10.0.0.8/secret", "10.0.0.8 is a private address"),
         ("http://[fd00::8]/secret", "fd00::8 is a private address"),
+        ("http://public.example:6379/", "port 6379 of http://public.example:6379/ is not a web port"),
     ],
 )
 async def test_guard_covers_redirects(
@@ -255,7 +296,8 @@ async def test_guard_covers_redirects(
     server.redirect("/hop", location.format(port=port))
     server.add("/fine", "<p>public page</p>")
     resolver = FakeResolver({"public.example": ["127.0.0.1"], "intranet.example": ["10.0.0.7"]})
-    async with Fetcher(make_settings(allow_private_urls=False), resolver=resolver) as fetcher:
+    settings = make_settings(allow_private_urls=False, fetch_ports={80, 443, int(port)})
+    async with Fetcher(settings, resolver=resolver) as fetcher:
         assert (await fetcher.get(f"http://public.example:{port}/fine")).body == b"<p>public page</p>"
         with pytest.raises(PrivateAddressError, match=refused):
             await fetcher.get(f"http://public.example:{port}/hop")

@@ -1,7 +1,16 @@
-import pytest
+import json
+import tempfile
+from pathlib import Path
 
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from strategies import LINES
+
+from index.engine import Engine
 from index.ingest import content_hash, passage_windows
 from index.models import ArticleIn, InputProblem
+from index.settings import Settings
 
 
 def _article(text: str, **kw) -> ArticleIn:
@@ -120,7 +129,7 @@ def test_a_wire_copy_from_another_outlet_is_stored_once_with_both_outlets(hash_e
     report = hash_engine.ingest([_wire("harbourtimes"), _wire("bayherald", edited)])
     assert (report.new, report.copies) == (0, 2)
     assert hash_engine.store.count("articles") == 3
-    assert hash_engine.store.count("sentences") == 5  # the copies add no sentences
+    assert hash_engine.store.count("sentences") == 6  # the copies add only the one sentence of their own
     answers = hash_engine.ask("when was the bell cast", k=5).answers
     assert answers[0].also_reported_by == [
         Outlet("harbourtimes", "https://harbourtimes.example/bell"),
@@ -180,3 +189,170 @@ def test_questions_are_answered_while_an_ingest_is_embedding(hash_settings):
     embedder.release.set()
     worker.join(10)
     assert engine.store.count("articles") == 2
+
+
+def _sources_of(engine, sentence: str) -> list[str]:
+    return [
+        r["source"]
+        for r in engine.store.query(
+            "SELECT a.source FROM sentences s JOIN articles a ON a.pk = s.article_pk WHERE s.text = ?",
+            [sentence],
+        )
+    ]
+
+
+def test_a_copys_own_sentences_are_indexed_and_quoted_as_its_own(hash_engine):
+    hash_engine.ingest([_wire("coastpost")])
+    own = "The harbourmaster rang the bell at noon for the crowd."
+    report = hash_engine.ingest(
+        [_wire("bayherald", WIRE.replace("Museum staff said the find was remarkable.", own))]
+    )
+    assert report.copies == 1 and report.sentences == 1
+    assert _sources_of(hash_engine, own) == ["bayherald"]
+    assert hash_engine.index.count == hash_engine.store.count("passages")
+    [hit] = [h for h in hash_engine.search("harbourmaster rang the bell at noon", k=5) if h.sentence == own]
+    assert (hit.article.source, hit.passage) == ("bayherald", own)
+
+
+def test_copies_are_judged_again_when_their_story_changes(hash_engine):
+    hash_engine.ingest([_wire("coastpost", id="bell"), _wire("harbourtimes")])
+    other = "The lifeboat crew trained on the river all week. Volunteers served soup to the crew afterwards."
+    report = hash_engine.ingest([_wire("coastpost", other, id="bell")])  # the story is now another one
+    assert report.updated == 1
+    answer = hash_engine.ask("when was the bell cast").answers[0]
+    assert answer.sentence == "The bell was cast in 1871, according to the maritime museum."
+    assert answer.article.source == "harbourtimes" and answer.also_reported_by == []
+    for answer in hash_engine.ask("lifeboat crew trained on the river", k=5).answers:
+        assert all(o.source != "harbourtimes" for o in answer.also_reported_by)  # it never printed that
+    assert hash_engine.index.count == hash_engine.store.count("passages")
+
+
+def test_a_copy_still_repeating_its_changed_story_keeps_only_its_own_sentences(hash_engine):
+    hash_engine.ingest([_wire("coastpost", id="bell"), _wire("harbourtimes")])
+    fixed = WIRE.replace("Museum staff said the find was remarkable.", "Museum staff were delighted.")
+    hash_engine.ingest([_wire("coastpost", fixed, id="bell")])
+    assert _sources_of(hash_engine, "Museum staff said the find was remarkable.") == ["harbourtimes"]
+    assert _sources_of(hash_engine, "Museum staff were delighted.") == ["coastpost"]
+    assert hash_engine.store.count("sentences") == 6
+
+
+def test_the_near_copy_search_looks_past_a_best_match_that_does_not_qualify(hash_engine):
+    longer = WIRE + " " + " ".join(f"Paragraph {n} of the long feature adds more history." for n in range(10))
+    four = WIRE.replace("Museum staff said the find was remarkable.", "It weighs forty kilos.")
+    hash_engine.ingest([_wire("longpost", longer), _wire("coastpost", four)])
+    report = hash_engine.ingest([_wire("bayherald")])  # shares most with longpost, but is coastpost's story
+    assert report.copies == 1
+    row = hash_engine.store.query("SELECT copy_of FROM articles WHERE source = 'bayherald'")[0]
+    assert (
+        row["copy_of"]
+        == hash_engine.store.query("SELECT pk FROM articles WHERE source = 'coastpost'")[0]["pk"]
+    )
+
+
+def test_an_edited_article_without_id_or_url_replaces_its_earlier_version(hash_engine):
+    story = TEXT + " The quay reopens on Friday."
+    hash_engine.ingest([_article(story, source="Harbour Times")])
+    [first] = hash_engine.store.query("SELECT id FROM articles")
+    edited = story.replace("about £2.4m", "about £2.6m")  # one sentence of five changed
+    report = hash_engine.ingest([_article(edited, source="Harbour Times")])
+    assert (report.new, report.updated) == (0, 1)
+    assert hash_engine.store.query("SELECT id, text FROM articles") == [{"id": first["id"], "text": edited}]
+    other_outlet = hash_engine.ingest([_article(edited, source="Bay Herald")])
+    assert other_outlet.copies == 1  # the same text from another outlet is still a copy, not an edit
+
+
+def test_an_edited_copy_without_id_or_url_replaces_the_copy_it_sent_before(hash_engine):
+    hash_engine.ingest([_wire("coastpost")])
+    copy = ArticleIn(title="Bell raised", text=WIRE, source="bayherald")
+    hash_engine.ingest([copy])
+    edited = WIRE.replace("Museum staff said the find was remarkable.", "Staff called it remarkable.")
+    report = hash_engine.ingest([ArticleIn(title="Bell raised", text=edited, source="bayherald")])
+    assert report.copies == 1 and hash_engine.store.count("articles") == 2
+    assert _sources_of(hash_engine, "Staff called it remarkable.") == ["bayherald"]
+
+
+def test_an_edited_file_replaces_its_earlier_version(hash_engine, tmp_path):
+    story = tmp_path / "quay.txt"
+    story.write_text("Harbour news\n" + TEXT, encoding="utf-8")
+    hash_engine.ingest_paths([story])
+    story.write_text("Harbour news\nThe quay reopened on Friday. Boats returned.", encoding="utf-8")
+    report = hash_engine.ingest_paths([story])
+    assert (report.new, report.updated, report.problems) == (0, 1, [])
+    assert hash_engine.store.count("articles") == 1
+
+
+def test_an_overlong_article_is_a_problem_and_a_long_title_is_shortened(hash_engine):
+    report = hash_engine.ingest(
+        [
+            _article("Word after word. " * 40_000, id="book", origin="book.txt"),
+            _article(TEXT, id="ok", title="Harbour " * 100),
+        ]
+    )
+    assert report.new == 1
+    assert report.problems == [
+        InputProblem(
+            "book.txt",
+            "the article is 680,000 characters long, over the 500,000 one article may have; "
+            "split it into several",
+        )
+    ]
+    assert len(hash_engine.store.query("SELECT title FROM articles")[0]["title"]) <= 300
+
+
+# -- bad input never costs good input -------------------------------------------------------------
+
+_GOOD = [
+    _article(f"Story {n} begins here. It has a second sentence about boat {n}.", id=f"good-{n}")
+    for n in range(3)
+]
+
+
+def _snapshot(engine: Engine) -> dict[str, tuple]:
+    """Every stored article by id: its row and its sentences, vectors included."""
+    rows = engine.store.query(
+        "SELECT pk, id, title, text, url, source, published, content_hash, copy_of FROM articles"
+    )
+    return {
+        row["id"]: (
+            row,
+            engine.store.query(
+                "SELECT idx, start, end, text, vec FROM sentences WHERE article_pk = ?", [row["pk"]]
+            ),
+        )
+        for row in rows
+    }
+
+
+@given(junk=st.lists(LINES, max_size=6))
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_junk_between_good_articles_changes_nothing_stored_and_loses_nothing(junk):
+    with tempfile.TemporaryDirectory() as folder:
+        engine = Engine(Settings(data_dir=Path(folder, "data"), model="hash", rerank=False, _env_file=None))
+        try:
+            engine.ingest(_GOOD[:2])
+            before = _snapshot(engine)
+            path = Path(folder, "mixed.jsonl")
+            good = json.dumps({"id": "good-2", "title": "Late", "text": _GOOD[2].text})
+            path.write_bytes("\n".join([*junk, good]).encode("utf-8", "surrogatepass"))
+            report = engine.ingest_paths([path])
+            after = _snapshot(engine)
+            assert {k: after[k] for k in before} == before
+            assert "good-2" in after and report.stored >= 1
+            assert engine.index.count == engine.store.count("passages")
+        finally:
+            engine.close()
+
+
+def test_two_versions_of_one_article_in_one_batch_are_stored_in_turn(hash_engine):
+    url = "https://example.org/quay"
+    hash_engine.ingest([_article(TEXT, id="z", url=url)])
+    first, second = (
+        "The quay reopened on Friday. Boats returned.",
+        "The quay reopened on Saturday. Boats returned.",
+    )
+    report = hash_engine.ingest([_article(first, id="x", url=url), _article(second, id="y", url=url)])
+    assert report.updated == 2  # each counted: the second replaces what the first stored
+    assert hash_engine.store.query("SELECT id, text FROM articles") == [{"id": "y", "text": second}]
+    assert hash_engine.index.count == hash_engine.store.count("passages")
+    again = hash_engine.ingest([_article(TEXT, id="w"), _article(TEXT + " Then it rained.", id="w")])
+    assert (again.new, again.updated) == (1, 1)

@@ -1,11 +1,16 @@
 import json
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from strategies import FILES, JSON, OBJECTS
 
+from index.clean import clean_text
 from index.models import ArticleIn, InputProblem
-from index.readers import article_from_obj, normalise_date, read_paths
+from index.readers import SUFFIXES, article_from_obj, normalise_date, read_paths
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "news" / "north-korea-missile-launches.txt"
@@ -163,3 +168,127 @@ def test_article_from_obj_public():
 )
 def test_normalise_date(value, expected):
     assert normalise_date(value) == expected
+
+
+def _jsonl(path: Path, *lines: str) -> Path:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+GOOD_LINE = json.dumps({"id": "good", "title": "Quay", "text": "The quay closed on Monday."})
+
+
+def test_deeply_nested_json_is_one_lines_problem_and_the_lines_after_it_are_read(tmp_path):
+    deep = '{"id": "x", "text": "Some text.", "meta": ' + "[" * 5000 + "]" * 5000 + "}"
+    nested = json.dumps({"id": "y", "text": "Some text.", "meta": {"a": json.loads("[" * 21 + "]" * 21)}})
+    path = _jsonl(tmp_path / "deep.jsonl", deep, nested, GOOD_LINE)
+    too_deep, also_too_deep, good = read(path)
+    assert too_deep == InputProblem(
+        f"{path}:1", "JSON nested more than 20 levels deep; each line must be one article object"
+    )
+    assert also_too_deep.origin == f"{path}:2" and "nested more than 20 levels" in also_too_deep.message
+    assert good.id == "good"
+
+
+def test_deeply_nested_json_file_is_a_problem(tmp_path):
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    [problem] = read(tmp_path / "deep.json")
+    assert "nested more than 20 levels deep" in problem.message
+
+
+def test_an_overlong_line_is_refused_before_it_is_parsed(tmp_path):
+    huge = json.dumps({"id": "huge", "text": "word " * 500_000})
+    path = _jsonl(tmp_path / "big.jsonl", huge, GOOD_LINE)
+    problem, good = read(path)
+    assert problem.origin == f"{path}:1"
+    assert problem.message == "the line is 2,500,026 characters long, over the 2,000,000 an article may take"
+    assert good.id == "good"
+
+
+def test_a_huge_text_file_is_refused_unread(tmp_path, monkeypatch):
+    monkeypatch.setattr("index.readers.MAX_DOCUMENT_BYTES", 1000)
+    (tmp_path / "big.txt").write_text("Title\n" + "Words and words. " * 100, encoding="utf-8")
+    [problem] = read(tmp_path / "big.txt")
+    assert problem.message.startswith("1,706 bytes is too big for one article (the limit is 1,000)")
+
+
+def test_overlong_fields_are_refused_and_lone_surrogates_replaced():
+    long_id = article_from_obj({"id": "x" * 2001, "text": "Some text."}, "api")
+    assert long_id == InputProblem("api", 'the "id" field is 2,001 characters long; the limit is 2,000')
+    article = json.loads('{"title": "Caf\\udce9", "text": "Bad \\ud800 byte.", "tags": ["\\udfff"]}')
+    fixed = article_from_obj(article, "api")
+    assert (fixed.title, fixed.text, fixed.meta) == ("Caf\ufffd", "Bad \ufffd byte.", {"tags": ["\ufffd"]})
+
+
+def test_a_reader_that_breaks_costs_only_its_own_input(tmp_path, monkeypatch, caplog):
+    def broken(html, url=None):
+        raise ValueError("parser on fire")
+
+    monkeypatch.setattr("index.readers.extract_article", broken)
+    (tmp_path / "a.html").write_text("<p>page</p>", encoding="utf-8")
+    (tmp_path / "b.txt").write_text("Title\nBody text.", encoding="utf-8")
+    problem, article = read(tmp_path)
+    assert problem == InputProblem(
+        str(tmp_path / "a.html"),
+        "could not be read (ValueError: parser on fire); check the input, or report this",
+    )
+    assert article.text == "Body text." and "parser on fire" in caplog.text
+
+
+def test_files_name_their_articles_by_their_resolved_path(tmp_path, monkeypatch):
+    (tmp_path / "a.txt").write_text("Title\nBody text.", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    [article] = read("a.txt")
+    assert (article.origin, article.key) == ("a.txt", str(tmp_path.resolve() / "a.txt"))
+
+
+# -- any input either reads or is a problem -------------------------------------------------------
+
+
+def assert_readable(item: ArticleIn | InputProblem) -> None:
+    """An article ready to store (clean text, UTF-8-encodable fields), or a problem with a message."""
+    if isinstance(item, InputProblem):
+        assert item.message and item.origin
+        return
+    assert item.text and item.text == clean_text(item.text)
+    fields = [item.title, item.text, item.id, item.url, item.source, item.published, json.dumps(item.meta)]
+    for value in filter(None, fields):
+        value.encode("utf-8")  # SQLite stores UTF-8: a lone surrogate would fail the whole batch
+
+
+@given(obj=st.one_of(OBJECTS, JSON))
+@settings(max_examples=300, deadline=None)
+def test_any_json_value_is_an_article_or_a_problem(obj):
+    assert_readable(article_from_obj(obj, "api"))
+
+
+@given(content=FILES, suffix=st.sampled_from(sorted(SUFFIXES)))
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_any_file_gives_articles_or_problems_never_a_traceback(content, suffix):
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder, "input" + suffix)
+        path.write_bytes(content)
+        items = read(path)
+    assert items
+    for item in items:
+        assert_readable(item)
+        assert item.origin.startswith(str(path))
+
+
+def test_a_jsonl_line_that_is_not_text_costs_only_itself(tmp_path):
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(
+        b"\n".join([GOOD_LINE.encode(), b'{"text": "a\x00b"}', b'{"text": "caf\xe9"}', GOOD_LINE.encode()])
+    )
+    first, nul, latin1, last = read(path)
+    assert (first.id, last.id) == ("good", "good")
+    assert nul.origin == f"{path}:2" and nul.message.startswith("binary data (a NUL byte), not text")
+    assert latin1 == InputProblem(
+        f"{path}:3", "not UTF-8 text (bad byte at column 14); save the file as UTF-8"
+    )
+
+
+def test_a_binary_file_named_jsonl_is_one_problem(tmp_path):
+    (tmp_path / "photo.jsonl").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\n\x00\x01\xff")
+    [problem] = read(tmp_path / "photo.jsonl")
+    assert problem.message.startswith("binary file, not text")

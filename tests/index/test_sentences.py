@@ -1,8 +1,14 @@
+import time
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from strategies import TEXT
 
 import index.sentences as sentences
+from index.limits import MAX_SENTENCE_CHARS
 from index.sentences import split_sentences
 
 SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "news" / "north-korea-missile-launches.txt"
@@ -99,3 +105,59 @@ def test_offsets_survive_altered_splitter_output(monkeypatch):
     monkeypatch.setattr(sentences, "_SEGMENTER", _AlteringSegmenter())
     text = "One  two\u2009three four five six seven."
     assert sents(text) == ["One  two\u2009three", "four five", "six seven."]
+
+
+def test_a_run_on_without_punctuation_is_split_at_clauses_and_spaces_not_quoted_whole():
+    clause = "the council met again on the harbour wall and the boats waited in the rain"
+    text = ", ".join([clause] * 2000)  # 150,000 characters, no sentence end anywhere
+    spans = split_sentences(text)
+    assert max(end - start for start, end in spans) <= MAX_SENTENCE_CHARS
+    assert all(text[end - 1] == "," for _, end in spans[:-1])  # cut after a comma, never inside a clause
+    assert_covers(text, spans)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["x" * 200_000, "a " + "b" * 200_000, "a" + " " * 50_000 + "b", "word " * 50_000],
+    ids=["one-word", "word-then-huge-word", "whitespace-run", "words"],
+)
+def test_unbroken_text_is_cut_to_quotable_pieces_in_linear_time(text):
+    started = time.perf_counter()
+    spans = split_sentences(text)
+    assert time.perf_counter() - started < 10  # quadratic pysbd on 200 kB would take minutes
+    assert max(end - start for start, end in spans) <= MAX_SENTENCE_CHARS
+    assert_covers(text, spans)
+
+
+def test_a_long_sentence_is_split_where_pysbd_missed_a_sentence_end():
+    # pysbd reads on through `user. "None` (a quote opening the next sentence) for 590 characters.
+    text = (
+        '"They are making simple but powerful tools available to the user. "None of them have a fancy '
+        'look," he added, ' + "declaring himself surprised and pleased by it, " * 10 + "and left. The end."
+    )
+    pieces = sents(text)
+    assert pieces[0] == '"They are making simple but powerful tools available to the user.'
+    assert max(map(len, pieces)) <= MAX_SENTENCE_CHARS and pieces[-1] == "The end."
+
+
+def assert_covers(text: str, spans: list[tuple[int, int]]) -> None:
+    """The spans are verbatim, in order, and together hold every non-space character of ``text``."""
+    assert_verbatim_spans(text, spans)
+    assert "".join(text[a:b] for a, b in spans).translate(_NO_SPACE) == text.translate(_NO_SPACE)
+    assert all("\n" not in text[a:b] and "\r" not in text[a:b] for a, b in spans)
+
+
+_NO_SPACE = {c: None for c in range(0x3000 + 1) if chr(c).isspace()}
+
+
+@given(text=TEXT)
+@settings(max_examples=300, deadline=None)
+def test_spans_always_map_back_to_the_text_verbatim(text):
+    assert_covers(text, split_sentences(text))
+
+
+@given(text=TEXT, window=st.integers(40, 400))
+@settings(max_examples=100, deadline=None)
+def test_spans_hold_for_any_window(text, window):
+    with patch.object(sentences, "_WINDOW", window):
+        assert_covers(text, split_sentences(text))

@@ -14,12 +14,11 @@ from discord.ext import commands
 from bot.checks import require_manage_guild
 from bot.errors import UserError
 from bot.exts.admin._render import feeds_message, ingest_message, polling_note
-from bot.exts.admin._uploads import ACCEPTED, as_uploaded, check_upload, saved_name
+from bot.exts.admin._uploads import ACCEPTED, as_uploaded, check_upload, read_upload, saved_name
 from bot.text import escape
 from index.engine import is_url
 from index.ingest import IngestReport
 from index.models import ArticleIn, InputProblem
-from index.readers import read_paths
 
 if TYPE_CHECKING:
     from bot.app import NewsBot
@@ -78,7 +77,7 @@ class Admin(commands.Cog):
 
     def _ingest(self, items: Sequence[ArticleIn | InputProblem], upload: Path | None = None) -> IngestReport:
         """Runs on an engine thread: reads the upload and ingests it with the fetched articles."""
-        return self.bot.engine.ingest([*items, *(read_paths([upload]) if upload else ())])
+        return self.bot.engine.ingest([*items, *(read_upload(upload) if upload else ())])
 
     @feeds.command(name="add", description="Follow an RSS or Atom feed")
     @app_commands.describe(url="The feed's address", name="A name to show for it")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path, PurePath
 
 from bot.errors import UserError
-from index.models import InputProblem
-from index.readers import SUFFIXES
+from index.models import ArticleIn, InputProblem
+from index.readers import SUFFIXES, read_paths
 
 ACCEPTED = ", ".join(sorted(SUFFIXES))
 
@@ -27,6 +28,15 @@ def check_upload(filename: str, size: int, max_bytes: int) -> None:
 def saved_name(filename: str) -> str:
     """A safe file name to save an upload under: no folders, nothing hidden."""
     return PurePath(filename).name.lstrip(".") or "upload.txt"
+
+
+def read_upload(saved: Path) -> Iterator[ArticleIn | InputProblem]:
+    """The articles in an upload saved under `saved_name` in a temporary folder, known by that name
+    rather than by the folder's random path, so that an edited re-upload replaces what the first stored."""
+    for item in read_paths([saved]):
+        if isinstance(item, ArticleIn) and item.key is not None:
+            item.key = f"upload/{saved.name}"
+        yield item
 
 
 def as_uploaded(problems: list[InputProblem], saved: Path, filename: str) -> list[InputProblem]:

@@ -38,7 +38,7 @@ class Ask(commands.Cog):
         filters = make_filters(self.bot, outlet, since)
         await interaction.response.defer(thinking=True)
         result = await self.bot.run_engine(self.bot.engine.ask, question, None, filters)
-        embed, view = answer_reply(result, interaction.user.id, self.bot.engine.settings.min_answer_score)
+        embed, view = answer_reply(result, interaction.user.id, self.bot.engine.min_answer_score)
         message = await interaction.edit_original_response(embed=embed, view=view)
         if view is not None:
             view.message = message

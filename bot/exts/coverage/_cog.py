@@ -8,6 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.checks import rate_limited
 from bot.exts.coverage._render import coverage_embed
 
 if TYPE_CHECKING:
@@ -19,6 +20,7 @@ class Coverage(commands.Cog):
         self.bot = bot
 
     @app_commands.command(description="What news I have: articles, outlets, dates, last update")
+    @rate_limited()  # it reads the whole store: as costly as a question
     async def coverage(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(thinking=True)
         stats = await self.bot.run_engine(self.bot.engine.stats)

@@ -48,7 +48,7 @@ class Mention(commands.Cog):
             self.bot.cooldown.spend(message.author.id)
             async with message.channel.typing():
                 result = await self.bot.run_engine(self.bot.engine.ask, question)
-            embed, view = answer_reply(result, message.author.id, self.bot.engine.settings.min_answer_score)
+            embed, view = answer_reply(result, message.author.id, self.bot.engine.min_answer_score)
             reply = await message.reply(embed=embed, view=view, mention_author=False)
             if view is not None:
                 view.message = reply

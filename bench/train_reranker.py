@@ -1,0 +1,298 @@
+"""Train the reranker shipped in models/reranker (index/rerank.py) from the repo's own inputs.
+
+    python bench/train_reranker.py --reqa /tmp/reqa --news /tmp/bbc --out models/reranker
+
+Training questions, honestly obtained:
+- reqa-squad questions of the articles at *even* 0-based lines of the articles file (the odd half is
+  held out for measuring and is never read here);
+- the news questions written for this project by reading BBC articles (bench/data/news-train-*.jsonl).
+A few even-half articles and a fifth of the news questions (by article) are kept back to choose how
+many candidates to rerank and how much the first stage's score weighs beside the model's.
+
+Each question's candidates are the engine's own first stage (so the negatives are the hard ones it
+ranks high). The model is the bundled all-MiniLM-L6-v2 with a fresh one-logit head; embeddings and the
+lower layers stay frozen, the upper layers and the head learn a listwise softmax over one answering
+sentence, several of the first stage's best wrong ones and a fixed "none of these" slot at logit 0;
+a share of the questions is shown without its answer, with "none of these" as the target. So a
+logit above 0 means "this answers", which the refusal rule can weigh across questions. Only the
+trained tensors are saved (float16), with a manifest: the rest is the bundled base model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import pickle
+import random
+import time
+from contextlib import closing
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import save_file
+
+from index.embed import Embedder
+from index.engine import Engine
+from index.evaluate import Question, by_position, contains_answer, load_questions
+from index.rerank import WEIGHTS, CrossEncoderReranker, Manifest, base_model, mix, pair_text
+from index.settings import Settings
+
+log = logging.getLogger("train_reranker")
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "eval" / "reqa-squad"
+POOL = 30  # first-stage candidates kept per question: the rerank never reads more than this
+TOPS = (10, 15, 20, 30)
+FIRST_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
+
+
+@dataclass
+class Example:
+    """One question's first-stage pool: pair texts, labels and first-stage scores, best first."""
+
+    question: str
+    texts: list[str]
+    labels: np.ndarray
+    first: np.ndarray
+    group: str  # "reqa" or "news": validation is reported per group
+
+
+def collect(engine: Engine, questions: list[Question], group: str) -> list[Example]:
+    """The engine's first stage for each question, as `newsbot ask` runs it."""
+    examples = []
+    queries = engine.queries([q.question for q in questions])
+    for q, query in zip(questions, queries, strict=True):
+        cands, first = engine.first_stage(query, None, engine.settings.max_stories)
+        order = [int(p) for p in np.argsort(-first, kind="stable") if cands.quotable[p]][:POOL]
+        sentences = [cands.sentences[p] for p in order]
+        examples.append(
+            Example(
+                q.question,
+                [pair_text(cands.articles[s["article_pk"]]["title"], s["text"]) for s in sentences],
+                np.asarray([contains_answer(s["text"], q.answers) for s in sentences], bool),
+                first[order].astype(np.float32),
+                group,
+            )
+        )
+    return examples
+
+
+def _first_stage_engine(data_dir: Path, embedder: Embedder | None = None) -> Engine:
+    return Engine(Settings(data_dir=data_dir, rerank=False, _env_file=None), embedder=embedder)
+
+
+def split_news(questions: list[Question], every: int = 5) -> tuple[list[Question], list[Question]]:
+    """Every `every`-th article's questions go to validation (grouped by article, so none leaks)."""
+    articles = sorted({q.article for q in questions if q.article})
+    held = set(articles[::every])
+    return [q for q in questions if q.article not in held], [q for q in questions if q.article in held]
+
+
+def train(
+    examples: list[Example], args: argparse.Namespace
+) -> tuple[torch.nn.Module, dict[str, float | int]]:
+    torch.manual_seed(args.seed)
+    rng = random.Random(args.seed)
+    model, tokenizer = base_model()
+    layers = model.bert.encoder.layer
+    for p in model.bert.embeddings.parameters():
+        p.requires_grad = False
+    for layer in layers[: args.frozen_layers]:
+        for p in layer.parameters():
+            p.requires_grad = False
+    head = [p for n, p in model.named_parameters() if p.requires_grad and not n.startswith("bert.encoder")]
+    body = [p for n, p in model.named_parameters() if p.requires_grad and n.startswith("bert.encoder")]
+    optimiser = torch.optim.AdamW([{"params": body, "lr": args.lr}, {"params": head, "lr": args.head_lr}])
+    usable = [e for e in examples if e.labels.any() and (~e.labels).sum() >= 1]
+    plan = [e for e in usable for _ in range(args.news_repeat if e.group == "news" else 1)]
+    steps = max(1, args.epochs * len(plan) // args.batch)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda s: min(1.0, (s + 1) / max(1, steps // 20)) * max(0.0, 1 - s / steps)
+    )
+    log.info("training on %d questions (%d with repeats), %d steps", len(usable), len(plan), steps)
+    model.train()
+    started, pairs, running = time.perf_counter(), 0, []
+    losses = []
+    for step in range(steps):
+        if step % max(1, len(plan) // args.batch) == 0:
+            rng.shuffle(plan)
+        batch = plan[(step * args.batch) % len(plan) :][: args.batch] or plan[: args.batch]
+        questions, texts, targets = [], [], []
+        for e in batch:
+            positives = np.flatnonzero(e.labels)
+            negatives = np.flatnonzero(~e.labels)[: 2 * (args.negatives + 1)]  # the first stage's best wrong
+            answered = rng.random() >= args.no_answer_share
+            chosen = [int(rng.choice(positives))] if answered else []
+            wanted = 1 + args.negatives - len(chosen)
+            chosen += [int(n) for n in rng.sample(list(negatives), min(wanted, len(negatives)))]
+            chosen += [chosen[-1]] * (1 + args.negatives - len(chosen))  # pad short pools
+            targets.append(1 if answered else 0)
+            questions += [e.question] * len(chosen)
+            texts += [e.texts[i] for i in chosen]
+        enc = tokenizer(
+            questions,
+            texts,
+            truncation="longest_first",
+            max_length=args.max_length,
+            padding=True,
+            return_tensors="pt",
+        )
+        logits = model(**enc).logits.view(len(batch), 1 + args.negatives)
+        logits = torch.cat([torch.zeros(len(batch), 1), logits], dim=1)  # slot 0: "none of these answers"
+        loss = torch.nn.functional.cross_entropy(logits, torch.tensor(targets))
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        schedule.step()
+        pairs += len(texts)
+        running.append(loss.item())
+        if (step + 1) % args.log_every == 0 or step + 1 == steps:
+            losses.append(round(float(np.mean(running)), 4))
+            log.info(
+                "step %d/%d  loss %.4f  %.1f pairs/s",
+                step + 1,
+                steps,
+                losses[-1],
+                pairs / (time.perf_counter() - started),
+            )
+            running = []
+    seconds = time.perf_counter() - started
+    return model, {
+        "questions": len(usable),
+        "steps": steps,
+        "pairs": pairs,
+        "seconds": round(seconds, 1),
+        "loss_first": losses[0] if losses else None,
+        "loss_last": losses[-1] if losses else None,
+    }
+
+
+def save(model: torch.nn.Module, out: Path, args: argparse.Namespace) -> Manifest:
+    """Only the trained tensors, float16, and a manifest saying which layers they are."""
+    out.mkdir(parents=True, exist_ok=True)
+    frozen = {f"bert.encoder.layer.{i}." for i in range(args.frozen_layers)}
+    delta = {
+        name: tensor.detach().to(torch.float16).contiguous()
+        for name, tensor in model.state_dict().items()
+        if not name.startswith("bert.embeddings") and not any(name.startswith(f) for f in frozen)
+    }
+    save_file(delta, str(out / WEIGHTS))
+    manifest = Manifest(args.max_length, list(range(args.frozen_layers, len(model.bert.encoder.layer))))
+    manifest.write(out)
+    return manifest
+
+
+def choose(reranker: CrossEncoderReranker, validation: list[Example]) -> dict:
+    """hit@1 of the first stage alone and of every (top, first_weight) mix, per validation group."""
+    if not validation:
+        return {}
+    model_scores = [reranker.score(e.question, e.texts) for e in validation]
+    table: dict[str, dict[str, float]] = {}
+    for group in sorted({e.group for e in validation}):
+        items = [(e, m) for e, m in zip(validation, model_scores, strict=True) if e.group == group]
+        answerable = [(e, m) for e, m in items if e.labels.size]
+        row = {"first stage": _hit1([(e, e.first) for e, _ in answerable])}
+        for top in TOPS:
+            for weight in FIRST_WEIGHTS:
+                row[f"{top}/{weight}"] = _hit1(  # the pool is in first-stage order: its head is the top
+                    [(e, mix(m[:top], e.first[:top], weight)) for e, m in answerable]
+                )
+        table[group] = row
+    keys = [k for k in table[next(iter(table))] if k != "first stage"]
+    best = max(keys, key=lambda k: (round(np.mean([t[k] for t in table.values()]), 4), -int(k.split("/")[0])))
+    top, weight = best.split("/")
+    return {"top": int(top), "first_weight": float(weight), "validation_hit@1": table}
+
+
+def _hit1(scored: list[tuple[Example, np.ndarray]]) -> float:
+    if not scored:
+        return 0.0
+    return round(float(np.mean([e.labels[int(np.argmax(s))] for e, s in scored])), 4)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--reqa", type=Path, required=True, help="data dir with reqa-squad's articles ingested"
+    )
+    parser.add_argument("--reqa-questions", type=Path, default=SHARED / "questions.jsonl")
+    parser.add_argument("--reqa-articles", type=Path, default=SHARED / "articles.jsonl")
+    parser.add_argument("--validate-articles", type=int, default=3, help="even-half articles kept back")
+    parser.add_argument("--news", type=Path, help="data dir with the BBC articles ingested")
+    parser.add_argument(
+        "--news-questions",
+        type=Path,
+        nargs="+",
+        default=sorted((ROOT / "bench" / "data").glob("news-train-*.jsonl")),
+    )
+    parser.add_argument("--out", type=Path, default=ROOT / "models" / "reranker")
+    parser.add_argument("--cache", type=Path, help="keep the collected first-stage pools here")
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--batch", type=int, default=8, help="questions per step")
+    parser.add_argument("--negatives", type=int, default=4, help="wrong candidates per question per step")
+    parser.add_argument(
+        "--news-repeat", type=int, default=3, help="times each news question is seen per epoch"
+    )
+    parser.add_argument(
+        "--no-answer-share",
+        type=float,
+        default=0.25,
+        help="share of steps' questions shown without their answer, to be scored below the no-answer slot",
+    )
+    parser.add_argument("--max-length", type=int, default=96)
+    parser.add_argument("--frozen-layers", type=int, default=3)
+    parser.add_argument("--lr", type=float, default=5e-5)
+    parser.add_argument("--head-lr", type=float, default=1e-3)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--log-every", type=int, default=50)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    torch.set_num_threads(args.threads)
+    started = time.perf_counter()
+
+    if args.cache and args.cache.exists():
+        pools = pickle.loads(args.cache.read_bytes())
+    else:
+        even = by_position(load_questions(args.reqa_questions), args.reqa_articles, "even")
+        articles = sorted(
+            {q.article for q in even}, key=[json.loads(x)["id"] for x in args.reqa_articles.open()].index
+        )
+        held = set(articles[len(articles) - args.validate_articles :]) if args.validate_articles else set()
+        with closing(_first_stage_engine(args.reqa)) as engine:
+            pools = {
+                "train": collect(engine, [q for q in even if q.article not in held], "reqa"),
+                "validation": collect(engine, [q for q in even if q.article in held], "reqa"),
+            }
+        if args.news:
+            news = [q for path in args.news_questions for q in load_questions(path) if q.answers]
+            news_train, news_validation = split_news(news)
+            with closing(_first_stage_engine(args.news, embedder=engine.embedder)) as engine:
+                pools["train"] += collect(engine, news_train, "news")
+                pools["validation"] += collect(engine, news_validation, "news")
+        if args.cache:
+            args.cache.write_bytes(pickle.dumps(pools))
+    log.info("pools: %d training, %d validation questions", len(pools["train"]), len(pools["validation"]))
+
+    model, report = train(pools["train"], args)
+    manifest = save(model, args.out, args)
+    chosen = choose(CrossEncoderReranker(args.out), pools["validation"])  # as served: int8, from disk
+    if chosen:
+        manifest = replace(manifest, top=chosen.pop("top"), first_weight=chosen.pop("first_weight"))
+    report["total_seconds"] = round(time.perf_counter() - started, 1)
+    manifest.write(args.out, training=report, **chosen)
+    log.info(
+        "saved %s: top %d, first_weight %s, %s",
+        args.out,
+        manifest.top,
+        manifest.first_weight,
+        json.dumps({**report, **chosen}),
+    )
+
+
+if __name__ == "__main__":
+    main()

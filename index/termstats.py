@@ -1,0 +1,88 @@
+"""Question-term statistics whose cost is bounded by the candidates, not the corpus.
+
+A term's sentence frequency comes from FTS5's vocabulary table (a seek, not a read of the whole
+posting list into Python); which candidate sentences hold a term is decided by FTS5's own porter
+tokenizer over just those sentences, in a private in-memory table, so stems always agree with the
+BM25 search's.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+
+import numpy as np
+
+from index.store import Store
+
+# A term held by more than this share of all sentences adds cost but little evidence to a BM25 search.
+COMMON_SHARE = 0.05
+
+
+class TermStats:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._local = threading.local()  # one scratch database per thread: questions run in parallel
+
+    @property
+    def _scratch(self) -> sqlite3.Connection:
+        con = getattr(self._local, "con", None)
+        if con is None:
+            con = sqlite3.connect(":memory:")
+            con.execute("CREATE VIRTUAL TABLE texts USING fts5(text, tokenize='porter')")
+            con.execute("CREATE VIRTUAL TABLE stems USING fts5vocab(texts, 'instance')")
+            self._local.con = con
+        return con
+
+    def total(self) -> int:
+        """About how many sentences there are: the highest pk, an O(log n) look-up (deleted
+        sentences count too, a small over-estimate for IDF)."""
+        return int(self.store.query("SELECT coalesce(max(pk), 0) AS n FROM sentences")[0]["n"])
+
+    def frequencies(self, words: list[str]) -> np.ndarray:
+        """How many stored sentences hold each word, as FTS5 stems it."""
+        stems = self.stems(words)
+        counts = np.zeros(len(words))
+        for j, stem in enumerate(stems):
+            if stem:
+                rows = self.store.query("SELECT doc FROM sentences_fts_vocab WHERE term = ?", [stem])
+                counts[j] = rows[0]["doc"] if rows else 0
+        return counts
+
+    def idf(self, words: list[str]) -> np.ndarray:
+        total = self.total()
+        df = self.frequencies(words)
+        return np.log(1 + (total - df + 0.5) / (df + 0.5))
+
+    def stems(self, words: list[str]) -> list[str | None]:
+        """Each word as FTS5's porter tokenizer indexes it (None when it yields no token)."""
+        con = self._scratch
+        with con:
+            con.execute("DELETE FROM texts")
+            con.executemany("INSERT INTO texts(rowid, text) VALUES (?, ?)", enumerate(words))
+            found = dict(con.execute("SELECT doc, term FROM stems WHERE col = 'text' AND offset = 0"))
+        return [found.get(j) for j in range(len(words))]
+
+    def presence(self, words: list[str], texts: list[str]) -> np.ndarray:
+        """len(texts) x len(words): which texts hold each word, matched as the BM25 search matches."""
+        hold = np.zeros((len(texts), len(words)), dtype=bool)
+        if not words or not texts:
+            return hold
+        con = self._scratch
+        with con:
+            con.execute("DELETE FROM texts")
+            con.executemany("INSERT INTO texts(rowid, text) VALUES (?, ?)", enumerate(texts))
+            for j, word in enumerate(words):
+                phrase = '"' + word.replace('"', "") + '"'
+                rows = [r[0] for r in con.execute("SELECT rowid FROM texts WHERE texts MATCH ?", [phrase])]
+                hold[rows, j] = True
+        return hold
+
+    def searchable(self, words: list[str]) -> list[str]:
+        """The words worth an OR search: the common ones dropped while a rarer one is left, so FTS5
+        never scores every sentence that says "said"."""
+        if len(words) < 2:
+            return words
+        limit = COMMON_SHARE * max(self.total(), 1)
+        rare = [w for w, n in zip(words, self.frequencies(words), strict=True) if n <= limit]
+        return rare or words

@@ -1,0 +1,59 @@
+"""The training command end to end on a tiny corpus of our own (seconds, not the real training)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+from index.engine import Engine
+from index.rerank import CrossEncoderReranker
+from index.settings import Settings
+from tests.conftest import FIXTURES, ROOT
+
+
+def test_train_reranker_builds_a_folder_the_engine_loads(tmp_path, model):
+    corpus = FIXTURES / "rerank"
+    data = tmp_path / "data"
+    engine = Engine(Settings(data_dir=data, rerank=False, _env_file=None), embedder=model)
+    assert engine.ingest_paths([corpus / "articles.jsonl"]).new == 3
+    engine.close()
+    out = tmp_path / "reranker"
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "train_reranker.py"),
+            "--reqa",
+            str(data),
+            "--reqa-questions",
+            str(corpus / "questions.jsonl"),
+            "--reqa-articles",
+            str(corpus / "articles.jsonl"),
+            "--validate-articles",
+            "1",
+            "--epochs",
+            "2",
+            "--batch",
+            "2",
+            "--negatives",
+            "2",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    manifest = json.loads((out / "reranker.json").read_text())
+    # the even-line articles train (r-mill); the last even one (r-bus) is kept back to validate on
+    assert manifest["training"]["questions"] == 2
+    assert set(manifest["validation_hit@1"]["reqa"]) >= {"first stage", "20/1.0"}
+    assert manifest["trained_layers"] == [3, 4, 5]
+    reranker = CrossEncoderReranker(out)
+    scores = reranker.score(
+        "who will run the mill museum", ["Mill: The trust will run it.", "Mill: It closed."]
+    )
+    assert scores.shape == (2,) and np.isfinite(scores).all()
