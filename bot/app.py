@@ -26,6 +26,7 @@ from bot.errors import UserError, answer_error
 from bot.exts import EXTENSIONS
 from bot.outlets import OutletList
 from bot.settings import BotSettings
+from index import locks
 from index.engine import Engine, EngineError
 
 log = logging.getLogger(__name__)
@@ -217,7 +218,8 @@ def run(settings: BotSettings) -> None:
     token = _token(settings)
     point_discord_at(settings.discord_api_url, settings.discord_gateway_url)
     try:
-        create_bot(settings).run(token, log_handler=None)
+        with locks.serving(settings.data_dir):  # `newsbot reindex` refuses while this runs
+            create_bot(settings).run(token, log_handler=None)
     except (discord.LoginFailure, discord.PrivilegedIntentsRequired) as exc:
         raise _explain(exc) from exc
 

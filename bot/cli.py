@@ -12,14 +12,14 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from index import evaluate
-from index.answer import AskResult
-from index.engine import Engine, EngineError, QuestionError
+from index.errors import EngineError, QuestionError
 from index.settings import MAX_TOP_K, Settings
-from index.store import Filters
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the engine is imported on demand: `newsbot --help` needs none of it
     from bot.settings import BotSettings
+    from index.answer import AskResult
+    from index.engine import Engine
+    from index.store import Filters
 
 log = logging.getLogger("newsbot")
 
@@ -133,7 +133,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _open(settings: Settings) -> Engine:
+    from index.engine import Engine
+
+    return Engine(settings)
+
+
 def _filters(args: argparse.Namespace) -> Filters:
+    from index.store import Filters
+
     try:
         return Filters(outlet=args.outlet, since=args.since, until=args.until)
     except ValueError as exc:
@@ -141,7 +149,7 @@ def _filters(args: argparse.Namespace) -> Filters:
 
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
-    engine = Engine(settings)
+    engine = _open(settings)
     report = engine.ingest_sources(args.paths, progress=sys.stderr.isatty())
     for problem in report.problems:
         print(f"{problem.origin}: {problem.message}", file=sys.stderr)
@@ -159,7 +167,7 @@ def _top_k(text: str) -> int:
 def _engine_with_news(settings: Settings) -> Engine:
     """The engine for questions. A data dir with nothing ingested (often a mistyped path) would only
     ever say the news doesn't say: it is an error saying how to ingest, and is not created."""
-    engine = Engine(settings) if settings.db_path.exists() or settings.data_dir.is_file() else None
+    engine = _open(settings) if settings.db_path.exists() or settings.data_dir.is_file() else None
     if engine is not None and engine.store.count("articles"):
         return engine
     if engine is not None:
@@ -250,6 +258,8 @@ def _search(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _eval(args: argparse.Namespace, settings: Settings) -> int:
+    from index import evaluate
+
     if bool(args.articles) != bool(args.articles_file):
         raise EngineError(
             "--articles and --articles-file go together, e.g. --articles odd --articles-file A.jsonl"
@@ -293,7 +303,7 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
 
 def _feeds_add(args: argparse.Namespace, settings: Settings) -> int:
     try:
-        feed = Engine(settings).feeds.add(args.url, args.name)
+        feed = _open(settings).feeds.add(args.url, args.name)
     except ValueError as exc:
         raise EngineError(str(exc)) from exc
     print(f"following {feed.url}" + (f" ({feed.name})" if feed.name else "") + "; run `newsbot feeds poll`")
@@ -301,7 +311,7 @@ def _feeds_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _feeds_list(args: argparse.Namespace, settings: Settings) -> int:
-    feeds = Engine(settings).feeds.list()
+    feeds = _open(settings).feeds.list()
     if args.json:
         print(json.dumps([_jsonable(asdict(f)) for f in feeds], indent=2))
         return 0
@@ -319,7 +329,7 @@ def _feeds_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _feeds_remove(args: argparse.Namespace, settings: Settings) -> int:
-    if Engine(settings).feeds.remove(args.url):
+    if _open(settings).feeds.remove(args.url):
         print(f"stopped following {args.url}")
         return 0
     print(f"newsbot: not following {args.url}; see `newsbot feeds list`", file=sys.stderr)
@@ -327,7 +337,7 @@ def _feeds_remove(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _feeds_poll(args: argparse.Namespace, settings: Settings) -> int:
-    report = asyncio.run(Engine(settings).poll_feeds(force=args.force))
+    report = asyncio.run(_open(settings).poll_feeds(force=args.force))
     if args.json:
         print(json.dumps(_jsonable(asdict(report)), indent=2))
     else:
@@ -346,7 +356,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def _reindex(args: argparse.Namespace, settings: Settings) -> int:
-    engine = Engine(settings)
+    engine = _open(settings)
     sentences = engine.reindex(progress=sys.stderr.isatty())
     print(
         f"re-embedded {sentences} sentences with {engine.model_name}; {engine.index.count} passages indexed"
@@ -355,7 +365,7 @@ def _reindex(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _stats(args: argparse.Namespace, settings: Settings) -> int:
-    stats = Engine(settings).stats()
+    stats = _open(settings).stats()
     if args.json:
         print(json.dumps(stats, indent=2))
         return 0

@@ -121,10 +121,10 @@ def build_answer(candidates: Candidates, ranked: Ranked, context_sentences: int 
     previous = _neighbour(sentences, ranked.position, -1)
     if previous is not None and LEANING.match(best["text"]):
         start = previous["start"]  # rank_sentences then skips `previous` as an answer of its own
-    first = _neighbour(sentences, ranked.position, -context_sentences) or _first_of(
-        sentences, ranked.position
+    first = _neighbour(sentences, ranked.position, -context_sentences) or _end_of(
+        sentences, ranked.position, -1
     )
-    last = _neighbour(sentences, ranked.position, context_sentences) or _last_of(sentences, ranked.position)
+    last = _neighbour(sentences, ranked.position, context_sentences) or _end_of(sentences, ranked.position, 1)
     return Answer(
         sentence=best["text"],
         quote=text[start : best["end"]],
@@ -136,21 +136,17 @@ def build_answer(candidates: Candidates, ranked: Ranked, context_sentences: int 
 
 
 def _neighbour(sentences: list[dict], position: int, step: int) -> dict | None:
-    """The sentence `step` places away in the same article, if there is one."""
+    """The sentence `step` places away in the same article's text, if there is one (a wire copy's
+    own sentences are stored apart from the original's: neighbours in the list, not in the text)."""
     other = position + step
-    if 0 <= other < len(sentences) and sentences[other]["article_pk"] == sentences[position]["article_pk"]:
-        return sentences[other]
-    return None
+    if not 0 <= other < len(sentences):
+        return None
+    here, there = sentences[position], sentences[other]
+    return there if there["article_pk"] == here["article_pk"] and there["idx"] == here["idx"] + step else None
 
 
-def _first_of(sentences: list[dict], position: int) -> dict:
-    while position > 0 and sentences[position - 1]["article_pk"] == sentences[position]["article_pk"]:
-        position -= 1
-    return sentences[position]
-
-
-def _last_of(sentences: list[dict], position: int) -> dict:
-    end = len(sentences) - 1
-    while position < end and sentences[position + 1]["article_pk"] == sentences[position]["article_pk"]:
-        position += 1
+def _end_of(sentences: list[dict], position: int, step: int) -> dict:
+    """The first (step -1) or last (step 1) sentence of the run of the text that holds `position`."""
+    while _neighbour(sentences, position, step) is not None:
+        position += step
     return sentences[position]

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -14,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from index import locks
 from index.answer import (
     REFUSAL_TERMS,
     AskResult,
@@ -26,6 +30,7 @@ from index.answer import (
 from index.candidates import CandidateFinder, Candidates, Query
 from index.cues import topic
 from index.embed import BUNDLED_MODEL, Embedder, create_embedder
+from index.errors import EngineError, QuestionError
 from index.evidence import FEATURES, Evidence, weigh
 from index.feeds import FeedStore, PollReport, poll_feeds
 from index.fetch import Fetcher, FetchError
@@ -43,12 +48,17 @@ def is_url(source: str) -> bool:
     return source.startswith(("http://", "https://"))
 
 
-class EngineError(Exception):
-    """A problem the user can fix; the message says how."""
+log = logging.getLogger(__name__)
+
+REFRESH_SECONDS = 5.0  # how often a serving engine looks for another process's writes
 
 
-class QuestionError(EngineError):
-    """The question itself cannot be asked (empty, too long)."""
+def _saved_generation(index: PassageIndex) -> int | None:
+    """The generation the index files on disk were saved at (None if unreadable)."""
+    try:
+        return json.loads(index.manifest_path.read_text()).get("generation")
+    except (OSError, ValueError):
+        return None
 
 
 def _open_store(data_dir: Path, db_path: Path) -> Store:
@@ -110,6 +120,7 @@ class Engine:
         self._lock = threading.RLock()  # the lazily made parts; an ingest's chunk write; reindex
         self._ingest_lock = threading.Lock()  # two ingests must not both decide an article is new
         self._closed = False
+        self._next_refresh = 0.0
 
     def close(self) -> None:
         """Waits for an ingest in progress (a feed poll runs one on a thread of its own), so that the
@@ -142,16 +153,35 @@ class Engine:
         index.load(
             self.store.count("passages"),
             lambda: stored_passage_vectors(self.store, dim, self.settings.passage_title_weight),
+            generation=self.store.generation(),
         )
         return index
+
+    def refresh(self) -> None:
+        """Follow what another process (`newsbot ingest` beside `newsbot serve`) committed: once the
+        index files on disk are of SQLite's generation, they replace the index in memory. Cheap (two
+        small reads), and done at most every few seconds."""
+        now = time.monotonic()
+        if now < self._next_refresh or "index" not in self.__dict__:
+            return
+        self._next_refresh = now + REFRESH_SECONDS
+        generation = self.store.generation()
+        if generation == self.index.generation or generation != _saved_generation(self.index):
+            return  # current, or the writer has committed but not yet saved its index: next time
+        with self._lock:
+            for stale in ("index", "finder"):
+                self.__dict__.pop(stale, None)
+        log.info("passage index reloaded: generation %s from another process", generation)
 
     # -- ingest ----------------------------------------------------------------------------------
 
     def ingest(self, items: Iterable[ArticleIn | InputProblem], progress: bool = False) -> IngestReport:
         """Ingests run one at a time; questions wait only while a chunk is written, not embedded."""
-        with self._ingest_lock:
+        with self._ingest_lock, locks.writer(self.settings.data_dir):
             if self._closed:
                 raise EngineError("newsbot is shutting down: nothing more can be ingested now")
+            self._next_refresh = 0.0
+            self.refresh()  # another process may have written since: add to its index, not an old copy
             with self._lock:
                 index = self.index
                 if self.store.get_setting("model") is None:
@@ -171,7 +201,8 @@ class Engine:
 
     def reindex(self, progress: bool = False) -> int:
         """Re-embed every stored sentence with the configured model and rebuild the FAISS index."""
-        with self._ingest_lock, self._lock:
+        locks.refuse_while_serving(self.settings.data_dir, "re-embedding everything")
+        with self._ingest_lock, locks.writer(self.settings.data_dir), self._lock:
             done = reembed(self.store, self.embedder, progress)
             for stale in ("index", "finder"):  # the next use rebuilds them from the new vectors
                 self.__dict__.pop(stale, None)
@@ -221,6 +252,7 @@ class Engine:
         k = k or self.settings.top_k
         weights, threshold = self.refusal_rule
         results = []
+        self.refresh()
         for query in self.queries([self._check(q) for q in questions]):
             candidates, reranked, ranked = self.rank(query, filters, k)
             answers = [build_answer(candidates, r) for r in ranked]
@@ -262,6 +294,7 @@ class Engine:
     def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[SearchHit]:
         """Stories ranked by their best sentence, each shown with the passage around it."""
         k = k or self.settings.top_k
+        self.refresh()
         candidates, scores = self.first_stage(
             self.queries([self._check(query)])[0], filters, max(k, self.settings.max_stories)
         )

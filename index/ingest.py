@@ -170,8 +170,6 @@ class Ingestor:
                     self._flush(report, bar)
             self._flush(report, bar)
         if report.stored:
-            with self.write_lock:
-                self.index.save()
             self.store.set_setting("last_ingest", now_iso())
         report.seconds = time.perf_counter() - started
         return report
@@ -335,9 +333,14 @@ class Ingestor:
                 )
                 added_ids.append(np.asarray(pks, dtype=np.int64))
                 added_vecs.append(passage_vectors(sentence_vecs, title_vec, windows, self.title_weight))
+            generation = self.store.bump_generation()
+        # FAISS follows SQLite only once it has committed: a failed commit leaves the index as it was,
+        # a crash before the save leaves a manifest of an older generation, rebuilt at the next start.
+        with self.write_lock:
             self.index.remove(removed)
             if added_ids:
                 self.index.add(np.concatenate(added_ids), np.concatenate(added_vecs))
+            self.index.save(generation=generation)
 
     @staticmethod
     def _row(p: _Prepared, title_vec: np.ndarray | None) -> dict:
@@ -446,6 +449,7 @@ def reembed(store: Store, embedder: Embedder, progress: bool = False) -> int:
             done += len(rows)
         store.set_setting("model", embedder.name)
         store.set_setting("dim", str(embedder.dim))
+        store.bump_generation()  # every passage vector changed: the index file is stale
     return done
 
 

@@ -214,6 +214,20 @@ class Store:
         rows = self.query("SELECT value FROM settings WHERE key = ?", [key])
         return rows[0]["value"] if rows else None
 
+    def generation(self) -> int:
+        """The change generation: bumped by every committed write the passage index must follow."""
+        return int(self.get_setting("generation") or 0)
+
+    def bump_generation(self) -> int:
+        """The next generation, written in the caller's transaction (so it commits with the rows)."""
+        value = self.generation() + 1
+        self.db.execute(
+            "INSERT INTO settings(key, value) VALUES ('generation', ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [str(value)],
+        )
+        return value
+
     def set_setting(self, key: str, value: str) -> None:
         with self.lock:
             self.db["settings"].upsert({"key": key, "value": value}, pk="key")

@@ -194,3 +194,17 @@ def test_ask_with_k_in_range_after_an_ingest(bare_cli, tmp_path, sample_dir):
     assert bare_cli("ingest", str(sample_dir), "--data-dir", data)[0] == 0
     code, out, _ = bare_cli("ask", "--json", "-k", "1", "--data-dir", data, "who warned ships?")
     assert code == 0 and len(json.loads(out)["answers"]) == 1
+
+
+def test_help_loads_none_of_the_engine():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, bot.cli\n"
+        "try:\n    bot.cli.main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('index.engine', 'faiss', 'torch', 'numpy', 'sklearn') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
