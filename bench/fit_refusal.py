@@ -5,10 +5,10 @@
 QUESTIONS may be a glob (quoted). The questions need answerable and unanswerable ones (`answers: []`);
 the news questions written for this project (bench/data/news-train-*.jsonl) have both. For each
 question the best quote's evidence is taken exactly as `newsbot ask` takes it, with the reranker on
-(its logit is then evidence) or off (NEWSBOT_RERANK=false). A logistic regression on that evidence
-gives the weights; the threshold refuses at most --max-refused of the answerable questions. It
-reports the cross-validated refusal rates (rule fit on the other folds), then the rule fit on all,
-as settings to paste into index/settings.py.
+(its logit is then evidence) or off (NEWSBOT_RERANK=false). A logistic regression on that evidence,
+each weight held to its sign (`SIGNS`), gives the weights; the threshold refuses at most
+--max-refused of the answerable questions. It reports the cross-validated refusal rates (rule fit
+on the other folds), then the rule fit on all, as settings to paste into index/settings.py.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ import json
 from pathlib import Path
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
+from scipy.optimize import minimize
+from scipy.special import expit
 
 from index.answer import refusal_evidence
 from index.engine import Engine
@@ -27,6 +28,7 @@ from index.evaluate import contains_answer, load_questions
 from index.settings import Settings
 
 TERMS = ("rerank", "sent", "ctx_overlap", "story_overlap", "story_missing", "number_missing")
+L2 = 0.01
 
 
 def collect(engine: Engine, path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -44,11 +46,37 @@ def collect(engine: Engine, path: str) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return np.asarray(rows), np.asarray(answerable), np.asarray(hits)
 
 
-def fit(X: np.ndarray, answerable: np.ndarray, max_refused: float) -> tuple[np.ndarray, float]:
-    """Weights in the evidence's own units, and the threshold refusing `max_refused` of the answerable."""
+# The direction each term may weigh in (evidence that an answer is missing only counts against it):
+# a fit free to flip a sign learns the quirks of a few dozen unanswerable questions instead.
+SIGNS = {
+    "rerank": 1,
+    "sent": 1,
+    "ctx_overlap": 1,
+    "story_overlap": 1,
+    "story_missing": -1,
+    "number_missing": -1,
+}
+
+
+def fit(
+    X: np.ndarray, answerable: np.ndarray, max_refused: float, terms: tuple[str, ...] = TERMS
+) -> tuple[np.ndarray, float]:
+    """A logistic regression (balanced classes, small L2) whose weights keep each term's sign, in the
+    evidence's own units, and the threshold refusing `max_refused` of the answerable questions."""
     mean, spread = X.mean(axis=0), np.maximum(X.std(axis=0), 1e-9)
-    model = LogisticRegression(C=1.0, class_weight="balanced").fit((X - mean) / spread, answerable)
-    weights = np.round(model.coef_[0] / spread, 4)  # as pasted into the settings
+    Z = (X - mean) / spread
+    y = np.where(answerable, 1.0, -1.0)
+    weight = np.where(answerable, 0.5 / answerable.mean(), 0.5 / (~answerable).mean()) / len(y)
+
+    def loss(params: np.ndarray) -> tuple[float, np.ndarray]:
+        margin = y * (Z @ params[:-1] + params[-1])
+        value = float(weight @ np.logaddexp(0, -margin)) + 0.5 * L2 * float(params[:-1] @ params[:-1])
+        slope = -weight * y * expit(-margin)
+        return value, np.append(Z.T @ slope + L2 * params[:-1], slope.sum())
+
+    bounds = [(0, None) if SIGNS[t] > 0 else (None, 0) for t in terms] + [(None, None)]
+    params = minimize(loss, np.zeros(len(terms) + 1), jac=True, bounds=bounds, method="L-BFGS-B").x
+    weights = np.round(params[:-1] / spread, 4)  # as pasted into the settings
     scores = X @ weights
     return weights, float(np.quantile(scores[answerable], max_refused))
 
@@ -76,17 +104,22 @@ def main() -> None:
         engine.close()
     X, answerable, hits = (np.concatenate(p) for p in zip(*parts, strict=True))
     X = X[:, [TERMS.index(t) for t in terms]]
+    sizes = np.cumsum([0, *(len(p[0]) for p in parts)])
+    origin = [
+        (np.arange(len(X)) >= a) & (np.arange(len(X)) < b) for a, b in zip(sizes, sizes[1:], strict=False)
+    ]
     unanswerable = int((~answerable).sum())
     print(f"{len(X)} questions, {unanswerable} unanswerable; top quote hits {hits[answerable].mean():.3f}")
 
-    held = []
+    refused = np.zeros(len(X), bool)  # each question judged by the rule fit on the other folds
     for i in range(args.folds):
         test = np.arange(len(X)) % args.folds == i
-        weights, cut = fit(X[~test], answerable[~test], args.max_refused)
-        held.append(rates(X[test], answerable[test], weights, cut))
-    refused_a, refused_u = np.mean(held, axis=0)
-    print(f"cross-validated: refuses {refused_a:.1%} of answerable, {refused_u:.1%} of unanswerable")
-    weights, cut = fit(X, answerable, args.max_refused)
+        weights, cut = fit(X[~test], answerable[~test], args.max_refused, terms)
+        refused[test] = X[test] @ weights < cut
+    for name, rows in [("all", np.ones(len(X), bool)), *zip(args.questions, origin, strict=True)]:
+        a, u = refused[rows & answerable].mean(), refused[rows & ~answerable].mean()
+        print(f"cross-validated, {name}: refuses {a:.1%} of answerable, {u:.1%} of unanswerable")
+    weights, cut = fit(X, answerable, args.max_refused, terms)
     refused_a, refused_u = rates(X, answerable, weights, cut)
     print(f"fit on all:      refuses {refused_a:.1%} of answerable, {refused_u:.1%} of unanswerable")
     print("weights:", json.dumps({t: round(float(w), 4) for t, w in zip(terms, weights, strict=True)}))

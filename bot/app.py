@@ -79,7 +79,7 @@ class NewsBot(commands.Bot):
         self.commands_only = commands_only
         self.executor = ThreadPoolExecutor(settings.workers, thread_name_prefix="engine")
         self.cooldown = UserCooldown(settings.cooldown_rate, settings.cooldown_seconds)
-        self.outlets = OutletList()
+        self._outlets: dict[str | None, OutletList] = {}  # by scope: see `outlets_in`
         self._feed_poller: tasks.Loop[Any] | None = None
 
     # -- the engine ----------------------------------------------------------------------------
@@ -102,8 +102,22 @@ class NewsBot(commands.Bot):
             engine.index.count,
         )
 
-    async def refresh_outlets(self) -> None:
-        self.outlets = OutletList(await self.run_engine(self.engine.outlets))
+    async def outlets_in(self, scope: str | None) -> OutletList:
+        """The outlets a scope sees (shared + its own), for autocomplete and for checking a typed outlet.
+
+        Kept in memory, as autocomplete must answer within Discord's 3 seconds even while every engine
+        thread is busy; a server's list is read the first time it is needed."""
+        if scope not in self._outlets:
+            self._outlets[scope] = OutletList(await self.run_engine(self.engine.outlets, scope))
+        return self._outlets[scope]
+
+    async def refresh_outlets(self, scope: str | None = None) -> None:
+        """After news came into ``scope``: shared news is in every server's list, so all are stale."""
+        if scope is None:
+            self._outlets.clear()
+        else:
+            self._outlets.pop(scope, None)
+        await self.outlets_in(scope)
 
     # -- start-up and shut-down ----------------------------------------------------------------
 
@@ -126,6 +140,19 @@ class NewsBot(commands.Bot):
 
     async def on_message(self, message: discord.Message) -> None:
         """No prefix commands: questions by @mention are answered by the mention extension."""
+
+    async def on_ready(self) -> None:
+        for guild in self.guilds:
+            await self._leave_unless_allowed(guild)
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        await self._leave_unless_allowed(guild)
+
+    async def _leave_unless_allowed(self, guild: discord.Guild) -> None:
+        allowed = self.settings.allowed_guilds
+        if allowed is not None and guild.id not in allowed:
+            log.warning("leaving server %s (%s): it is not in NEWSBOT_ALLOWED_GUILDS", guild.id, guild.name)
+            await guild.leave()
 
     async def close(self) -> None:
         if self._feed_poller is not None:

@@ -9,6 +9,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.errors import UserError
+
 if TYPE_CHECKING:
     from bot.app import NewsBot
 
@@ -40,6 +42,21 @@ def rate_limited() -> Callable[[T], T]:
         return True
 
     return app_commands.check(predicate)
+
+
+def scope_of(guild_id: int | None) -> str | None:
+    """The engine scope of a Discord server (its id): shared news plus its own. Direct messages have
+    none, and see shared news only."""
+    return None if guild_id is None else str(guild_id)
+
+
+def require_guild_ingest(interaction: discord.Interaction) -> None:
+    """A `UserError` when this bot takes news only from its operator (NEWSBOT_GUILD_INGEST=off)."""
+    if cast("NewsBot", interaction.client).settings.guild_ingest == "off":
+        raise UserError(
+            "On this bot only its operator adds news (NEWSBOT_GUILD_INGEST=off): ask them to add the "
+            "articles or feed you want from the command line."
+        )
 
 
 def require_manage_guild(interaction: discord.Interaction) -> bool:

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from index.errors import EngineError, QuestionError
 from index.settings import MAX_TOP_K, Settings
@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # the engine is imported on demand: `newsbot --help` needs no
     from bot.settings import BotSettings
     from index.answer import AskResult
     from index.engine import Engine
+    from index.models import ArticleRef
     from index.store import Filters
 
 log = logging.getLogger("newsbot")
@@ -46,7 +47,14 @@ def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data-dir", type=Path, help="where the index lives (default: NEWSBOT_DATA_DIR)")
     common.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
-    filters = argparse.ArgumentParser(add_help=False)
+    scoped = argparse.ArgumentParser(add_help=False)
+    scoped.add_argument(
+        "--guild",
+        type=_guild,
+        metavar="ID",
+        help="in this Discord server's scope: its own news beside the shared (default: shared news only)",
+    )
+    filters = argparse.ArgumentParser(add_help=False, parents=[scoped])
     filters.add_argument("--outlet", help="only articles from this outlet")
     filters.add_argument("--since", help="only articles published on or after this date (YYYY-MM-DD)")
     filters.add_argument("--until", help="only articles published on or before this date (YYYY-MM-DD)")
@@ -56,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("ingest", parents=[common], help="add articles from files, folders or URLs")
+    p = sub.add_parser("ingest", parents=[common, scoped], help="add articles from files, folders or URLs")
     p.add_argument(
         "paths", nargs="+", metavar="PATH", help=".txt .md .html .json .jsonl files, folders, URLs"
     )
@@ -80,7 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=_top_k, default=None, help="how many articles (default 5)")
     p.set_defaults(handler=_search)
 
-    p = sub.add_parser("eval", parents=[common], help="measure answer quality on a questions file")
+    p = sub.add_parser("eval", parents=[common, scoped], help="measure answer quality on a questions file")
     p.add_argument("questions", type=Path, metavar="QUESTIONS.jsonl")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--limit", type=int, default=None, help="only the first N questions")
@@ -101,17 +109,21 @@ def _parser() -> argparse.ArgumentParser:
 
     feeds = sub.add_parser("feeds", help="RSS/Atom feeds polled for new articles")
     feed_sub = feeds.add_subparsers(dest="feeds_command", required=True)
-    p = feed_sub.add_parser("add", parents=[common], help="follow a feed")
+    p = feed_sub.add_parser("add", parents=[common, scoped], help="follow a feed")
     p.add_argument("url")
     p.add_argument("--name", help="a name to show for the feed")
     p.set_defaults(handler=_feeds_add)
-    p = feed_sub.add_parser("list", parents=[common], help="the feeds and their health")
+    p = feed_sub.add_parser("list", parents=[common, scoped], help="the feeds and their health")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_feeds_list)
-    p = feed_sub.add_parser("remove", parents=[common], help="stop following a feed")
+    p = feed_sub.add_parser("remove", parents=[common, scoped], help="stop following a feed")
     p.add_argument("url")
     p.set_defaults(handler=_feeds_remove)
-    p = feed_sub.add_parser("poll", parents=[common], help="one pass over all feeds, ingesting new items")
+    p = feed_sub.add_parser(
+        "poll",
+        parents=[common, scoped],
+        help="one pass over all feeds (with --guild: that server's), ingesting new items",
+    )
     p.add_argument("--force", action="store_true", help="also poll feeds that are backing off after errors")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_feeds_poll)
@@ -119,7 +131,11 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reindex", parents=[common], help="re-embed everything with the configured model")
     p.set_defaults(handler=_reindex)
 
-    p = sub.add_parser("stats", parents=[common], help="what the index holds")
+    p = sub.add_parser("forget", parents=[common, scoped], help="delete an article by its id or URL")
+    p.add_argument("article", metavar="ID|URL")
+    p.set_defaults(handler=_forget)
+
+    p = sub.add_parser("stats", parents=[common, scoped], help="what the index holds")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_stats)
 
@@ -133,6 +149,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _guild(text: str) -> str:
+    """A Discord server id (a snowflake), as the engine names its scope."""
+    if not text.strip().isdecimal():
+        raise argparse.ArgumentTypeError(f"must be a Discord server id (digits only), not {text!r}")
+    return str(int(text))
+
+
 def _open(settings: Settings) -> Engine:
     from index.engine import Engine
 
@@ -143,14 +166,14 @@ def _filters(args: argparse.Namespace) -> Filters:
     from index.store import Filters
 
     try:
-        return Filters(outlet=args.outlet, since=args.since, until=args.until)
+        return Filters(outlet=args.outlet, since=args.since, until=args.until, scope=args.guild)
     except ValueError as exc:
         raise QuestionError(str(exc).replace("`since`", "--since").replace("`until`", "--until")) from None
 
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     engine = _open(settings)
-    report = engine.ingest_sources(args.paths, progress=sys.stderr.isatty())
+    report = engine.ingest_sources(args.paths, progress=sys.stderr.isatty(), scope=args.guild)
     for problem in report.problems:
         print(f"{problem.origin}: {problem.message}", file=sys.stderr)
     print(json.dumps(report.to_dict()) if args.json else report.summary())
@@ -230,8 +253,12 @@ def _quoted(text: str) -> str:
     return "\n".join(f"> {line}" if line else ">" for line in text.splitlines())
 
 
-def _citation(article: Any) -> str:
-    parts = [article.title, article.source or "unknown outlet", (article.published or "undated")[:10]]
+def _citation(article: ArticleRef) -> str:
+    source = article.source or "unknown outlet"
+    if article.uploaded:
+        claim = f" (claims: {article.claimed_source})" if article.claimed_source else ""
+        source = f"uploaded to server {article.scope}{claim}"
+    parts = [article.title, source, (article.published or "undated")[:10]]
     if article.url:
         parts.append(article.url)
     return "  — " + " · ".join(parts)
@@ -274,7 +301,7 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         raise EngineError(str(exc)) from exc
     questions = questions[: args.limit] if args.limit else questions
     engine = _engine_with_news(settings)
-    outcomes = evaluate.run(engine, questions)
+    outcomes = evaluate.run(cast("Engine", _InScope(engine, args.guild)) if args.guild else engine, questions)
     report = evaluate.summarize(outcomes)
     misses_path = args.misses or settings.data_dir / "eval-misses.jsonl"
     report["misses"] = {"count": evaluate.write_misses(outcomes, misses_path), "file": str(misses_path)}
@@ -301,9 +328,21 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+class _InScope:
+    """The engine as `evaluate.run` uses it, asking every question in one server's scope."""
+
+    def __init__(self, engine: Engine, scope: str) -> None:
+        self.engine, self.scope = engine, scope
+
+    def ask(self, question: str, k: int | None = None) -> AskResult:
+        from index.store import Filters
+
+        return self.engine.ask(question, k, Filters(scope=self.scope))
+
+
 def _feeds_add(args: argparse.Namespace, settings: Settings) -> int:
     try:
-        feed = _open(settings).feeds.add(args.url, args.name)
+        feed = _open(settings).feeds.add(args.url, args.name, scope=args.guild)
     except ValueError as exc:
         raise EngineError(str(exc)) from exc
     print(f"following {feed.url}" + (f" ({feed.name})" if feed.name else "") + "; run `newsbot feeds poll`")
@@ -311,7 +350,7 @@ def _feeds_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _feeds_list(args: argparse.Namespace, settings: Settings) -> int:
-    feeds = _open(settings).feeds.list()
+    feeds = _open(settings).feeds.list(args.guild)
     if args.json:
         print(json.dumps([_jsonable(asdict(f)) for f in feeds], indent=2))
         return 0
@@ -329,7 +368,7 @@ def _feeds_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _feeds_remove(args: argparse.Namespace, settings: Settings) -> int:
-    if _open(settings).feeds.remove(args.url):
+    if _open(settings).feeds.remove(args.url, scope=args.guild):
         print(f"stopped following {args.url}")
         return 0
     print(f"newsbot: not following {args.url}; see `newsbot feeds list`", file=sys.stderr)
@@ -337,7 +376,8 @@ def _feeds_remove(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _feeds_poll(args: argparse.Namespace, settings: Settings) -> int:
-    report = asyncio.run(_open(settings).poll_feeds(force=args.force))
+    engine = _open(settings)
+    report = asyncio.run(engine.poll_feeds(args.force, scope=args.guild, every_scope=args.guild is None))
     if args.json:
         print(json.dumps(_jsonable(asdict(report)), indent=2))
     else:
@@ -345,6 +385,12 @@ def _feeds_poll(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{result.url}: {result.error}", file=sys.stderr)
         print(report.summary())
     return 1 if report.feeds and len(report.failed) == len(report.feeds) else 0
+
+
+def _forget(args: argparse.Namespace, settings: Settings) -> int:
+    title = _open(settings).forget(args.article, args.guild)
+    print(f"forgot {title!r}")
+    return 0
 
 
 def _jsonable(value: Any) -> Any:
@@ -365,11 +411,11 @@ def _reindex(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _stats(args: argparse.Namespace, settings: Settings) -> int:
-    stats = _open(settings).stats()
+    stats = _open(settings).stats(args.guild)
     if args.json:
         print(json.dumps(stats, indent=2))
         return 0
-    print(f"data dir:  {stats['data_dir']}")
+    print(f"data dir:  {stats['data_dir']}   scope: {stats['scope']}")
     print(f"articles:  {stats['articles']}   passages: {stats['passages']}   sentences: {stats['sentences']}")
     print(f"published: {stats['published']['first'] or '?'} to {stats['published']['last'] or '?'}")
     print(f"last ingest: {stats['last_ingest'] or 'never'}")

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, cast
 import discord
 from discord import app_commands
 
+from bot.checks import scope_of
 from bot.dates import check_range, parse_day
 from index.store import Filters
 
@@ -31,13 +32,18 @@ Until = app_commands.Transform[str, Day("until")]
 async def outlet_autocomplete(
     interaction: discord.Interaction, current: str
 ) -> list[app_commands.Choice[str]]:
-    outlets = cast("NewsBot", interaction.client).outlets
+    """The outlets of the news this server sees (shared + its own) matching what was typed."""
+    outlets = await cast("NewsBot", interaction.client).outlets_in(scope_of(interaction.guild_id))
     return [app_commands.Choice(name=name, value=name) for name in outlets.matching(current)]
 
 
-def make_filters(
-    bot: NewsBot, outlet: str | None, since: str | None = None, until: str | None = None
+async def make_filters(
+    interaction: discord.Interaction, outlet: str | None, since: str | None = None, until: str | None = None
 ) -> Filters:
-    """The engine's filters; a `UserError` for an unknown outlet or an empty date range."""
+    """The engine's filters for a question asked here: in this server's scope (direct messages: shared
+    news only); a `UserError` for an outlet it does not know or an empty date range."""
     check_range(since, until)
-    return Filters(outlet=bot.outlets.resolve(outlet) if outlet else None, since=since, until=until)
+    scope = scope_of(interaction.guild_id)
+    if outlet:
+        outlet = (await cast("NewsBot", interaction.client).outlets_in(scope)).resolve(outlet)
+    return Filters(outlet=outlet or None, since=since, until=until, scope=scope)

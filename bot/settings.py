@@ -6,6 +6,8 @@ a `SecretStr` so that printing or logging the settings never shows it.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
@@ -36,6 +38,14 @@ class BotSettings(Settings):
     feed_poll_minutes: int = Field(0, ge=0, description="Poll the RSS/Atom feeds this often; 0 = never.")
     sync_on_start: bool = Field(
         True, description="Register the slash commands at start-up when they changed."
+    )
+    guild_ingest: Literal["own", "off"] = Field(
+        "own",
+        description="own: a server's Manage Server members add its own news (/ingest, /feeds); "
+        "off: only the operator adds news, from the command line.",
+    )
+    allowed_guilds: list[int] | None = Field(
+        None, description="The servers the bot may be in (JSON list of ids); it leaves any other."
     )
 
     @property

@@ -128,9 +128,18 @@ def day(published: str | None) -> str:
     return (published or "")[:10] or "undated"
 
 
+def source_name(article: ArticleRef) -> str:
+    """Who the article is from: its outlet, or, for a file uploaded to the server, that (with the
+    outlet the file claims, as a claim)."""
+    if article.uploaded:
+        claim = f" (claims: {one_line(article.claimed_source)})" if article.claimed_source else ""
+        return "uploaded to this server" + claim
+    return article.source or "unknown outlet"
+
+
 def citation(article: ArticleRef, *, with_title: bool = True) -> str:
     """The title, outlet and date of a quoted article on one line, the title (else the outlet) linked."""
-    source = article.source or "unknown outlet"
+    source = source_name(article)
     if with_title:
         parts = [link(article.title, article.url), trim(escape(one_line(source)), NAME_LIMIT)]
     else:

@@ -83,8 +83,8 @@ class CandidateFinder:
         articles = {
             row["pk"]: row
             for row in self.store.query(
-                f"SELECT pk, id, title, source, url, published, text, title_vec FROM articles "
-                f"WHERE pk IN ({marks})",
+                "SELECT pk, id, title, source, url, published, text, title_vec, scope, meta "
+                f"FROM articles WHERE pk IN ({marks})",
                 stories,
             )
         }
@@ -122,12 +122,13 @@ class CandidateFinder:
     def _dense_stories(self, q_vec: np.ndarray, filters: Filters) -> list[int]:
         """The stories of the best `dense_candidates` passages that pass the filters. A filter is
         applied to an over-fetched result, widened while too few pass; only a filter so selective
-        that even the widest fetch falls short lists its (then few) passages for FAISS to search."""
-        wanted, fetch = self.dense_candidates, self.dense_candidates * (4 if filters else 1)
+        that even the widest fetch falls short lists its (then few) passages for FAISS to search. (The
+        scope always applies; without other filters everything usually passes at the first fetch.)"""
+        wanted = fetch = self.dense_candidates
         while True:
             hits = self.index.search(q_vec, fetch)
             stories = self._passing(self._owners([pk for pk, _ in hits]), filters)
-            if not filters or len(stories) >= wanted or len(hits) < fetch:
+            if len(stories) >= wanted or len(hits) < fetch:
                 return stories[:wanted]
             if fetch >= wanted * _WIDEST_FETCH:
                 break
@@ -155,7 +156,7 @@ class CandidateFinder:
 
     def _passing(self, article_pks: list[int], filters: Filters) -> list[int]:
         """These article pks (in order, repeats kept) that pass the filters."""
-        if not filters or not article_pks:
+        if not article_pks:
             return article_pks
         distinct = sorted(set(article_pks))
         where, params = filters.sql()

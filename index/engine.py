@@ -20,6 +20,7 @@ import numpy as np
 from index import locks
 from index.answer import (
     REFUSAL_TERMS,
+    Answer,
     AskResult,
     Ranked,
     build_answer,
@@ -34,8 +35,8 @@ from index.errors import EngineError, QuestionError
 from index.evidence import FEATURES, Evidence, weigh
 from index.feeds import FeedStore, PollReport, poll_feeds
 from index.fetch import Fetcher, FetchError
-from index.ingest import Ingestor, IngestReport, reembed, stored_passage_vectors
-from index.models import ArticleIn, ArticleRef, InputProblem
+from index.ingest import Ingestor, IngestReport, reembed, stored_article, stored_passage_vectors
+from index.models import ArticleIn, ArticleRef, InputProblem, scope_label
 from index.readers import read_paths
 from index.rerank import Reranked, Reranker, create_reranker, rerank
 from index.settings import Settings
@@ -51,6 +52,20 @@ def is_url(source: str) -> bool:
 log = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 5.0  # how often a serving engine looks for another process's writes
+
+
+def _in_scope(item: ArticleIn | InputProblem, scope: str) -> ArticleIn | InputProblem:
+    if isinstance(item, ArticleIn):
+        item.scope = scope
+    return item
+
+
+def _attributed(answer: Answer, candidates: Candidates, position: int) -> Answer:
+    """The answer citing its article with that article's scope and upload attribution."""
+    answer.article = answer.article.attributed(
+        candidates.articles[candidates.sentences[position]["article_pk"]]
+    )
+    return answer
 
 
 def _saved_generation(index: PassageIndex) -> int | None:
@@ -105,12 +120,13 @@ class Engine:
             )
         self.settings = settings
         self.store = _open_store(settings.data_dir, settings.db_path)
-        version = self.store.get_setting("schema_version")
-        if version != str(SCHEMA_VERSION):
+        if not self.store.upgrade():
+            version = self.store.get_setting("schema_version")
             self.store.close()
             raise EngineError(
-                f"{settings.data_dir} was made by another version of newsbot (schema {version}, this one "
-                f"reads {SCHEMA_VERSION}): move it aside and ingest the articles again into a new data dir."
+                f"{settings.data_dir} was made by another version of newsbot (schema {version}; this one "
+                f"reads {SCHEMA_VERSION} and upgrades 2 in place): run that version's newsbot on it, or "
+                "move it aside and ingest the articles again into a new data dir."
             )
         self.model_name = settings.model or BUNDLED_MODEL
         if embedder is not None:
@@ -175,8 +191,15 @@ class Engine:
 
     # -- ingest ----------------------------------------------------------------------------------
 
-    def ingest(self, items: Iterable[ArticleIn | InputProblem], progress: bool = False) -> IngestReport:
-        """Ingests run one at a time; questions wait only while a chunk is written, not embedded."""
+    def ingest(
+        self, items: Iterable[ArticleIn | InputProblem], progress: bool = False, *, scope: str | None = None
+    ) -> IngestReport:
+        """Ingests run one at a time; questions wait only while a chunk is written, not embedded.
+
+        ``scope`` (a Discord server's id) puts every article in that server's own news; without it each
+        keeps its own `ArticleIn.scope` (None, shared news, as the readers make them)."""
+        if scope is not None:
+            items = (_in_scope(item, scope) for item in items)
         with self._ingest_lock, locks.writer(self.settings.data_dir):
             if self._closed:
                 raise EngineError("newsbot is shutting down: nothing more can be ingested now")
@@ -208,14 +231,49 @@ class Engine:
                 self.__dict__.pop(stale, None)
             return done
 
-    def ingest_paths(self, paths: Sequence[str | Path], progress: bool = False) -> IngestReport:
-        return self.ingest(read_paths(paths), progress=progress)
+    def ingest_paths(
+        self, paths: Sequence[str | Path], progress: bool = False, *, scope: str | None = None
+    ) -> IngestReport:
+        return self.ingest(read_paths(paths), progress=progress, scope=scope)
 
-    def ingest_sources(self, sources: Sequence[str], progress: bool = False) -> IngestReport:
+    def ingest_sources(
+        self, sources: Sequence[str], progress: bool = False, *, scope: str | None = None
+    ) -> IngestReport:
         """Files, folders and http(s) URLs alike: URLs are fetched, the rest read from disk."""
         urls = [s for s in sources if is_url(s)]
         fetched = asyncio.run(self.fetch_articles(urls)) if urls else []
-        return self.ingest(chain(read_paths([s for s in sources if not is_url(s)]), fetched), progress)
+        items = chain(read_paths([s for s in sources if not is_url(s)]), fetched)
+        return self.ingest(items, progress, scope=scope)
+
+    def forget(self, ref: str, scope: str | None = None) -> str:
+        """Delete the article of exactly ``scope`` whose id or URL is ``ref``, with its sentences,
+        passages and vectors; returns its title. Its wire copies from other outlets are kept: they are
+        ingested again, as stories of their own or copies of another story."""
+        with self._ingest_lock, locks.writer(self.settings.data_dir):
+            if self._closed:
+                raise EngineError("newsbot is shutting down: nothing can be forgotten now")
+            self._next_refresh = 0.0
+            self.refresh()
+            article = self.store.article_in_scope(ref.strip(), scope)
+            if article is None:
+                where = "shared news" if scope is None else f"server {scope}'s own news"
+                raise EngineError(
+                    f"no article in {where} has the id or URL {ref.strip()[:200]!r}: "
+                    "check it (ids are shown when articles are added, and by `newsbot ask --json`)"
+                )
+            with self._lock:
+                index = self.index
+            copies = self.store.copies_of([article["pk"]])
+            with self._lock, self.store.transaction():
+                removed = self.store.delete_articles([*(c["pk"] for c in copies), article["pk"]])
+                generation = self.store.bump_generation()
+            # As for an ingest: FAISS follows SQLite only once it has committed.
+            with self._lock:
+                index.remove(removed)
+                index.save(generation=generation)
+        if copies:
+            self.ingest([stored_article(c) for c in copies])
+        return str(article["title"])
 
     async def fetch_articles(self, urls: Sequence[str]) -> list[ArticleIn | InputProblem]:
         """Fetch and extract each URL through the one guarded fetcher; failures become problems."""
@@ -235,10 +293,15 @@ class Engine:
     def feeds(self) -> FeedStore:
         return FeedStore(self.store.db, lock=self.store.lock)
 
-    async def poll_feeds(self, force: bool = False) -> PollReport:
-        """One pass over every feed; new items are ingested as they come."""
+    async def poll_feeds(
+        self, force: bool = False, *, scope: str | None = None, every_scope: bool = True
+    ) -> PollReport:
+        """One pass over every feed (or, ``every_scope`` false, those ``scope`` follows); new items are
+        ingested into the scopes that follow them as they come."""
         async with Fetcher(self.settings) as fetcher:
-            return await poll_feeds(self.feeds, fetcher, self.ingest, force=force)
+            return await poll_feeds(
+                self.feeds, fetcher, self.ingest, force=force, scope=scope, every_scope=every_scope
+            )
 
     # -- questions -------------------------------------------------------------------------------
 
@@ -255,7 +318,7 @@ class Engine:
         self.refresh()
         for query in self.queries([self._check(q) for q in questions]):
             candidates, reranked, ranked = self.rank(query, filters, k)
-            answers = [build_answer(candidates, r) for r in ranked]
+            answers = [_attributed(build_answer(candidates, r), candidates, r.position) for r in ranked]
             # Stage 4: whether to vouch for the best quote is a weighing of its own evidence.
             sure = (
                 confidence(refusal_evidence(candidates, reranked.model, ranked[0].position), weights)
@@ -304,7 +367,8 @@ class Engine:
                 best.setdefault(candidates.sentences[position]["article_pk"], int(position))
         hits = []
         for position in list(best.values())[:k]:
-            answer = build_answer(candidates, Ranked(position, float(scores[position])), context_sentences=1)
+            ranked = Ranked(position, float(scores[position]))
+            answer = _attributed(build_answer(candidates, ranked, context_sentences=1), candidates, position)
             hits.append(SearchHit(answer.article, answer.score, answer.sentence, answer.context))
         return hits
 
@@ -376,24 +440,41 @@ class Engine:
 
     # -- what the engine knows -------------------------------------------------------------------
 
-    def outlets(self) -> list[str]:
+    def outlets(self, scope: str | None = None) -> list[str]:
+        """The outlets of shared news and ``scope``'s own, most articles first."""
+        where, params = Filters(scope=scope).sql()
         rows = self.store.query(
-            "SELECT source FROM articles WHERE source IS NOT NULL GROUP BY source ORDER BY count(*) DESC"
+            f"SELECT a.source FROM articles a WHERE a.source IS NOT NULL AND {where} "
+            "GROUP BY a.source ORDER BY count(*) DESC",
+            params,
         )
         return [r["source"] for r in rows]
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self, scope: str | None = None) -> dict[str, Any]:
+        """What shared news and ``scope``'s own hold (the index's own figures are the whole data dir's)."""
         store = self.store
-        dates = store.query("SELECT min(published) AS first, max(published) AS last FROM articles")[0]
+        where, params = Filters(scope=scope).sql()
+        dates = store.query(
+            f"SELECT min(published) AS first, max(published) AS last FROM articles a WHERE {where}", params
+        )[0]
         outlets = store.query(
-            "SELECT coalesce(source, '(unknown)') AS source, count(*) AS articles FROM articles "
-            "GROUP BY 1 ORDER BY 2 DESC"
+            "SELECT coalesce(source, '(unknown)') AS source, count(*) AS articles FROM articles a "
+            f"WHERE {where} GROUP BY 1 ORDER BY 2 DESC",
+            params,
         )
+
+        def count(table: str) -> int:
+            rows = (
+                "articles a" if table == "articles" else f"{table} t JOIN articles a ON a.pk = t.article_pk"
+            )
+            return int(store.query(f"SELECT count(*) AS n FROM {rows} WHERE {where}", params)[0]["n"])
+
         return {
             "data_dir": str(self.settings.data_dir),
-            "articles": store.count("articles"),
-            "passages": store.count("passages"),
-            "sentences": store.count("sentences"),
+            "scope": scope_label(scope),
+            "articles": count("articles"),
+            "passages": count("passages"),
+            "sentences": count("sentences"),
             "outlets": outlets,
             "published": {"first": dates["first"], "last": dates["last"]},
             "last_ingest": store.get_setting("last_ingest"),

@@ -4,18 +4,25 @@ An item counts as seen only once the engine's ingest has accepted it, so an inte
 downtime, a failing ingest) is caught up by the next one: every item still in the feed and not seen is
 taken then. For the same reason a feed's ETag / Last-Modified are stored only after a complete poll;
 storing them earlier would let a 304 hide the items that were never ingested.
+
+Scopes: a feed is followed by scopes (shared news, or a Discord server: `feed_subscriptions`), each
+under a name of its own. It is fetched once per poll, whoever follows it, and each item is stored
+once per scope that follows it (seen items are kept per scope), so it is visible to exactly those
+scopes and each scope's copy is matched, replaced and forgotten within that scope only. When the
+shared scope follows a feed its items are stored as shared news alone: every server sees them then.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import io
 import logging
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -69,6 +76,7 @@ class Feed:
     last_error: str | None = None
     consecutive_failures: int = 0
     next_poll_after: datetime | None = None  # set while backing off after failures
+    scope: str | None = None  # who follows it under ``name``: None = shared news, else a server's id
 
     def due(self, now: datetime) -> bool:
         return self.next_poll_after is None or self.next_poll_after <= now
@@ -131,6 +139,13 @@ def _when(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+# A feed's fetch state (shared by every scope that follows it), as `Feed` reads it.
+_FEED = (
+    "f.url, f.etag, f.last_modified, f.last_polled_at, f.last_ok_at, f.last_error, f.consecutive_failures, "
+    "f.next_poll_after"
+)
+
+
 def backoff(failures: int) -> timedelta:
     """How long to leave a feed alone after ``failures`` failed polls in a row."""
     return min(BACKOFF_BASE * 2 ** min(failures - 1, 16), BACKOFF_MAX)
@@ -147,14 +162,14 @@ class FeedStore:
     def __init__(self, db: sqlite_utils.Database, lock: AbstractContextManager[Any] | None = None) -> None:
         self.db = db
         self.lock = lock if lock is not None else threading.RLock()
-        with self.lock:
+        with self.lock, self.db.atomic():  # a data dir made before scopes is upgraded whole or not at all
             self._create()
 
     def _create(self) -> None:
+        tables = set(self.db.table_names())
         self.db.table("feeds").create(
             {
                 "url": str,
-                "name": str,
                 "added_at": str,
                 "etag": str,
                 "last_modified": str,
@@ -169,62 +184,141 @@ class FeedStore:
             defaults={"consecutive_failures": 0},
             if_not_exists=True,
         )
-        self.db.table("feed_items").create(
-            {"feed_url": str, "guid": str, "link": str, "seen_at": str},
-            pk=("feed_url", "guid"),
-            foreign_keys=[("feed_url", "feeds", "url")],
-            if_not_exists=True,
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS feed_subscriptions (feed_url TEXT NOT NULL REFERENCES feeds(url), "
+            "scope TEXT, name TEXT, added_at TEXT NOT NULL)"
         )
+        self.db.execute(
+            "CREATE UNIQUE INDEX IF NOT EXISTS idx_feed_subscriptions "
+            "ON feed_subscriptions(feed_url, coalesce(scope, ''))"
+        )
+        if "feed_items" in tables and "scope" not in self.db["feed_items"].columns_dict:  # before scopes
+            self.db.execute("ALTER TABLE feed_items RENAME TO feed_items_unscoped")
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS feed_items (feed_url TEXT NOT NULL REFERENCES feeds(url), "
+            "scope TEXT, guid TEXT NOT NULL, link TEXT, seen_at TEXT)"
+        )
+        self.db.execute(
+            "CREATE UNIQUE INDEX IF NOT EXISTS idx_feed_items "
+            "ON feed_items(feed_url, coalesce(scope, ''), guid)"
+        )
+        if "feed_items_unscoped" in self.db.table_names():
+            self.db.execute(
+                "INSERT INTO feed_items (feed_url, scope, guid, link, seen_at) "
+                "SELECT feed_url, NULL, guid, link, seen_at FROM feed_items_unscoped"
+            )
+            self.db.execute("DROP TABLE feed_items_unscoped")
+        if "feeds" in tables and "feed_subscriptions" not in tables:  # made before scopes: all shared
+            self.db.execute(
+                "INSERT INTO feed_subscriptions (feed_url, scope, name, added_at) "
+                "SELECT url, NULL, name, added_at FROM feeds"
+            )
 
-    def add(self, url: str, name: str | None = None, *, now: datetime | None = None) -> Feed:
-        """Follow a feed; adding it again only updates its name (when one is given)."""
+    def add(
+        self, url: str, name: str | None = None, *, scope: str | None = None, now: datetime | None = None
+    ) -> Feed:
+        """Follow a feed in ``scope``; following it again only updates that scope's name for it (when
+        one is given)."""
         url = validate_feed_url(url)
         name = (name or "").strip() or None
+        added = _iso(now or datetime.now(UTC))
         with self.lock, self.db.atomic():
             self.db.execute(
-                "INSERT INTO feeds (url, name, added_at, consecutive_failures) VALUES (?, ?, ?, 0) "
-                "ON CONFLICT(url) DO UPDATE SET name = coalesce(excluded.name, feeds.name)",
-                [url, name, _iso(now or datetime.now(UTC))],
+                "INSERT INTO feeds (url, added_at, consecutive_failures) VALUES (?, ?, 0) "
+                "ON CONFLICT(url) DO NOTHING",
+                [url, added],
             )
-        feed = self.get(url)
+            updated = self.db.execute(
+                "UPDATE feed_subscriptions SET name = coalesce(?, name) "
+                "WHERE feed_url = ? AND coalesce(scope, '') = ?",
+                [name, url, scope or ""],
+            )
+            if not updated.rowcount:
+                self.db.execute(
+                    "INSERT INTO feed_subscriptions (feed_url, scope, name, added_at) VALUES (?, ?, ?, ?)",
+                    [url, scope, name, added],
+                )
+        feed = self.get(url, scope)
         assert feed is not None
         return feed
 
-    def remove(self, url: str) -> bool:
-        """Stop following a feed and forget its seen items; False if it was not followed."""
+    def remove(self, url: str, *, scope: str | None = None) -> bool:
+        """Stop following a feed in ``scope`` and forget the items it took there; the feed itself goes
+        when no scope follows it any more. False if ``scope`` did not follow it."""
         url = url.strip()
+        key = [url, scope or ""]
         with self.lock, self.db.atomic():
-            self.db.execute("DELETE FROM feed_items WHERE feed_url = ?", [url])
-            return self.db.execute("DELETE FROM feeds WHERE url = ?", [url]).rowcount > 0
+            self.db.execute("DELETE FROM feed_items WHERE feed_url = ? AND coalesce(scope, '') = ?", key)
+            gone = self.db.execute(
+                "DELETE FROM feed_subscriptions WHERE feed_url = ? AND coalesce(scope, '') = ?", key
+            ).rowcount
+            self.db.execute(
+                "DELETE FROM feeds WHERE url = ? AND NOT EXISTS "
+                "(SELECT 1 FROM feed_subscriptions WHERE feed_url = ?)",
+                [url, url],
+            )
+        return gone > 0
 
-    def get(self, url: str) -> Feed | None:
-        with self.lock:
-            rows = list(self.db.query("SELECT * FROM feeds WHERE url = ?", [url.strip()]))
-        return _feed(rows[0]) if rows else None
+    def get(self, url: str, scope: str | None = None) -> Feed | None:
+        """The feed as ``scope`` follows it; None when it does not."""
+        rows = self._subscribed("f.url = ? AND coalesce(s.scope, '') = ?", [url.strip(), scope or ""])
+        return rows[0] if rows else None
 
-    def list(self) -> list[Feed]:
+    def list(self, scope: str | None = None) -> list[Feed]:
+        """The feeds ``scope`` follows."""
+        return self._subscribed("coalesce(s.scope, '') = ?", [scope or ""])
+
+    def followers(self, url: str) -> list[Feed]:
+        """The feed once for each scope that follows it (shared first)."""
+        return self._subscribed("f.url = ?", [url])
+
+    def polled(self) -> list[Feed]:
+        """Every feed some scope follows, once each (the fetch state is the feed's, not a scope's)."""
         with self.lock:
-            rows = list(self.db.query("SELECT * FROM feeds ORDER BY added_at, url"))
+            rows = list(
+                self.db.query(
+                    f"SELECT {_FEED}, NULL AS name, NULL AS scope, f.added_at FROM feeds f ORDER BY 1"
+                )
+            )
         return [_feed(row) for row in rows]
 
-    def seen(self, feed_url: str, guids: Sequence[str]) -> set[str]:
-        """Which of ``guids`` were already taken from the feed."""
+    def _subscribed(self, where: str, params: list[str]) -> list[Feed]:
+        with self.lock:
+            rows = list(
+                self.db.query(
+                    f"SELECT {_FEED}, s.name, s.scope, s.added_at FROM feeds f "
+                    f"JOIN feed_subscriptions s ON s.feed_url = f.url WHERE {where} "
+                    "ORDER BY s.scope IS NOT NULL, s.added_at, f.url",
+                    params,
+                )
+            )
+        return [_feed(row) for row in rows]
+
+    def seen(self, feed_url: str, guids: Sequence[str], scope: str | None = None) -> set[str]:
+        """Which of ``guids`` were already taken from the feed into ``scope``."""
         found: set[str] = set()
         with self.lock:
             for start in range(0, len(guids), _SQL_BATCH):
                 batch = guids[start : start + _SQL_BATCH]
                 marks = ", ".join("?" * len(batch))
-                sql = f"SELECT guid FROM feed_items WHERE feed_url = ? AND guid IN ({marks})"
-                rows = self.db.execute(sql, [feed_url, *batch])
+                sql = (
+                    "SELECT guid FROM feed_items WHERE feed_url = ? AND coalesce(scope, '') = ? "
+                    f"AND guid IN ({marks})"
+                )
+                rows = self.db.execute(sql, [feed_url, scope or "", *batch])
                 found.update(row[0] for row in rows)
         return found
 
-    def mark_seen(self, feed_url: str, items: Iterable[tuple[str, str | None]], now: datetime) -> None:
-        """Record (guid, link) pairs as taken; call only after the ingest accepted them."""
-        rows = [(feed_url, guid, link, _iso(now)) for guid, link in items]
+    def mark_seen(
+        self, feed_url: str, items: Iterable[tuple[str, str | None]], now: datetime, scope: str | None = None
+    ) -> None:
+        """Record (guid, link) pairs as taken into ``scope``; call only after the ingest accepted them."""
+        rows = [(feed_url, scope, guid, link, _iso(now)) for guid, link in items]
         with self.lock, self.db.atomic():
             self.db.conn.executemany(
-                "INSERT OR IGNORE INTO feed_items (feed_url, guid, link, seen_at) VALUES (?, ?, ?, ?)", rows
+                "INSERT OR IGNORE INTO feed_items (feed_url, scope, guid, link, seen_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                rows,
             )
 
     def forget_gone(self, feed_url: str, present: Iterable[str], before: datetime) -> int:
@@ -233,10 +327,11 @@ class FeedStore:
         keep = set(present)
         with self.lock, self.db.atomic():
             rows = self.db.execute(
-                "SELECT guid FROM feed_items WHERE feed_url = ? AND seen_at < ?", [feed_url, _iso(before)]
+                "SELECT rowid, guid FROM feed_items WHERE feed_url = ? AND seen_at < ?",
+                [feed_url, _iso(before)],
             )
-            gone = [(feed_url, guid) for (guid,) in rows if guid not in keep]
-            self.db.conn.executemany("DELETE FROM feed_items WHERE feed_url = ? AND guid = ?", gone)
+            gone = [(rowid,) for rowid, guid in rows if guid not in keep]
+            self.db.conn.executemany("DELETE FROM feed_items WHERE rowid = ?", gone)
         return len(gone)
 
     def record_success(self, url: str, now: datetime, *, etag: str | None, last_modified: str | None) -> None:
@@ -274,20 +369,30 @@ def _feed(row: dict[str, Any]) -> Feed:
         last_error=row["last_error"],
         consecutive_failures=row["consecutive_failures"] or 0,
         next_poll_after=_when(row["next_poll_after"]),
+        scope=row["scope"],
     )
 
 
 async def poll_feeds(
-    store: FeedStore, fetcher: Fetcher, ingest: Ingest, *, now: datetime | None = None, force: bool = False
+    store: FeedStore,
+    fetcher: Fetcher,
+    ingest: Ingest,
+    *,
+    now: datetime | None = None,
+    force: bool = False,
+    scope: str | None = None,
+    every_scope: bool = True,
 ) -> PollReport:
-    """Poll every feed once (those backing off only when ``force``), a few at a time.
+    """Poll every feed once (those backing off only when ``force``), a few at a time; with
+    ``every_scope`` false only the feeds ``scope`` follows (their items still go to every follower).
 
     ``ingest`` is the engine's synchronous ingest; it runs in a worker thread, one call at a time (it
-    need not be thread-safe). ``now`` must be timezone-aware. A failing feed is recorded in its health
-    fields and never stops the others.
+    need not be thread-safe), each call with the articles of one scope (set on each `ArticleIn`).
+    ``now`` must be timezone-aware. A failing feed is recorded in its health fields and never stops
+    the others.
     """
     now = now or datetime.now(UTC)
-    feeds = await asyncio.to_thread(store.list)
+    feeds = await asyncio.to_thread(store.polled if every_scope else functools.partial(store.list, scope))
     slots = asyncio.Semaphore(MAX_CONCURRENT_FEEDS)
     ingest_lock = asyncio.Lock()
 
@@ -337,29 +442,34 @@ async def _take_new_items(
         return
     parsed = await asyncio.to_thread(_parse_feed, response)
     entries = _entries_by_guid(parsed.entries)
-    seen = await asyncio.to_thread(store.seen, feed.url, list(entries))
+    followers = await asyncio.to_thread(store.followers, feed.url)
+    if any(f.scope is None for f in followers):  # shared news: every server sees it already
+        followers = [f for f in followers if f.scope is None]
+    unseen: dict[str | None, list[str]] = {}
+    for follower in followers:
+        seen = await asyncio.to_thread(store.seen, feed.url, list(entries), follower.scope)
+        unseen[follower.scope] = [guid for guid in entries if guid not in seen]
     await asyncio.to_thread(store.forget_gone, feed.url, entries, now - SEEN_RETENTION)
-    new = [(guid, entry) for guid, entry in entries.items() if guid not in seen]
-    feed_title = parsed.feed.get("title") or feed.name or URL(feed.url).host or feed.url
+    new = [guid for guid in entries if any(guid in guids for guids in unseen.values())]
     slots = asyncio.Semaphore(MAX_CONCURRENT_ITEMS)
 
     async def article_for(entry: Any) -> ArticleIn | str:
         async with slots:
-            return await _entry_article(fetcher, feed.url, feed_title, entry)
+            return await _entry_article(fetcher, feed.url, entry)
 
-    outcomes = await asyncio.gather(*(article_for(entry) for _, entry in new))
-    articles: list[ArticleIn] = []
-    taken: list[tuple[str, str | None]] = []
-    for (guid, entry), outcome in zip(new, outcomes, strict=True):
-        if isinstance(outcome, str):
-            result.item_errors.append(outcome)
-        else:
-            articles.append(outcome)
-            taken.append((guid, _entry_link(entry)))
-    if articles:
-        await ingest(articles)
-        await asyncio.to_thread(store.mark_seen, feed.url, taken, now)
-    result.new_items = len(articles)
+    outcomes = await asyncio.gather(*(article_for(entries[guid]) for guid in new))
+    fetched = {
+        guid: outcome for guid, outcome in zip(new, outcomes, strict=True) if not isinstance(outcome, str)
+    }
+    result.item_errors = [outcome for outcome in outcomes if isinstance(outcome, str)]
+    for follower in followers:  # each scope its own copies: the ingest changes what it is given
+        title = parsed.feed.get("title") or follower.name or URL(feed.url).host or feed.url
+        taken = [guid for guid in unseen[follower.scope] if guid in fetched]
+        if taken:
+            await ingest([_for_scope(fetched[guid], follower.scope, title) for guid in taken])
+            links = [(guid, _entry_link(entries[guid])) for guid in taken]
+            await asyncio.to_thread(store.mark_seen, feed.url, links, now, follower.scope)
+    result.new_items = len(fetched)
     # Items that failed are retried next time; keeping the old validators stops a 304 from hiding them.
     complete = not result.item_errors
     await asyncio.to_thread(
@@ -369,7 +479,12 @@ async def _take_new_items(
         etag=response.etag if complete else feed.etag,
         last_modified=response.last_modified if complete else feed.last_modified,
     )
-    log.info("feed %s: %d new items, %d to retry", feed.url, len(articles), len(result.item_errors))
+    log.info("feed %s: %d new items, %d to retry", feed.url, len(fetched), len(result.item_errors))
+
+
+def _for_scope(article: ArticleIn, scope: str | None, feed_title: str) -> ArticleIn:
+    """A copy of a feed's article for one scope, its outlet the feed's title when the page named none."""
+    return replace(article, scope=scope, source=article.source or feed_title, meta=dict(article.meta))
 
 
 def _parse_feed(response: FetchResult) -> Any:
@@ -402,7 +517,7 @@ def _entries_by_guid(entries: Iterable[Any]) -> dict[str, Any]:
     return keyed
 
 
-async def _entry_article(fetcher: Fetcher, feed_url: str, feed_title: str, entry: Any) -> ArticleIn | str:
+async def _entry_article(fetcher: Fetcher, feed_url: str, entry: Any) -> ArticleIn | str:
     """The article an entry links to, else one made of the entry's own text; a message if neither."""
     link = _entry_link(entry)
     title = " ".join((entry.get("title") or "").split())
@@ -429,7 +544,6 @@ async def _entry_article(fetcher: Fetcher, feed_url: str, feed_title: str, entry
         )
     article.title = article.title or title
     article.published = article.published or _entry_published(entry)
-    article.source = article.source or feed_title
     article.meta["feed"] = feed_url
     return article
 

@@ -211,7 +211,7 @@ class Ingestor:
         """What storing ``article`` means given what the store holds: a new story, the replacement of
         a stored version, a wire copy; None when it is stored already."""
         prepared = _Prepared(article, article.id or make_id(article, digest), digest, spans, norms)
-        existing = self.store.find_existing(prepared.article_id, article.url, digest)
+        existing = self.store.find_existing(prepared.article_id, article.url, digest, article.scope)
         if existing is not None:
             if existing["content_hash"] == digest:
                 if existing["by"] != "content_hash" or not _other_outlet(article, existing["source"]):
@@ -239,16 +239,7 @@ class Ingestor:
     def _recheck(self, row: dict[str, Any]) -> _Prepared:
         """A stored wire copy judged again, its story having changed: a copy of it (or of another
         story) still, with its own sentences worked out anew, or a story of its own now."""
-        article = ArticleIn(
-            title=row["title"],
-            text=row["text"],
-            id=row["id"],
-            url=row["url"],
-            source=row["source"],
-            published=row["published"],
-            meta=json.loads(row["meta"] or "{}"),
-            origin=row["id"],
-        )
+        article = stored_article(row)
         spans = split_sentences(article.text)
         norms = [sentence_norm(article.text[a:b]) for a, b in spans]
         prepared = _Prepared(
@@ -269,7 +260,7 @@ class Ingestor:
         outlet, or, ``may_be_edit`` (it has no id, URL or file to be known by), the replacement of one
         from its own outlet that was stored the same way: an edited version of the same article."""
         article = prepared.article
-        for story in self.store.near_duplicates(prepared.norms, self.copy_overlap):
+        for story in self.store.near_duplicates(prepared.norms, self.copy_overlap, article.scope):
             if _other_outlet(article, story["source"]):
                 prepared.copy_of = story["pk"]
                 if may_be_edit:  # an edited copy replaces the copy its outlet sent before
@@ -310,10 +301,15 @@ class Ingestor:
         vectors = self.embedder.encode(texts + [p.article.title for p in indexed])
         title_vecs = iter(vectors[len(texts) :])
         removed: list[int] = []
-        added_ids: list[np.ndarray] = []
+        sentence_rows: list[dict[str, Any]] = []
+        passage_rows: list[dict[str, Any]] = []
         added_vecs: list[np.ndarray] = []
         offset = 0
         with self.write_lock, self.store.transaction():
+            # Passage pks are given here, not left to SQLite, so that the chunk's passages go in with one
+            # statement and FAISS still learns each one's pk: past the largest before the chunk's
+            # removals (read in this, the one writer's, transaction), so none is reused within it.
+            next_pk = self.store.db.execute("SELECT coalesce(max(pk), 0) + 1 FROM passages").fetchone()[0]
             for p in batch:
                 title_vec = next(title_vecs) if p.keep else None
                 if p.replaces is not None:
@@ -326,20 +322,24 @@ class Ingestor:
                     continue
                 sentence_vecs = vectors[offset : offset + len(p.keep)]
                 offset += len(p.keep)
-                self._insert_sentences(pk, p, sentence_vecs)
+                sentence_rows += self._sentence_rows(pk, p, sentence_vecs)
                 windows = passage_windows(len(p.keep), self.passage_size, self.passage_stride)
-                pks = self.store.insert_passages(
-                    [{"article_pk": pk, "idx": i, "first": a, "last": b} for i, (a, b) in enumerate(windows)]
-                )
-                added_ids.append(np.asarray(pks, dtype=np.int64))
+                first_pk = next_pk + len(passage_rows)
+                passage_rows += [
+                    {"pk": first_pk + i, "article_pk": pk, "idx": i, "first": a, "last": b}
+                    for i, (a, b) in enumerate(windows)
+                ]
                 added_vecs.append(passage_vectors(sentence_vecs, title_vec, windows, self.title_weight))
+            self.store.insert_sentences(sentence_rows)
+            self.store.db["passages"].insert_all(passage_rows, batch_size=1000)
             generation = self.store.bump_generation()
         # FAISS follows SQLite only once it has committed: a failed commit leaves the index as it was,
         # a crash before the save leaves a manifest of an older generation, rebuilt at the next start.
         with self.write_lock:
             self.index.remove(removed)
-            if added_ids:
-                self.index.add(np.concatenate(added_ids), np.concatenate(added_vecs))
+            if passage_rows:
+                added_ids = np.fromiter((row["pk"] for row in passage_rows), np.int64, len(passage_rows))
+                self.index.add(added_ids, np.concatenate(added_vecs))
             self.index.save(generation=generation)
 
     @staticmethod
@@ -357,25 +357,25 @@ class Ingestor:
             "ingested_at": now_iso(),
             "title_vec": None if title_vec is None else to_blob(title_vec),
             "copy_of": p.copy_of,
+            "scope": a.scope,
         }
 
-    def _insert_sentences(self, pk: int, p: _Prepared, sentence_vecs: np.ndarray) -> None:
+    @staticmethod
+    def _sentence_rows(pk: int, p: _Prepared, sentence_vecs: np.ndarray) -> list[dict[str, Any]]:
         """The kept sentences, each with its position in the text as ``idx``."""
         text = p.article.text
-        self.store.insert_sentences(
-            [
-                {
-                    "article_pk": pk,
-                    "idx": i,
-                    "start": p.spans[i][0],
-                    "end": p.spans[i][1],
-                    "text": text[slice(*p.spans[i])],
-                    "norm": p.norms[i],
-                    "vec": to_blob(v),
-                }
-                for i, v in zip(p.keep, sentence_vecs, strict=True)
-            ]
-        )
+        return [
+            {
+                "article_pk": pk,
+                "idx": i,
+                "start": p.spans[i][0],
+                "end": p.spans[i][1],
+                "text": text[slice(*p.spans[i])],
+                "norm": p.norms[i],
+                "vec": to_blob(v),
+            }
+            for i, v in zip(p.keep, sentence_vecs, strict=True)
+        ]
 
 
 def _count(p: _Prepared, report: IngestReport) -> None:
@@ -390,6 +390,21 @@ def _count(p: _Prepared, report: IngestReport) -> None:
     report.sentences += len(p.keep)
     report.article_ids.append(p.article_id)
     report.titles.append(p.article.title)
+
+
+def stored_article(row: dict[str, Any]) -> ArticleIn:
+    """A stored article (a `Store.copies_of` row) as an input again, to be judged anew."""
+    return ArticleIn(
+        title=row["title"],
+        text=row["text"],
+        id=row["id"],
+        url=row["url"],
+        source=row["source"],
+        published=row["published"],
+        meta=json.loads(row["meta"] or "{}"),
+        origin=row["id"],
+        scope=row["scope"],
+    )
 
 
 def _other_outlet(article: ArticleIn, stored_source: str | None) -> bool:

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import json
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
+
+SHARED = "shared"  # how the shared scope (stored as NULL) is named to users and in JSON
+
+
+def scope_label(scope: str | None) -> str:
+    """A scope as users see it: "shared", or the Discord server's id."""
+    return scope or SHARED
 
 
 @dataclass
@@ -13,7 +21,8 @@ class ArticleIn:
     ``id`` is the caller's own identifier when it has one; the ingest makes a stable one otherwise: from
     the URL, else from ``key`` (what names the article where it came from: the file it was read from,
     the name a file was uploaded under, so that an edited version replaces it), else from the text.
-    ``published`` is an ISO 8601 date or datetime string, or None when unknown.
+    ``published`` is an ISO 8601 date or datetime string, or None when unknown. ``scope`` is set by
+    `Engine.ingest`: None for shared news, else the Discord server's id.
     """
 
     title: str
@@ -25,6 +34,7 @@ class ArticleIn:
     meta: dict[str, Any] = field(default_factory=dict)
     origin: str = ""  # where it came from (file:line or URL), for messages only
     key: str | None = None
+    scope: str | None = None
 
 
 @dataclass(frozen=True)
@@ -37,16 +47,30 @@ class InputProblem:
 
 @dataclass(frozen=True)
 class ArticleRef:
-    """What an answer or search hit says about the article it quotes."""
+    """What an answer or search hit says about the article it quotes. An article uploaded to a
+    Discord server has no outlet of its own: ``claimed_source`` is what the file said it was from."""
 
     id: str
     title: str
     source: str | None
     url: str | None
     published: str | None
+    scope: str | None = None  # None: shared news; else the Discord server's id
+    uploaded: bool = False
+    claimed_source: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "scope": scope_label(self.scope)}
+
+    def attributed(self, row: dict[str, Any]) -> ArticleRef:
+        """This reference with the scope and upload attribution of its stored article ``row``."""
+        meta = json.loads(row.get("meta") or "{}")
+        return replace(
+            self,
+            scope=row["scope"],
+            uploaded=bool(meta.get("uploaded")),
+            claimed_source=meta.get("claimed_source"),
+        )
 
 
 @dataclass(frozen=True)

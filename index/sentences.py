@@ -1,33 +1,33 @@
 """Sentence spans: the units the bot quotes, so each must be an exact slice of the article text.
 
-pysbd does the hard part (abbreviations, initials, decimals, quotes, ellipses); this module maps its
-output back to character offsets, never trusting it to return the input byte-for-byte.
+syntok (rules, no model) finds where sentences start: of the splitters measured by
+bench/splitters.py it makes the fewest mistakes on news (quotes, abbreviations, amounts, initials).
+This module cuts the text at those starts itself, so every span is verbatim and every character
+lands in one, whatever the library returns.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 
-import pysbd
+from syntok.segmenter import segment
+from syntok.tokenizer import Tokenizer
 
 from index.limits import MAX_SENTENCE_CHARS
 
-log = logging.getLogger(__name__)
+# Tokens keep their offsets into the text: nothing is replaced or joined.
+_TOKENIZER = Tokenizer(replace_not_contraction=False)
 
-# Building a Segmenter compiles many rules: do it once.
-_SEGMENTER = pysbd.Segmenter(language="en", clean=False)
-
-# pysbd slows down quadratically with input length (a 75 kB paragraph takes seconds, 300 kB most of
-# a minute), so long paragraphs are fed to it in windows of about this many characters.
+# Long paragraphs are fed to the splitter in windows of about this many characters, so that what it
+# is handed at once, and what that costs, stays bounded whatever the input.
 _WINDOW = 2000
 # A window holding only one sentence is widened, up to this; past it the sentence is cut where the
-# window ends (at a space), so whitespace runs or unbroken text never hand pysbd a huge input.
+# window ends (at a space), so whitespace runs or unbroken text never hand the splitter a huge input.
 _MAX_WINDOW = 4 * _WINDOW
 
 _LINE = re.compile(r"[^\r\n]+")
 
-# Where a run-on "sentence" is best split, strongest first: a sentence end pysbd missed, a clause
+# Where a run-on "sentence" is best split, strongest first: a sentence end the splitter missed, a clause
 # boundary, a comma, any space. The piece before keeps the punctuation.
 _BREAKS = (
     re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]]*\s+"),
@@ -108,35 +108,19 @@ def _cut_point(text: str, start: int, limit: int) -> int:
 
 
 def _segment(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Run pysbd on text[start:end] and locate each piece it returns, searching forward from a cursor."""
+    """text[start:end] cut where syntok starts each sentence, each piece trimmed of whitespace.
+
+    The pieces are made here from those offsets alone, so they are verbatim and together cover the
+    text, whatever syntok skips, and even were its offsets out of order or out of range.
+    """
+    sentences = segment(_TOKENIZER.tokenize(text[start:end]))
+    starts = sorted({start + tokens[0].offset for tokens in sentences if tokens})
     spans: list[tuple[int, int]] = []
-    cursor = start
-    for piece in _SEGMENTER.segment(text[start:end]):
-        piece = piece.strip()
-        if not piece:
-            continue
-        span = _locate(text, piece, cursor, end)
-        if span is None:
-            log.warning("sentence splitter output not found in text near offset %d: %.60r", cursor, piece)
-            continue
-        spans.append(span)
-        cursor = span[1]
-    # Anything pysbd dropped or altered beyond recognition stays quotable as a last sentence.
-    tail = text[cursor:end]
-    if tail.strip():
-        first = cursor + len(tail) - len(tail.lstrip())
-        spans.append((first, first + len(tail.strip())))
+    first = start
+    for cut in [*(c for c in starts if start < c < end), end]:
+        piece = text[first:cut]
+        if piece.strip():
+            lead = first + len(piece) - len(piece.lstrip())
+            spans.append((lead, lead + len(piece.strip())))
+        first = cut
     return spans
-
-
-def _locate(text: str, piece: str, cursor: int, end: int) -> tuple[int, int] | None:
-    """Find ``piece`` at the cursor (after whitespace), tolerating whitespace that pysbd changed."""
-    at = text.find(piece, cursor, end)
-    if at == cursor or (at > cursor and text[cursor:at].isspace()):
-        return at, at + len(piece)
-    chars = [re.escape(c) for c in piece if not c.isspace()]
-    match = re.compile(r"\s*" + r"\s*".join(chars)).match(text, cursor, end)
-    if match is None:
-        return None
-    first = match.start() + len(match.group()) - len(match.group().lstrip())
-    return first, match.end()

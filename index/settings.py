@@ -81,30 +81,30 @@ class Settings(BaseSettings):
         description="Weight of the first stage's z-score beside the reranker's in the final order.",
     )
     # Refusal: a weighing of the best quote's evidence (features, and "rerank": the reranker's logit),
-    # fit by bench/fit_refusal.py on the news questions written for this project (see README).
+    # fit by bench/fit_refusal.py on the project's news questions and news-dev (see README).
     refusal_weights: dict[str, float] = Field(
         default_factory=lambda: {
-            "rerank": 0.1483,
-            "sent": 0.6056,
-            "ctx_overlap": 0.6491,
-            "story_overlap": -0.1869,
-            "story_missing": -0.0884,
-            "number_missing": 4.0071,
+            "rerank": 0.1426,
+            "sent": 1.7323,
+            "ctx_overlap": 0.4683,
+            "story_overlap": 1.2079,
+            "story_missing": -0.0727,
+            "number_missing": -1.9322,
         },
         description="Weights of the best quote's evidence in the confidence that it answers at all.",
     )
-    min_answer_score: float = Field(0.0004, description="Below this confidence the engine refuses to answer.")
+    min_answer_score: float = Field(1.4959, description="Below this confidence the engine refuses to answer.")
     # The same, for NEWSBOT_RERANK=false (no reranker logit to weigh).
     first_stage_refusal_weights: dict[str, float] = Field(
         default_factory=lambda: {
-            "sent": 1.3728,
-            "ctx_overlap": 1.7557,
-            "story_overlap": -0.0991,
-            "story_missing": -0.0563,
-            "number_missing": 4.2137,
+            "sent": 2.4224,
+            "ctx_overlap": 1.3774,
+            "story_overlap": 1.4612,
+            "story_missing": -0.0366,
+            "number_missing": -1.9201,
         }
     )
-    first_stage_min_answer_score: float = 1.0167
+    first_stage_min_answer_score: float = 2.4706
     copy_overlap: float = Field(
         0.8, gt=0, le=1, description="Share of sentences two outlets' texts must share to be one story."
     )

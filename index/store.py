@@ -20,16 +20,19 @@ from typing import Any
 import numpy as np
 import sqlite_utils
 
-SCHEMA_VERSION = 2  # bump when the tables change; older data dirs are refused, not misread
+SCHEMA_VERSION = 3  # bump when the tables change; `Store.upgrade` moves the previous one forward
 
 
 @dataclass(frozen=True)
 class Filters:
-    """Restrictions applied before any top-k cut (outlet, published date range)."""
+    """Restrictions applied before any top-k cut: the scope (shared news, plus a Discord server's own
+    when ``scope`` names one), the outlet, the published date range. A scope always applies, so a
+    `Filters` always restricts: a server's own news must never surface anywhere else."""
 
     outlet: str | None = None
     since: str | None = None
     until: str | None = None
+    scope: str | None = None
 
     def __post_init__(self) -> None:
         """Dates must be real YYYY-MM-DD days: anything else would compare wrongly, as strings, in SQL."""
@@ -41,12 +44,12 @@ class Filters:
                 f"`since` ({self.since}) is after `until` ({self.until}): nothing can be in between."
             )
 
-    def __bool__(self) -> bool:
-        return bool(self.outlet or self.since or self.until)
-
     def sql(self, alias: str = "a") -> tuple[str, list[str]]:
         """A WHERE fragment over the articles table, and its parameters."""
-        clauses, params = [], []
+        clauses, params = [f"{alias}.scope IS NULL"], []
+        if self.scope is not None:
+            clauses[0] = f"({alias}.scope IS NULL OR {alias}.scope = ?)"
+            params.append(self.scope)
         if self.outlet:  # the story's own outlet or any outlet that carried a copy of it
             clauses.append(
                 f"(lower({alias}.source) = lower(?) OR EXISTS (SELECT 1 FROM articles c "
@@ -60,7 +63,7 @@ class Filters:
             # Dates are ISO strings; "2005-03-01T10:00" must still count as on 2005-03-01.
             clauses.append(f"substr({alias}.published, 1, {len(self.until)}) <= ?")
             params.append(self.until)
-        return (" AND ".join(clauses) or "1"), params
+        return " AND ".join(clauses), params
 
 
 def iso_day(text: str, name: str = "date") -> str:
@@ -154,13 +157,14 @@ class Store:
                     "ingested_at": str,
                     "title_vec": bytes,
                     "copy_of": int,
+                    "scope": str,
                 },
                 pk="pk",
                 not_null={"id", "title", "text", "content_hash"},
                 foreign_keys=[("copy_of", "articles", "pk")],
             )
             db["articles"].create_index(["copy_of"])
-            db["articles"].create_index(["id"], unique=True)
+            _scope_indexes(db)
             db["articles"].create_index(["url"])
             db["articles"].create_index(["content_hash"])
             db["articles"].create_index(["published"])
@@ -197,6 +201,23 @@ class Store:
         if "settings" not in db.table_names():
             db["settings"].create({"key": str, "value": str}, pk="key")
             db["settings"].insert({"key": "schema_version", "value": str(SCHEMA_VERSION)})
+
+    def upgrade(self) -> bool:
+        """Bring a data dir of the previous schema (2: before scopes) to this one in place: every
+        article stored until then becomes shared news. False when the schema is neither."""
+        version = self.get_setting("schema_version")
+        if version == str(SCHEMA_VERSION):
+            return True
+        if version != "2":
+            return False
+        with self.transaction():
+            self.db.execute("ALTER TABLE articles ADD COLUMN scope TEXT")
+            self.db.execute("DROP INDEX IF EXISTS idx_articles_id")
+            _scope_indexes(self.db)
+            self.db.execute(
+                "UPDATE settings SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION)]
+            )
+        return True
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -241,8 +262,11 @@ class Store:
         with self.lock:
             return list(self.db.query(sql, list(params)))
 
-    def find_existing(self, article_id: str | None, url: str | None, content_hash: str) -> dict | None:
-        """The stored article that is the same one: same id, else same URL, else same text.
+    def find_existing(
+        self, article_id: str | None, url: str | None, content_hash: str, scope: str | None = None
+    ) -> dict | None:
+        """The stored article of the same scope that is the same one: same id, else same URL, else
+        same text. Never one of another scope: an upload must not replace or shadow its articles.
 
         The row says how it matched in ``by`` ("id", "url" or "content_hash").
         """
@@ -250,16 +274,17 @@ class Store:
             if value:
                 rows = self.query(
                     f"SELECT pk, id, url, source, content_hash, copy_of FROM articles WHERE {column} = ? "
-                    "ORDER BY copy_of IS NOT NULL LIMIT 1",
-                    [value],
+                    "AND coalesce(scope, '') = ? ORDER BY copy_of IS NOT NULL LIMIT 1",
+                    [value, scope or ""],
                 )
                 if rows:
                     return {**rows[0], "by": column}
         return None
 
-    def near_duplicates(self, norms: Sequence[str], overlap: float) -> list[dict]:
-        """Stored stories (not copies) that share at least ``overlap`` of these normalised sentences and
-        of their own, most shared first: every one, since the best may be from the same outlet."""
+    def near_duplicates(self, norms: Sequence[str], overlap: float, scope: str | None = None) -> list[dict]:
+        """Stored stories (not copies) of this scope that share at least ``overlap`` of these normalised
+        sentences and of their own, most shared first: every one, since the best may be from the same
+        outlet."""
         distinct = sorted(set(norms))
         if not distinct:
             return []
@@ -268,9 +293,9 @@ class Store:
             f"SELECT s.article_pk AS pk, a.id, a.source, count(DISTINCT s.norm) AS shared, "
             f"(SELECT count(DISTINCT t.norm) FROM sentences t WHERE t.article_pk = s.article_pk) AS total "
             f"FROM sentences s JOIN articles a ON a.pk = s.article_pk "
-            f"WHERE s.norm IN ({marks}) AND a.copy_of IS NULL GROUP BY s.article_pk "
-            f"HAVING shared >= ? AND shared >= ? * total ORDER BY shared DESC, pk",
-            [*distinct, overlap * len(distinct), overlap],
+            f"WHERE s.norm IN ({marks}) AND a.copy_of IS NULL AND coalesce(a.scope, '') = ? "
+            f"GROUP BY s.article_pk HAVING shared >= ? AND shared >= ? * total ORDER BY shared DESC, pk",
+            [*distinct, scope or "", overlap * len(distinct), overlap],
         )
 
     def sentence_norms(self, article_pk: int) -> set[str]:
@@ -284,13 +309,22 @@ class Store:
             return []
         marks = ",".join("?" * len(pks))
         return self.query(
-            "SELECT pk, id, title, text, url, source, published, content_hash, meta, copy_of FROM articles "
-            f"WHERE copy_of IN ({marks}) ORDER BY pk",
+            "SELECT pk, id, title, text, url, source, published, content_hash, meta, copy_of, scope "
+            f"FROM articles WHERE copy_of IN ({marks}) ORDER BY pk",
             list(pks),
         )
 
     def count(self, table: str) -> int:
         return int(self.query(f"SELECT count(*) AS n FROM [{table}]")[0]["n"])
+
+    def article_in_scope(self, ref: str, scope: str | None) -> dict | None:
+        """The article of exactly this scope whose id or URL is ``ref`` (a story before a copy)."""
+        rows = self.query(
+            "SELECT pk, id, title, url, copy_of FROM articles WHERE (id = ? OR url = ?) "
+            "AND coalesce(scope, '') = ? ORDER BY id = ? DESC, copy_of IS NOT NULL LIMIT 1",
+            [ref, ref, scope or "", ref],
+        )
+        return rows[0] if rows else None
 
     # -- writes (call inside `transaction`) ----------------------------------------------------
 
@@ -307,6 +341,17 @@ class Store:
         self.db["articles"].update(pk, {**row, "meta": json.dumps(row.get("meta") or {}, ensure_ascii=False)})
         return passage_pks
 
+    def delete_articles(self, pks: Sequence[int]) -> list[int]:
+        """Delete articles with their sentences and passages (FTS rows go with them, by trigger);
+        returns the removed passage pks. Copies must come before the story they copy."""
+        removed: list[int] = []
+        for pk in pks:
+            removed += [r[0] for r in self.db.execute("SELECT pk FROM passages WHERE article_pk = ?", [pk])]
+            self.db.execute("DELETE FROM passages WHERE article_pk = ?", [pk])
+            self.db.execute("DELETE FROM sentences WHERE article_pk = ?", [pk])
+            self.db.execute("DELETE FROM articles WHERE pk = ?", [pk])
+        return removed
+
     def insert_sentences(self, rows: list[dict[str, Any]]) -> None:
         self.db["sentences"].insert_all(rows, batch_size=500)
 
@@ -314,3 +359,9 @@ class Store:
         """Insert passages and return their pks, in order."""
         table = self.db["passages"]
         return [int(table.insert(row).last_pk) for row in rows]
+
+
+def _scope_indexes(db: sqlite_utils.Database) -> None:
+    """Ids are unique within a scope (NULL, shared, counting as one); scope filters use an index."""
+    db.execute("CREATE UNIQUE INDEX IF NOT EXISTS idx_articles_scope_id ON articles(coalesce(scope, ''), id)")
+    db.execute("CREATE INDEX IF NOT EXISTS idx_articles_scope ON articles(scope)")

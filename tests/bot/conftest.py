@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 from fakediscord import FakeDiscord, running_client
 from harness import TOKEN, assert_discord_rules, write_harbour_stories
 
@@ -20,6 +21,7 @@ from index.rerank import CrossEncoderReranker
 from index.settings import Settings
 
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "examples" / "news"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 StartBot = Callable[..., AbstractAsyncContextManager[NewsBot]]
 
@@ -119,3 +121,34 @@ def start_bot(bot_settings: BotSettings, engine: Engine, fake: FakeDiscord) -> S
 async def bot(start_bot: StartBot) -> AsyncIterator[NewsBot]:
     async with start_bot() as bot:
         yield bot
+
+
+@pytest.fixture
+async def news_site() -> AsyncIterator[str]:
+    """tests/fixtures/web served on 127.0.0.1 (any folder, by file name); returns the base URL."""
+    base = ""
+
+    async def page(request: web.Request) -> web.Response:
+        path = FIXTURES / "web" / request.match_info["name"]
+        if not path.is_file():
+            raise web.HTTPNotFound()
+        kind = "application/rss+xml" if path.suffix == ".xml" else "text/html"
+        return web.Response(
+            text=path.read_text(encoding="utf-8").replace("{{BASE}}", base), content_type=kind
+        )
+
+    app = web.Application()
+    app.router.add_get("/{folders:.*?}{name:[^/]+}", page)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    host, port = runner.addresses[0][:2]
+    base = f"http://{host}:{port}"
+    yield base
+    await runner.cleanup()
+
+
+@pytest.fixture
+def fetch_locally(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let the engine's guarded fetcher reach 127.0.0.1, where the test's news site is."""
+    monkeypatch.setattr(engine, "settings", engine.settings.model_copy(update={"allow_private_urls": True}))

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 from fakediscord import FakeDiscord, UploadedFile
 from harness import embed_text, ephemeral_reply, final_message, run_command
 
 from bot.app import NewsBot
 from index.engine import Engine
-
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 PINGING_ARTICLE = """Harbour alert for @everyone
 
@@ -26,37 +22,6 @@ The harbour master, <@123> in the council's notes, said **nobody** should stay n
 
 def upload(name: str, text: str) -> UploadedFile:
     return UploadedFile("file", name, "text/plain", text.encode())
-
-
-@pytest.fixture
-async def news_site() -> AsyncIterator[str]:
-    """tests/fixtures/web served on 127.0.0.1 (any folder, by file name); returns the base URL."""
-    base = ""
-
-    async def page(request: web.Request) -> web.Response:
-        path = FIXTURES / "web" / request.match_info["name"]
-        if not path.is_file():
-            raise web.HTTPNotFound()
-        kind = "application/rss+xml" if path.suffix == ".xml" else "text/html"
-        return web.Response(
-            text=path.read_text(encoding="utf-8").replace("{{BASE}}", base), content_type=kind
-        )
-
-    app = web.Application()
-    app.router.add_get("/{folders:.*?}{name:[^/]+}", page)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    host, port = runner.addresses[0][:2]
-    base = f"http://{host}:{port}"
-    yield base
-    await runner.cleanup()
-
-
-@pytest.fixture
-def fetch_locally(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Let the engine's guarded fetcher reach 127.0.0.1, where the test's news site is."""
-    monkeypatch.setattr(engine, "settings", engine.settings.model_copy(update={"allow_private_urls": True}))
 
 
 @pytest.mark.parametrize(
@@ -130,7 +95,8 @@ async def test_admin_ingests_a_url_through_the_guarded_fetcher(
     request.getfixturevalue("fetch_locally")
     ix = await run_command(bot, fake, "ingest", {"url": web_page}, user=fake.admin_user)
     assert final_message(fake, ix)["content"].startswith("Added: 1 new")
-    assert "The Example Gazette" in bot.outlets.names  # autocomplete knows the new outlet at once
+    guild = str(fake.guild_id)
+    assert "The Example Gazette" in (await bot.outlets_in(guild)).names  # autocomplete knows it at once
 
     asked = await run_command(
         bot, fake, "ask", {"question": "who chairs the energy committee?", "outlet": "the example gazette"}
@@ -186,10 +152,10 @@ async def test_feeds_add_list_remove(bot: NewsBot, fake: FakeDiscord) -> None:
 async def test_followed_feeds_are_polled_while_the_bot_runs(
     start_bot, fake: FakeDiscord, engine: Engine, news_site: str
 ) -> None:
-    engine.feeds.add(f"{news_site}/rss.xml", "Gazette")
+    engine.feeds.add(f"{news_site}/rss.xml", "Gazette", scope=str(fake.guild_id))  # as /feeds add does
     async with start_bot(feed_poll_minutes=30) as bot:  # the first poll starts at once
         async with asyncio.timeout(20):
-            while "The Example Gazette" not in bot.outlets.names:
+            while "The Example Gazette" not in (await bot.outlets_in(str(fake.guild_id))).names:
                 await asyncio.sleep(0.05)
         asked = await run_command(bot, fake, "ask", {"question": "how long can telescopes be borrowed?"})
         assert "Millbrook" in embed_text(final_message(fake, asked)["embeds"][0])
@@ -210,8 +176,12 @@ def test_an_edited_re_upload_replaces_what_the_first_upload_stored(
         folder = tmp_path / f"newsbot-upload-{n}"  # every upload is saved in a new temporary folder
         folder.mkdir()
         (folder / "quay.txt").write_text(f"Quay closes\n\nThe quay closes on {day}. Repairs take a week.")
-        reports.append(cog._ingest([], folder / "quay.txt"))
+        reports.append(cog._ingest("42", [], folder / "quay.txt"))
     assert (reports[1].new, reports[1].updated) == (0, 1)
-    assert hash_engine.store.query("SELECT id, text FROM articles") == [
-        {"id": reports[0].article_ids[0], "text": "The quay closes on Tuesday. Repairs take a week."}
+    assert hash_engine.store.query("SELECT id, text, scope FROM articles") == [
+        {
+            "id": reports[0].article_ids[0],
+            "text": "The quay closes on Tuesday. Repairs take a week.",
+            "scope": "42",
+        }
     ]

@@ -208,3 +208,52 @@ def test_help_loads_none_of_the_engine():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+def test_guild_scoping_and_forget(cli, tmp_path, sample_dir):
+    cli("ingest", str(sample_dir))  # shared news
+    own = tmp_path / "own.jsonl"
+    own.write_text(
+        json.dumps(
+            {"id": "quay", "title": "Quay closes", "text": "The old quay closes on Monday for repairs."}
+        )
+        + "\n"
+    )
+    code, out, _ = cli("ingest", "--guild", "42", str(own))
+    assert code == 0 and out.startswith("1 new")
+
+    def quoted(*guild: str) -> dict[str, str]:
+        _, out, _ = cli("ask", "--json", *guild, "when does the quay close?")
+        return {a["article"]["id"]: a["article"]["scope"] for a in json.loads(out)["answers"]}
+
+    assert (
+        quoted("--guild", "42")["quay"] == "42"
+        and "quay" not in quoted()
+        and "quay" not in quoted("--guild", "7")
+    )
+    assert set(quoted("--guild", "42").values()) <= {"42", "shared"}
+    _, out, _ = cli("search", "--json", "--guild", "42", "quay")
+    assert json.loads(out)["results"][0]["article"]["id"] == "quay"
+    _, out, _ = cli("stats", "--json", "--guild", "42")
+    assert (json.loads(out)["articles"], json.loads(out)["scope"]) == (2, "42")
+    _, out, _ = cli("stats", "--json")
+    assert json.loads(out)["articles"] == 1
+
+    code, _, err = cli("forget", "quay")  # not shared news: nothing to forget there
+    assert code == 1 and "no article in shared news has the id or URL 'quay'" in err
+    code, out, _ = cli("forget", "--guild", "42", "quay")
+    assert code == 0 and out.strip() == "forgot 'Quay closes'"
+    assert "quay" not in quoted("--guild", "42")
+
+
+def test_feeds_take_a_guild(cli, capsys):
+    cli("feeds", "add", "--guild", "42", "https://news.example/rss")
+    _, out, _ = cli("feeds", "list", "--json")
+    assert json.loads(out) == []
+    _, out, _ = cli("feeds", "list", "--json", "--guild", "42")
+    assert [(f["url"], f["scope"]) for f in json.loads(out)] == [("https://news.example/rss", "42")]
+    assert cli("feeds", "remove", "https://news.example/rss")[0] == 1
+    assert cli("feeds", "remove", "--guild", "42", "https://news.example/rss")[0] == 0
+    with pytest.raises(SystemExit):
+        cli("ask", "--guild", "abc", "x")
+    assert "must be a Discord server id (digits only), not 'abc'" in capsys.readouterr().err

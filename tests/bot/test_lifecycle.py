@@ -35,7 +35,14 @@ async def test_commands_are_synced_once_and_not_again_on_restart(
     assert tuple(f"bot.exts.{name}" for name in COMMANDS) == EXTENSIONS
     async with start_bot() as bot:
         assert command_syncs(fake) == [f"/applications/{fake.application_id}/commands"]
-        assert {c["name"] for c in fake.commands()} == {"ask", "search", "coverage", "ingest", "feeds"}
+        assert {c["name"] for c in fake.commands()} == {
+            "ask",
+            "search",
+            "coverage",
+            "ingest",
+            "feeds",
+            "forget",
+        }
         assert engine.store.get_setting(COMMANDS_HASH_KEY) == bot.commands_hash(None)
     async with start_bot() as bot:
         assert len(command_syncs(fake)) == 1  # same command set: no sync
@@ -56,7 +63,7 @@ async def test_newsbot_sync_registers_over_rest_only(
         update={"discord_api_url": fake.api_url, "discord_gateway_url": fake.gateway_url}
     )
     synced = await app.sync(settings)
-    assert sorted(c.name for c in synced) == ["ask", "coverage", "feeds", "ingest", "search"]
+    assert sorted(c.name for c in synced) == ["ask", "coverage", "feeds", "forget", "ingest", "search"]
     assert command_syncs(fake) == [f"/applications/{fake.application_id}/commands"]
     assert fake.identifies == []  # no gateway connection
     assert engine.store.get_setting(COMMANDS_HASH_KEY)

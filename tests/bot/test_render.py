@@ -151,12 +151,14 @@ def test_ingest_and_feed_messages() -> None:
         sentences=3,
         problems=[InputProblem("x.jsonl:2", "not JSON: *bad*")],
         titles=["Ferry @everyone"],
+        article_ids=["ferry-1"],
     )
     message = ingest_message(report)
     assert message.startswith("Added: 1 new, 0 updated, 0 skipped articles")
-    assert "\n• Ferry @\u200beveryone\nProblems:\n• x.jsonl:2: not JSON: \\*bad\\*" in message
+    assert "\n• Ferry @\u200beveryone (id: ferry-1)\nProblems:\n• x.jsonl:2: not JSON: \\*bad\\*" in message
     assert ingest_message(IngestReport(skipped=1)).startswith("Nothing added: 0 new, 0 updated, 1 skipped")
-    many = ingest_message(IngestReport(new=500, titles=[f"Title {n} " + "t" * 100 for n in range(500)]))
+    titles = [f"Title {n} " + "t" * 100 for n in range(500)]
+    many = ingest_message(IngestReport(new=500, titles=titles, article_ids=[f"id-{n}" for n in range(500)]))
     assert len(many) <= 2000 and many.endswith("more")
 
     now = datetime(2024, 3, 1, tzinfo=UTC)

@@ -224,6 +224,7 @@ class RestApi:
             ("PATCH", "/channels/{channel}/messages/{message}", self.edit_message, True),
             ("DELETE", "/channels/{channel}/messages/{message}", self.delete_message, True),
             ("POST", "/channels/{channel}/typing", self.typing, True),
+            ("DELETE", "/users/@me/guilds/{guild}", self.leave_guild, True),
         ]
         self.routes = [
             Route(method, re.compile(_PLACEHOLDER.sub(_placeholder_regex, path)), handler, auth)
@@ -436,6 +437,10 @@ class RestApi:
 
     async def typing(self, req: RecordedRequest, channel: str) -> Reply:
         self.fake.channel(int(channel))
+        return Reply(204)
+
+    async def leave_guild(self, req: RecordedRequest, guild: str) -> Reply:
+        self.fake.left_guilds.append(int(guild))
         return Reply(204)
 
 

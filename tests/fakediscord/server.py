@@ -1,7 +1,9 @@
 """`FakeDiscord`: an in-process stand-in for Discord's REST API and gateway that discord.py talks to.
 
 It runs on 127.0.0.1 inside the test's event loop, holds one guild with a text channel, a normal
-member, an admin (Manage Server) and the bot, records every REST call, and lets tests push gateway
+member, an admin (Manage Server) and the bot, plus a second guild with a channel of its own (the same
+users, with the same roles, are members of both; the bot is told of it only by its interactions, as of
+a guild still unavailable), records every REST call, and lets tests push gateway
 events (slash commands, autocomplete, component clicks, modal submits, messages) with payloads that
 mirror what Discord sends.
 """
@@ -143,9 +145,15 @@ class FakeDiscord:
             ),
         }
         self.channel_id = self.snowflake()
+        self.other_guild_id = self.snowflake()
+        self.other_channel_id = self.snowflake()
         self.channels: dict[int, dict[str, Any]] = {
             self.channel_id: text_channel_payload(self.channel_id, self.guild_id, channel_name),
+            self.other_channel_id: text_channel_payload(
+                self.other_channel_id, self.other_guild_id, "elsewhere"
+            ),
         }
+        self.left_guilds: list[int] = []  # guilds the bot left (DELETE /users/@me/guilds/{guild})
         self.users: dict[int, FakeUser] = {
             u.id: u for u in (self.bot_user, self.owner_user, self.member_user, self.admin_user)
         }
@@ -257,7 +265,7 @@ class FakeDiscord:
         """GUILD_CREATE body. As on Discord (no presences intent), ``members`` holds only the bot;
         the rest arrive through chunking (op 8), which discord.py does when the members intent is on.
         """
-        guild_channels = [c for c in self.channels.values() if c["type"] != 1]
+        guild_channels = [c for c in self.channels.values() if c.get("guild_id") == str(self.guild_id)]
         return {
             "id": str(self.guild_id),
             "name": self.guild_name,
@@ -511,7 +519,8 @@ class FakeDiscord:
         return [m for m in self._messages.values() if m["channel_id"] == str(channel_id)]
 
     def _guild_of(self, channel_id: int) -> int | None:
-        return self.guild_id if self.channels[channel_id]["type"] != 1 else None
+        guild_id = self.channels[channel_id].get("guild_id")
+        return int(guild_id) if guild_id else None
 
     def _mentions(self, content: str, extra: Sequence[int] = ()) -> list[dict[str, Any]]:
         ids = [int(i) for i in _MENTION.findall(content)] + list(extra)
@@ -740,7 +749,7 @@ class FakeDiscord:
             "app_permissions": str(self.permissions(self.bot_user)),
             "entitlements": [],
             "attachment_size_limit": ATTACHMENT_SIZE_LIMIT,
-            "authorizing_integration_owners": {"0": "0" if dm else str(self.guild_id)},
+            "authorizing_integration_owners": {"0": "0" if dm else str(self._guild_of(int(channel["id"])))},
             "context": 1 if dm else 0,
         }
         if dm:
@@ -748,8 +757,8 @@ class FakeDiscord:
         else:
             perms = self.permissions(user) if member_permissions is None else member_permissions
             payload |= {
-                "guild_id": str(self.guild_id),
-                "guild": {"id": str(self.guild_id), "locale": "en-US", "features": []},
+                "guild_id": str(self._guild_of(int(channel["id"]))),
+                "guild": {"id": str(self._guild_of(int(channel["id"]))), "locale": "en-US", "features": []},
                 "guild_locale": "en-US",
                 "member": user.member_payload(permissions=perms),
             }

@@ -39,7 +39,10 @@ def test_k_and_the_answer_shape(sample_engine):
     data = result.to_dict()
     assert set(data) == {"question", "answered", "answers", "confidence"}
     assert len(data["answers"]) == 3
-    assert set(data["answers"][0]["article"]) == {"id", "title", "source", "url", "published"}
+    article = data["answers"][0]["article"]
+    added = {"scope", "uploaded", "claimed_source"}  # by scopes, beside the original keys
+    assert set(article) == {"id", "title", "source", "url", "published", *added}
+    assert (article["scope"], article["uploaded"], article["claimed_source"]) == ("shared", False, None)
     scores = [a["score"] for a in data["answers"]]
     assert scores == sorted(scores, reverse=True)
 

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from strategies import LINES
 
 from index.engine import Engine
-from index.ingest import content_hash, passage_windows
+from index.ingest import content_hash, passage_windows, stored_passage_vectors
 from index.models import ArticleIn, InputProblem
 from index.settings import Settings
 
@@ -58,6 +58,27 @@ def test_changed_text_replaces_the_old_version_and_its_vectors(hash_engine):
     assert [r["text"] for r in rows] == ["The quay reopened on Friday.", "Boats returned."]
     assert hash_engine.index.count == hash_engine.store.count("passages") == 1
     assert hash_engine.store.query("SELECT id FROM articles") == [{"id": "h1"}]
+
+
+def test_each_passage_is_in_the_index_under_its_own_pk(hash_engine):
+    """Passages go in a chunk at a time with pks given by ingest: FAISS must hold each under its pk,
+    a replaced article's new passages included, and SQLite no passage that FAISS lacks."""
+    hash_engine.ingest(
+        [_article(TEXT, id="h1"), _article("The quay shut. Boats left. Gulls stayed.", id="h2")]
+    )
+    hash_engine.ingest(
+        [
+            _article("The quay reopened on Friday. Boats returned.", id="h1"),
+            _article(TEXT + " Nets dried.", id="h3"),
+        ]
+    )
+    store, index = hash_engine.store, hash_engine.index
+    ids, vecs = stored_passage_vectors(
+        store, hash_engine.embedder.dim, hash_engine.settings.passage_title_weight
+    )
+    assert sorted(ids.tolist()) == [r["pk"] for r in store.query("SELECT pk FROM passages ORDER BY pk")]
+    assert len(set(ids.tolist())) == len(ids) == index.count
+    assert [index.search(vec, 1)[0][0] for vec in vecs] == ids.tolist()
 
 
 def test_sentence_offsets_point_into_the_article_text(hash_engine):

@@ -89,7 +89,7 @@ def engine(tmp_path_factory, model, reranker):
         embedder=model,
         reranker=reranker,
     )
-    engine.ingest_paths([FIXTURES / "rerank" / "articles.jsonl"])
+    engine.ingest_paths([FIXTURES / "rerank" / "articles.jsonl", FIXTURES / "quality" / "articles.jsonl"])
     yield engine
     engine.close()
 
@@ -119,3 +119,23 @@ def test_without_the_reranker_the_answers_are_the_first_stages_order(engine):
         assert [a.sentence for a in plain.ask(question).answers] == expected
     finally:
         plain.close()
+
+
+@pytest.mark.parametrize(
+    ("question", "first_pick", "answer"),
+    [
+        ("when will the orchard give apples", "The orchard was designed", "Its first apples are expected"),
+        (
+            "why is the night bus to brenford being cut",
+            "The night bus from Dunmore",
+            "The operator, Wealdline",
+        ),
+    ],
+)
+def test_the_shipped_reranker_fixes_an_order_the_first_stage_gets_wrong(engine, question, first_pick, answer):
+    plain = Engine(engine.settings.model_copy(update={"rerank": False}), embedder=engine.embedder)
+    try:
+        assert plain.ask(question).answers[0].sentence.startswith(first_pick)  # NEWSBOT_RERANK=false
+    finally:
+        plain.close()
+    assert engine.ask(question).answers[0].sentence.startswith(answer)

@@ -1,5 +1,7 @@
+import json
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from unittest.mock import patch
 
 import pytest
@@ -12,6 +14,10 @@ from index.limits import MAX_SENTENCE_CHARS
 from index.sentences import split_sentences
 
 SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "news" / "north-korea-missile-launches.txt"
+TRICKY = Path(__file__).resolve().parents[1] / "fixtures" / "tricky-sentences.jsonl"
+# Lines of TRICKY that syntok splits wrongly: "The Rev. | Jones", "Lt. | Col.", "£2.9m. Shares" and
+# "in 7.35. Her" read as one sentence.
+_KNOWN_MISSES = {2, 3, 8, 43}
 
 
 def sents(text: str) -> list[str]:
@@ -94,17 +100,32 @@ def test_sentence_longer_than_window_is_not_cut(monkeypatch):
     assert sents(text) == ["This one sentence is much longer than the tiny window allows.", "Short one."]
 
 
-class _AlteringSegmenter:
-    """Stands in for pysbd returning text with changed whitespace or dropping a tail."""
+def _garbled_segment(tokens):
+    """Stands in for syntok returning sentence starts out of order, repeated, empty and out of range."""
+    offsets = [token.offset for token in tokens]
+    return [[SimpleNamespace(offset=o)] for o in (offsets[4], offsets[2], offsets[4], -7, 10_000)] + [[]]
 
-    def segment(self, text: str) -> list[str]:
-        return [" ".join(text.split()[:3]), " ".join(text.split()[3:5])]
 
-
-def test_offsets_survive_altered_splitter_output(monkeypatch):
-    monkeypatch.setattr(sentences, "_SEGMENTER", _AlteringSegmenter())
+def test_spans_hold_whatever_the_splitter_returns(monkeypatch):
+    monkeypatch.setattr(sentences, "segment", _garbled_segment)
     text = "One  two\u2009three four five six seven."
-    assert sents(text) == ["One  two\u2009three", "four five", "six seven."]
+    assert sents(text) == ["One  two", "three four", "five six seven."]
+    assert_covers(text, split_sentences(text))
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(
+            case, id=case["text"][:40], marks=pytest.mark.xfail(strict=True) if i in _KNOWN_MISSES else ()
+        )
+        for i, case in enumerate(map(json.loads, TRICKY.read_text(encoding="utf-8").splitlines()))
+    ],
+)
+def test_tricky_news_sentences(case):
+    """The hand-written set of bench/splitters.py; the few syntok gets wrong are marked, so a change
+    of splitter or of its version that fixes or breaks one shows here."""
+    assert sents(case["text"]) == case["sentences"]
 
 
 def test_a_run_on_without_punctuation_is_split_at_clauses_and_spaces_not_quoted_whole():
@@ -124,19 +145,20 @@ def test_a_run_on_without_punctuation_is_split_at_clauses_and_spaces_not_quoted_
 def test_unbroken_text_is_cut_to_quotable_pieces_in_linear_time(text):
     started = time.perf_counter()
     spans = split_sentences(text)
-    assert time.perf_counter() - started < 10  # quadratic pysbd on 200 kB would take minutes
+    assert time.perf_counter() - started < 10  # the splitter reads a bounded window at a time
     assert max(end - start for start, end in spans) <= MAX_SENTENCE_CHARS
     assert_covers(text, spans)
 
 
-def test_a_long_sentence_is_split_where_pysbd_missed_a_sentence_end():
-    # pysbd reads on through `user. "None` (a quote opening the next sentence) for 590 characters.
+def test_a_long_sentence_is_split_where_the_splitter_missed_a_sentence_end():
+    # syntok reads on through `7.35. Her` (a number ending a sentence) for 560 characters.
     text = (
-        '"They are making simple but powerful tools available to the user. "None of them have a fancy '
-        'look," he added, ' + "declaring himself surprised and pleased by it, " * 10 + "and left. The end."
+        "The British runner finished in fifth place in the final with a time of 7.35. Her rival won, "
+        + "declaring herself surprised and pleased by it, " * 10
+        + "and left. The end."
     )
     pieces = sents(text)
-    assert pieces[0] == '"They are making simple but powerful tools available to the user.'
+    assert pieces[0] == "The British runner finished in fifth place in the final with a time of 7.35."
     assert max(map(len, pieces)) <= MAX_SENTENCE_CHARS and pieces[-1] == "The end."
 
 

@@ -48,13 +48,13 @@ def test_iso_day_refuses_anything_else_naming_the_option(text: str) -> None:
 
 
 def test_filters_check_their_dates_and_build_sql() -> None:
-    assert not Filters() and Filters(outlet="Gazette")
     with pytest.raises(ValueError, match=r"`since` \(2024-03-02\) is after `until` \(2024-03-01\)"):
         Filters(since="2024-03-02", until="2024-03-01")
     where, params = Filters(outlet="Gazette", since="2024-03-01", until="2024-03-31").sql("x")
     assert params == ["Gazette", "Gazette", "2024-03-01", "2024-03-31"]
     assert "x.published >= ?" in where and "substr(x.published, 1, 10) <= ?" in where
-    assert Filters().sql() == ("1", [])
+    assert Filters().sql() == ("a.scope IS NULL", [])  # shared news only
+    assert Filters(scope="42").sql() == ("(a.scope IS NULL OR a.scope = ?)", ["42"])
 
 
 def test_filters_select_by_own_or_copying_outlet_and_by_day(store: Store) -> None:
@@ -129,7 +129,7 @@ def test_a_failed_transaction_writes_nothing(store: Store) -> None:
 
 
 def test_settings_and_schema_version(store: Store) -> None:
-    assert store.get_setting("schema_version") == "2"
+    assert store.get_setting("schema_version") == "3"
     assert store.get_setting("model") is None
     store.set_setting("model", "hash")
     store.set_setting("model", "hash-64")

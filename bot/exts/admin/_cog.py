@@ -1,4 +1,7 @@
-"""/ingest and /feeds: adding articles, for members with the Manage Server permission."""
+"""/ingest, /feeds and /forget: a server's own news, for members with the Manage Server permission.
+
+Everything here acts in the server's own scope: what it adds only it sees, and it can list, remove and
+forget only what it added."""
 
 from __future__ import annotations
 
@@ -11,11 +14,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.checks import require_manage_guild
+from bot.checks import require_guild_ingest, require_manage_guild, scope_of
 from bot.errors import UserError
 from bot.exts.admin._render import feeds_message, ingest_message, polling_note
 from bot.exts.admin._uploads import ACCEPTED, as_uploaded, check_upload, read_upload, saved_name
-from bot.text import escape
+from bot.text import escape, one_line, trim
 from index.engine import is_url
 from index.ingest import IngestReport
 from index.models import ArticleIn, InputProblem
@@ -49,6 +52,9 @@ class Admin(commands.Cog):
     async def ingest(
         self, interaction: discord.Interaction, url: str | None = None, file: discord.Attachment | None = None
     ) -> None:
+        require_guild_ingest(interaction)
+        scope = scope_of(interaction.guild_id)
+        assert scope is not None  # guild_only
         url = (url or "").strip()
         if not url and file is None:
             raise UserError("Give me an article's `url`, attach a `file` of articles, or both.")
@@ -59,7 +65,7 @@ class Admin(commands.Cog):
         await interaction.response.defer(thinking=True, ephemeral=True)
         items = await self.bot.engine.fetch_articles([url]) if url else []
         if file is None:
-            report = await self.bot.run_engine(self._ingest, items)
+            report = await self.bot.run_engine(self._ingest, scope, items)
         else:
             with tempfile.TemporaryDirectory(prefix="newsbot-upload-") as folder:
                 saved = Path(folder, saved_name(file.filename))
@@ -69,22 +75,38 @@ class Admin(commands.Cog):
                     raise UserError(
                         f"I could not download {escape(file.filename)} from Discord; try again."
                     ) from exc
-                report = await self.bot.run_engine(self._ingest, items, saved)
+                report = await self.bot.run_engine(self._ingest, scope, items, saved)
             report.problems = as_uploaded(report.problems, saved, file.filename)
         await interaction.edit_original_response(content=ingest_message(report))
         if report.stored:
-            await self.bot.refresh_outlets()
+            await self.bot.refresh_outlets(scope)
 
-    def _ingest(self, items: Sequence[ArticleIn | InputProblem], upload: Path | None = None) -> IngestReport:
-        """Runs on an engine thread: reads the upload and ingests it with the fetched articles."""
-        return self.bot.engine.ingest([*items, *(read_upload(upload) if upload else ())])
+    def _ingest(
+        self, scope: str, items: Sequence[ArticleIn | InputProblem], upload: Path | None = None
+    ) -> IngestReport:
+        """Runs on an engine thread: reads the upload and ingests it with the fetched articles into the
+        server's own news."""
+        return self.bot.engine.ingest([*items, *(read_upload(upload) if upload else ())], scope=scope)
+
+    @app_commands.command(description="Delete an article this server added, by its id or web address")
+    @app_commands.describe(article="The article's id (as /ingest showed it) or its web address")
+    @app_commands.guild_only()
+    @app_commands.default_permissions(manage_guild=True)
+    async def forget(self, interaction: discord.Interaction, article: str) -> None:
+        scope = scope_of(interaction.guild_id)
+        await interaction.response.defer(thinking=True, ephemeral=True)
+        title = await self.bot.run_engine(self.bot.engine.forget, article, scope)
+        await interaction.edit_original_response(content=f"Forgot “{trim(escape(one_line(title)), 150)}”.")
+        await self.bot.refresh_outlets(scope)
 
     @feeds.command(name="add", description="Follow an RSS or Atom feed")
     @app_commands.describe(url="The feed's address", name="A name to show for it")
     async def feeds_add(self, interaction: discord.Interaction, url: str, name: str | None = None) -> None:
+        require_guild_ingest(interaction)
+        scope = scope_of(interaction.guild_id)
         await interaction.response.defer(thinking=True, ephemeral=True)
         try:
-            feed = await self.bot.run_engine(lambda: self.bot.engine.feeds.add(url, name))
+            feed = await self.bot.run_engine(lambda: self.bot.engine.feeds.add(url, name, scope=scope))
         except ValueError as exc:
             raise UserError(str(exc)) from exc
         shown = f" ({escape(feed.name)})" if feed.name else ""
@@ -93,14 +115,18 @@ class Admin(commands.Cog):
 
     @feeds.command(name="list", description="The feeds I follow and their health")
     async def feeds_list(self, interaction: discord.Interaction) -> None:
+        require_guild_ingest(interaction)
+        scope = scope_of(interaction.guild_id)
         await interaction.response.defer(thinking=True, ephemeral=True)
-        feeds = await self.bot.run_engine(lambda: self.bot.engine.feeds.list())
+        feeds = await self.bot.run_engine(lambda: self.bot.engine.feeds.list(scope))
         await interaction.edit_original_response(content=feeds_message(feeds))
 
     @feeds.command(name="remove", description="Stop following a feed")
     @app_commands.describe(url="The feed's address, as /feeds list shows it")
     async def feeds_remove(self, interaction: discord.Interaction, url: str) -> None:
+        require_guild_ingest(interaction)
+        scope = scope_of(interaction.guild_id)
         await interaction.response.defer(thinking=True, ephemeral=True)
-        if not await self.bot.run_engine(lambda: self.bot.engine.feeds.remove(url)):
+        if not await self.bot.run_engine(lambda: self.bot.engine.feeds.remove(url, scope=scope)):
             raise UserError("I do not follow that feed; /feeds list shows the ones I do.")
         await interaction.edit_original_response(content=f"Stopped following <{url.strip()}>.")

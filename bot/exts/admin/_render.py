@@ -15,7 +15,10 @@ TITLE_SHOWN = 150
 def ingest_message(report: IngestReport) -> str:
     head = "Added: " if report.stored else "Nothing added: "
     lines = [head + report.summary()]
-    lines += [f"• {trim(escape(one_line(title)), TITLE_SHOWN)}" for title in report.titles]
+    lines += [
+        f"• {trim(escape(one_line(title)), TITLE_SHOWN)} (id: {escape(one_line(article_id))})"
+        for title, article_id in zip(report.titles, report.article_ids, strict=True)
+    ]
     if report.problems:
         lines.append("Problems:")
         lines += [problem_line(p) for p in report.problems]

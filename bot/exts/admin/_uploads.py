@@ -34,9 +34,19 @@ def read_upload(saved: Path) -> Iterator[ArticleIn | InputProblem]:
     """The articles in an upload saved under `saved_name` in a temporary folder, known by that name
     rather than by the folder's random path, so that an edited re-upload replaces what the first stored."""
     for item in read_paths([saved]):
-        if isinstance(item, ArticleIn) and item.key is not None:
-            item.key = f"upload/{saved.name}"
+        if isinstance(item, ArticleIn):
+            if item.key is not None:
+                item.key = f"upload/{saved.name}"
+            _as_uploaded(item)
         yield item
+
+
+def _as_uploaded(article: ArticleIn) -> None:
+    """A file is its uploader's word, not an outlet's: the outlet and URL it names are kept as claims
+    (shown as such), never as the article's outlet or link."""
+    claims = {"claimed_source": article.source, "claimed_url": article.url}
+    article.meta.update({key: value for key, value in claims.items() if value}, uploaded=True)
+    article.source = article.url = None
 
 
 def as_uploaded(problems: list[InputProblem], saved: Path, filename: str) -> list[InputProblem]:

@@ -35,7 +35,7 @@ class Ask(commands.Cog):
         outlet: str | None = None,
         since: Since | None = None,
     ) -> None:
-        filters = make_filters(self.bot, outlet, since)
+        filters = await make_filters(interaction, outlet, since)
         await interaction.response.defer(thinking=True)
         result = await self.bot.run_engine(self.bot.engine.ask, question, None, filters)
         embed, view = answer_reply(result, interaction.user.id, self.bot.engine.min_answer_score)

@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.checks import rate_limited
+from bot.checks import rate_limited, scope_of
 from bot.exts.coverage._render import coverage_embed
 
 if TYPE_CHECKING:
@@ -23,5 +23,5 @@ class Coverage(commands.Cog):
     @rate_limited()  # it reads the whole store: as costly as a question
     async def coverage(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(thinking=True)
-        stats = await self.bot.run_engine(self.bot.engine.stats)
+        stats = await self.bot.run_engine(self.bot.engine.stats, scope_of(interaction.guild_id))
         await interaction.edit_original_response(embed=coverage_embed(stats))

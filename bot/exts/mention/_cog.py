@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING
 import discord
 from discord.ext import commands
 
+from bot.checks import scope_of
 from bot.errors import UserError, describe
 from bot.exts.ask._views import answer_reply
 from bot.exts.mention._question import HOW_TO_ASK, question_in
+from index.store import Filters
 
 if TYPE_CHECKING:
     from bot.app import NewsBot
@@ -47,7 +49,8 @@ class Mention(commands.Cog):
                 raise UserError(HOW_TO_ASK)
             self.bot.cooldown.spend(message.author.id)
             async with message.channel.typing():
-                result = await self.bot.run_engine(self.bot.engine.ask, question)
+                filters = Filters(scope=scope_of(message.guild.id))
+                result = await self.bot.run_engine(self.bot.engine.ask, question, None, filters)
             embed, view = answer_reply(result, message.author.id, self.bot.engine.min_answer_score)
             reply = await message.reply(embed=embed, view=view, mention_author=False)
             if view is not None:

@@ -38,7 +38,7 @@ class Search(commands.Cog):
         since: Since | None = None,
         until: Until | None = None,
     ) -> None:
-        filters = make_filters(self.bot, outlet, since, until)
+        filters = await make_filters(interaction, outlet, since, until)
         await interaction.response.defer(thinking=True)
         hits = await self.bot.run_engine(self.bot.engine.search, query, RESULTS, filters)
         view = SearchView(interaction.user.id, query, hits) if len(hits) > PAGE_SIZE else None

@@ -1,0 +1,143 @@
+"""Scopes: a Discord server's own news beside the shared news, matched, forgotten and upgraded apart."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from index.engine import Engine
+from index.errors import EngineError
+from index.models import ArticleIn
+from index.settings import Settings
+from index.store import Filters
+
+BELL = "The bell was cast in 1820 by the Whitechapel foundry. It was rung again on Sunday after repairs."
+FAKE = "The bell was never cast at all. It is a replica made of plastic, the council admitted."
+
+
+def _bell(text: str = BELL, **fields: object) -> ArticleIn:
+    return ArticleIn(title="Bell rings again", text=text, **fields)  # type: ignore[arg-type]
+
+
+def _articles(engine: Engine) -> list[tuple[str, str | None, str | None]]:
+    rows = engine.store.query("SELECT id, scope, source FROM articles ORDER BY pk")
+    return [(r["id"], r["scope"], r["source"]) for r in rows]
+
+
+def test_a_server_cannot_replace_shadow_or_copy_into_shared_news(hash_engine: Engine) -> None:
+    url = "https://gazette.example/bell"
+    assert hash_engine.ingest([_bell(id="bell", url=url, source="Gazette")]).new == 1
+    # The same id and URL with other text, the same text from another outlet: all its own, in server 7.
+    report = hash_engine.ingest(
+        [_bell(FAKE, id="bell", url=url, source="Gazette"), _bell(source="Courier")], scope="7"
+    )
+    assert (report.new, report.updated, report.copies) == (2, 0, 0)
+    shared = hash_engine.store.query("SELECT text FROM articles WHERE scope IS NULL")
+    assert shared == [{"text": BELL}]  # untouched
+    assert hash_engine.store.count("articles") == 3
+    # Within its own scope the server's articles are matched as ever: the same again is skipped.
+    assert hash_engine.ingest([_bell(FAKE, id="bell", url=url, source="Gazette")], scope="7").skipped == 1
+    # Another server's copy of the same text is not a wire copy of server 7's either.
+    assert hash_engine.ingest([_bell(source="Herald")], scope="8").copies == 0
+
+
+def test_questions_see_shared_news_and_their_own_scope_only(hash_engine: Engine) -> None:
+    hash_engine.ingest([_bell(id="bell", source="Gazette")])
+    hash_engine.ingest([_bell(FAKE, id="fake", source="Courier")], scope="7")
+
+    def quoted(scope: str | None) -> set[str]:
+        result = hash_engine.ask("was the bell cast?", k=5, filters=Filters(scope=scope))
+        return {a.article.id for a in result.answers}
+
+    assert quoted(None) == {"bell"} and quoted("8") == {"bell"}
+    assert quoted("7") == {"bell", "fake"}
+    scoped = hash_engine.ask("plastic replica", filters=Filters(scope="7")).answers
+    assert {a.article.scope for a in scoped} <= {None, "7"}
+    assert {h.article.id for h in hash_engine.search("bell", filters=Filters(scope="8"))} == {"bell"}
+    assert hash_engine.outlets() == ["Gazette"] and set(hash_engine.outlets("7")) == {"Gazette", "Courier"}
+    assert (hash_engine.stats()["articles"], hash_engine.stats("7")["articles"]) == (1, 2)
+    assert hash_engine.stats("7")["scope"] == "7" and hash_engine.stats()["scope"] == "shared"
+
+
+def test_forget_deletes_the_article_and_its_vectors_and_nothing_else(hash_engine: Engine) -> None:
+    hash_engine.ingest([_bell(id="bell", source="Gazette"), _bell(FAKE, id="other", source="Gazette")])
+    hash_engine.ingest([_bell(id="bell", source="Gazette")], scope="7")
+    before = hash_engine.index.count
+    mine = hash_engine.store.query(
+        "SELECT count(*) AS n FROM passages p JOIN articles a ON a.pk = p.article_pk WHERE a.scope = '7'"
+    )[0]["n"]
+    with pytest.raises(EngineError, match="no article in server 8's own news has the id or URL 'bell'"):
+        hash_engine.forget("bell", "8")
+    assert hash_engine.forget("bell", "7") == "Bell rings again"
+    assert _articles(hash_engine) == [("bell", None, "Gazette"), ("other", None, "Gazette")]
+    assert hash_engine.index.count == before - mine == hash_engine.store.count("passages")
+    fts = hash_engine.store.query(
+        "SELECT count(*) AS n FROM sentences_fts WHERE sentences_fts MATCH 'Whitechapel'"
+    )
+    assert fts[0]["n"] == 1  # the shared article's sentence only
+    assert hash_engine.ask("who cast the bell?").answers  # shared news still answers
+
+
+def test_forgetting_a_story_keeps_its_wire_copies(hash_engine: Engine) -> None:
+    report = hash_engine.ingest([_bell(id="bell", source="Gazette"), _bell(id="copy", source="Courier")])
+    assert report.copies == 1
+    hash_engine.forget("bell")
+    assert _articles(hash_engine) == [("copy", None, "Courier")]
+    assert hash_engine.index.count == hash_engine.store.count("passages") > 0
+
+
+def _downgrade_to_schema_2(db_path: Path) -> None:
+    """The tables as newsbot made them before scopes (schema 2)."""
+    db = sqlite3.connect(db_path)
+    db.executescript(
+        """
+        DROP INDEX idx_articles_scope_id; DROP INDEX idx_articles_scope;
+        ALTER TABLE articles DROP COLUMN scope;
+        CREATE UNIQUE INDEX idx_articles_id ON articles(id);
+        DROP TABLE feed_subscriptions; DROP TABLE feed_items;
+        ALTER TABLE feeds ADD COLUMN name TEXT;
+        UPDATE feeds SET name = 'Gazette feed';
+        CREATE TABLE feed_items (feed_url TEXT REFERENCES feeds(url), guid TEXT, link TEXT, seen_at TEXT,
+                                 PRIMARY KEY (feed_url, guid));
+        INSERT INTO feed_items VALUES ('https://gazette.example/rss', 'g1', NULL, '2024-01-01T00:00');
+        UPDATE settings SET value = '2' WHERE key = 'schema_version';
+        """
+    )
+    db.commit()
+    db.close()
+
+
+def test_a_data_dir_of_the_previous_schema_is_upgraded_and_its_news_is_shared(
+    hash_settings: Settings,
+) -> None:
+    engine = Engine(hash_settings)
+    engine.ingest([_bell(id="bell", source="Gazette")])
+    engine.feeds.add("https://gazette.example/rss")
+    engine.close()
+    _downgrade_to_schema_2(hash_settings.db_path)
+
+    engine = Engine(hash_settings)
+    try:
+        assert engine.store.get_setting("schema_version") == "3"
+        assert _articles(engine) == [("bell", None, "Gazette")]
+        assert {a.article.id for a in engine.ask("who cast the bell?").answers} == {"bell"}
+        assert engine.ingest([_bell(FAKE, id="bell", source="Gazette")], scope="7").new == 1  # ids per scope
+        feeds = engine.feeds.list()
+        assert [(f.url, f.name, f.scope) for f in feeds] == [
+            ("https://gazette.example/rss", "Gazette feed", None)
+        ]
+        assert engine.feeds.seen("https://gazette.example/rss", ["g1", "g2"]) == {"g1"}
+    finally:
+        engine.close()
+
+
+def test_an_unknown_schema_is_refused_saying_what_to_do(hash_settings: Settings) -> None:
+    Engine(hash_settings).close()
+    db = sqlite3.connect(hash_settings.db_path)
+    db.execute("UPDATE settings SET value = '1' WHERE key = 'schema_version'")
+    db.commit()
+    db.close()
+    with pytest.raises(EngineError, match=r"schema 1; this one reads 3 and upgrades 2 in place\): run that"):
+        Engine(hash_settings)
