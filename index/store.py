@@ -292,7 +292,7 @@ class Store:
         return self.query(
             f"SELECT s.article_pk AS pk, a.id, a.source, count(DISTINCT s.norm) AS shared, "
             f"(SELECT count(DISTINCT t.norm) FROM sentences t WHERE t.article_pk = s.article_pk) AS total "
-            f"FROM sentences s JOIN articles a ON a.pk = s.article_pk "
+            f"FROM sentences s CROSS JOIN articles a ON a.pk = s.article_pk "  # CROSS: the norm index first
             f"WHERE s.norm IN ({marks}) AND a.copy_of IS NULL AND coalesce(a.scope, '') = ? "
             f"GROUP BY s.article_pk HAVING shared >= ? AND shared >= ? * total ORDER BY shared DESC, pk",
             [*distinct, scope or "", overlap * len(distinct), overlap],
