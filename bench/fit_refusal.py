@@ -124,6 +124,11 @@ def main() -> None:
     print(f"fit on all:      refuses {refused_a:.1%} of answerable, {refused_u:.1%} of unanswerable")
     print("weights:", json.dumps({t: round(float(w), 4) for t, w in zip(terms, weights, strict=True)}))
     print(f"threshold: {cut:.4f}")
+    sure = X @ weights - cut
+    for margin in (0.0, 0.5, 1.0, 1.5, 2.0):  # how far past the threshold a quote is "high" confidence
+        above = answerable & (sure >= margin)
+        share = above.sum() / answerable.sum()
+        print(f"margin {margin}: {share:.0%} of answerable, {hits[above].mean():.0%} right")
 
 
 if __name__ == "__main__":

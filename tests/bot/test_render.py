@@ -14,7 +14,7 @@ from bot.dates import check_range, parse_day
 from bot.errors import UserError, user_message
 from bot.exts.admin._render import feeds_message, ingest_message
 from bot.exts.admin._uploads import as_uploaded, check_upload, saved_name
-from bot.exts.ask._render import answer_embed, confidence, context_embed
+from bot.exts.ask._render import HIGH_MARGIN, answer_embed, confidence, context_embed
 from bot.exts.coverage._render import coverage_embed
 from bot.exts.mention._question import question_in
 from bot.exts.search._render import search_embed
@@ -48,8 +48,8 @@ def as_request(embed: object) -> RecordedRequest:
 
 @pytest.mark.parametrize(
     ("value", "threshold", "label"),
-    [(-1.0, -0.3, "low"), (-0.31, -0.3, "low"), (-0.3, -0.3, "medium"), (0.44, -0.3, "medium"),
-     (0.45, -0.3, "high"), (0.9, 0.9, "medium"), (1.65, 0.9, "high")],
+    [(-1.0, -0.3, "low"), (-0.31, -0.3, "low"), (-0.3, -0.3, "medium"), (HIGH_MARGIN - 0.31, -0.3, "medium"),
+     (HIGH_MARGIN - 0.3, -0.3, "high"), (0.9, 0.9, "medium"), (0.9 + HIGH_MARGIN, 0.9, "high")],
 )  # fmt: skip
 def test_confidence_is_relative_to_the_refusal_threshold(value: float, threshold: float, label: str) -> None:
     assert confidence(value, threshold) == label
@@ -59,7 +59,7 @@ def test_an_answer_pages_its_quotes() -> None:
     result = AskResult(
         "how much is the ferry?", True, [answer(1.6), answer(1.2), answer(1.0)], confidence=1.0
     )
-    first = answer_embed(result, 0, 0.2)
+    first = answer_embed(result, 0, 1.0 - HIGH_MARGIN)
     assert first.title == "how much is the ferry?"
     assert first.description.count("> The council met on Monday. **The ferry will cost more.**") == 2
     assert (
@@ -67,8 +67,9 @@ def test_an_answer_pages_its_quotes() -> None:
         in first.description
     )
     assert first.footer.text == "confidence: high · quotes 1–2 of 3"
-    assert answer_embed(result, 1, 0.2).footer.text == "quotes 3–3 of 3"  # confidence is the best quote's
-    assert answer_embed(result, 0, 0.5).footer.text.startswith("confidence: medium ·")
+    # confidence is the best quote's: later pages do not show it
+    assert answer_embed(result, 1, 1.0 - HIGH_MARGIN).footer.text == "quotes 3–3 of 3"
+    assert answer_embed(result, 0, 1.0 - HIGH_MARGIN / 2).footer.text.startswith("confidence: medium ·")
 
 
 def test_wire_copies_are_named() -> None:
