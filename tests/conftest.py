@@ -62,3 +62,20 @@ def sample_engine(
 @pytest.fixture
 def sample_dir() -> Path:
     return SAMPLE_DIR
+
+
+@pytest.fixture(scope="module")
+def rerank_engine(
+    tmp_path_factory: pytest.TempPathFactory,
+    model: SentenceTransformerEmbedder,
+    reranker: CrossEncoderReranker,
+) -> Iterator[Engine]:
+    """The real models over our own short stories (tests/fixtures/rerank and quality)."""
+    engine = Engine(
+        Settings(data_dir=tmp_path_factory.mktemp("rerank"), _env_file=None),
+        embedder=model,
+        reranker=reranker,
+    )
+    engine.ingest_paths([FIXTURES / "rerank" / "articles.jsonl", FIXTURES / "quality" / "articles.jsonl"])
+    yield engine
+    engine.close()

@@ -5,8 +5,6 @@ import pytest
 from index.candidates import is_quotable
 from index.engine import Engine
 from index.evidence import FEATURES
-from index.settings import Settings
-from tests.conftest import FIXTURES
 
 TEXT = (
     "The old flour mill will reopen as a museum.\n\n"
@@ -38,16 +36,9 @@ def test_only_prose_sentences_are_quotable(sentence, quotable):
     assert is_quotable(TEXT, *_span(sentence)) is quotable
 
 
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory, model, reranker):
-    engine = Engine(
-        Settings(data_dir=tmp_path_factory.mktemp("rerank"), _env_file=None),
-        embedder=model,
-        reranker=reranker,
-    )
-    assert engine.ingest_paths([FIXTURES / "rerank" / "articles.jsonl"]).new == 3
-    yield engine
-    engine.close()
+@pytest.fixture
+def engine(rerank_engine):
+    return rerank_engine
 
 
 def test_a_sub_heading_that_repeats_the_question_is_never_the_quote(engine):

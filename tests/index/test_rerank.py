@@ -12,7 +12,6 @@ from index.candidates import Candidates
 from index.engine import Engine
 from index.rerank import SHIPPED, CrossEncoderReranker, Manifest, create_reranker, mix, rerank
 from index.settings import Settings
-from tests.conftest import FIXTURES
 
 
 class KeywordReranker:
@@ -82,16 +81,9 @@ def test_the_shipped_reranker_is_small_and_says_how_it_was_validated():
     assert manifest.trained_layers and 1 <= manifest.top <= 30
 
 
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory, model, reranker):
-    engine = Engine(
-        Settings(data_dir=tmp_path_factory.mktemp("rerank"), _env_file=None),
-        embedder=model,
-        reranker=reranker,
-    )
-    engine.ingest_paths([FIXTURES / "rerank" / "articles.jsonl", FIXTURES / "quality" / "articles.jsonl"])
-    yield engine
-    engine.close()
+@pytest.fixture
+def engine(rerank_engine):
+    return rerank_engine
 
 
 def test_the_shipped_reranker_prefers_the_answer_to_the_leads_topic(reranker):
