@@ -2,7 +2,8 @@
 
 The engine is synchronous and CPU-bound (the model and FAISS). Every call to it goes through
 `NewsBot.run_engine`, on the bot's own thread pool, so the event loop is always free to answer
-Discord's heartbeats and to acknowledge new interactions within their 3 seconds.
+Discord's heartbeats and to acknowledge new interactions within their 3 seconds. Questions go through
+`NewsBot.run_question`, which bounds how many may wait for a thread (NEWSBOT_QUEUE_LIMIT).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
-from bot.checks import UserCooldown
+from bot.checks import QuestionLimits
 from bot.discord_urls import point_discord_at
 from bot.errors import UserError, answer_error
 from bot.exts import EXTENSIONS
@@ -78,7 +79,7 @@ class NewsBot(commands.Bot):
         self.engine = engine if engine is not None else Engine(settings)
         self.commands_only = commands_only
         self.executor = ThreadPoolExecutor(settings.workers, thread_name_prefix="engine")
-        self.cooldown = UserCooldown(settings.cooldown_rate, settings.cooldown_seconds)
+        self.limits = QuestionLimits(settings)
         self._outlets: dict[str | None, OutletList] = {}  # by scope: see `outlets_in`
         self._feed_poller: tasks.Loop[Any] | None = None
 
@@ -91,6 +92,20 @@ class NewsBot(commands.Bot):
             return await loop.run_in_executor(self.executor, functools.partial(fn, *args, **kwargs))
         except EngineError as exc:
             raise UserError(str(exc)) from exc
+
+    async def run_question(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """`run_engine` for a question (/ask, /search, @mention): `Busy` at once, without waiting, when
+        ``queue_limit`` questions already wait for a thread. A question waits until a thread takes it."""
+        leave = self.limits.queue.join()
+
+        def taken() -> T:
+            leave()
+            return fn(*args, **kwargs)
+
+        try:
+            return await self.run_engine(taken)
+        finally:
+            leave()  # also when it never reached a thread (cancelled, or the pool shut down)
 
     def _load_engine(self) -> None:
         """Load the model and the FAISS index now, so that the first question does not wait for them."""

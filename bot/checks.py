@@ -1,7 +1,8 @@
-"""Who may do what, and how often: the per-user question budget and the Manage Server rule."""
+"""Who may do what, and how often: the question budgets, the engine's queue and the Manage Server rule."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar, cast
 
@@ -10,35 +11,110 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import UserError
+from bot.settings import BotSettings
 
 if TYPE_CHECKING:
     from bot.app import NewsBot
 
 T = TypeVar("T")
 
+BUSY = "I'm busy with other questions right now: try again in a minute."
 
-class UserCooldown:
-    """One budget per user shared by /ask, /search, /coverage and @mentions: the engine's CPU is the
-    scarce thing."""
+
+class Busy(UserError):
+    """A question refused because `EngineQueue.limit` questions already wait for the engine."""
+
+    def __init__(self) -> None:
+        super().__init__(BUSY)
+
+
+class ServerCooldown(UserError):
+    """A question refused because its server has asked all the questions it may this minute."""
+
+    def __init__(self, rate: int, retry_after: float) -> None:
+        super().__init__(
+            f"This server has asked all the questions it may this minute ({rate}): "
+            f"try again in {max(retry_after, 1):.0f} s."
+        )
+
+
+class Budgets:
+    """``rate`` uses per ``seconds`` for each key (a user id, a server id); idle keys are forgotten."""
 
     def __init__(self, rate: int, seconds: float) -> None:
         self._buckets: commands.CooldownMapping[int] = commands.CooldownMapping.from_cooldown(
-            rate, seconds, lambda user_id: user_id
+            rate, seconds, lambda key: key
         )
 
-    def spend(self, user_id: int) -> None:
-        """Take one question from the user's budget; `CommandOnCooldown` when it is used up."""
-        bucket = self._buckets.get_bucket(user_id)
+    def __getitem__(self, key: int) -> app_commands.Cooldown:
+        bucket = self._buckets.get_bucket(key)
         assert bucket is not None
-        if retry_after := bucket.update_rate_limit():
-            raise app_commands.CommandOnCooldown(bucket, retry_after)
+        return bucket
+
+
+class EngineQueue:
+    """Questions handed to the engine threads that no thread has taken yet, at most ``limit``: past
+    that, a burst is told to come back at once instead of waiting minutes for an answer."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._waiting = 0
+        self._lock = threading.Lock()  # a question leaves the queue on the engine thread that takes it
+
+    @property
+    def full(self) -> bool:
+        return self._waiting >= self.limit
+
+    def join(self) -> Callable[[], None]:
+        """One more waiting question, or `Busy`. Call what it returns when a thread takes the question,
+        and again when it is given up: only the first call counts."""
+        with self._lock:
+            if self.full:
+                raise Busy()
+            self._waiting += 1
+        left = False
+
+        def leave() -> None:
+            nonlocal left
+            with self._lock:
+                if not left:
+                    left = True
+                    self._waiting -= 1
+
+        return leave
+
+
+class QuestionLimits:
+    """How many questions the bot takes (/ask, /search, /coverage, @mentions): per user, per server and
+    waiting for the engine. The engine's CPU is the scarce thing; one busy server must not starve the
+    others, and a burst must not queue for minutes."""
+
+    def __init__(self, settings: BotSettings) -> None:
+        self.users = Budgets(settings.cooldown_rate, settings.cooldown_seconds)
+        self.servers = Budgets(settings.guild_rate, 60.0)
+        self.queue = EngineQueue(settings.queue_limit)
+
+    def admit(self, user_id: int, guild_id: int | None) -> None:
+        """Take one question from the user's and the server's budgets, or refuse it at once: `Busy`,
+        `CommandOnCooldown` (the user's) or `ServerCooldown`. A refused question spends nothing."""
+        if self.queue.full:
+            raise Busy()
+        user = self.users[user_id]
+        if retry_after := user.get_retry_after():
+            raise app_commands.CommandOnCooldown(user, retry_after)
+        if guild_id is not None:
+            server = self.servers[guild_id]
+            if retry_after := server.get_retry_after():
+                raise ServerCooldown(server.rate, retry_after)
+            server.update_rate_limit()
+        user.update_rate_limit()
 
 
 def rate_limited() -> Callable[[T], T]:
-    """App command check spending one question from the user's budget."""
+    """App command check: the question is admitted (`QuestionLimits.admit`) or refused privately at once."""
 
     def predicate(interaction: discord.Interaction) -> bool:
-        cast("NewsBot", interaction.client).cooldown.spend(interaction.user.id)
+        cast("NewsBot", interaction.client).limits.admit(interaction.user.id, interaction.guild_id)
         return True
 
     return app_commands.check(predicate)

@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # the engine is imported on demand: `newsbot --help` needs no
     from index.engine import Engine
     from index.models import ArticleRef
     from index.store import Filters
+    from index.watch import Watches
 
 log = logging.getLogger("newsbot")
 
@@ -138,6 +139,44 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("stats", parents=[common, scoped], help="what the index holds")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_stats)
+
+    p = sub.add_parser(
+        "trend", parents=[common, scoped], help="chart the articles on something per day or week, by outlet"
+    )
+    p.add_argument("query", nargs="+", metavar="QUERY")
+    p.add_argument("--since", help="only articles published on or after this date (YYYY-MM-DD)")
+    p.add_argument("--until", help="only articles published on or before this date (YYYY-MM-DD)")
+    p.add_argument("--out", type=_png, required=True, metavar="FILE.png", help="where to write the chart")
+    p.set_defaults(handler=_trend, outlet=None)
+
+    feedback = sub.add_parser("feedback", help="the votes on answers")
+    feedback_sub = feedback.add_subparsers(dest="feedback_command", required=True)
+    p = feedback_sub.add_parser(
+        "export",
+        parents=[common, scoped],
+        help="write the votes as eval questions (JSONL; with --guild: on that server's news too)",
+    )
+    p.add_argument("file", type=Path, metavar="FILE")
+    p.set_defaults(handler=_feedback_export)
+
+    watch = sub.add_parser(
+        "watch", help="standing queries on shared news, checked against new articles (servers: /watch)"
+    )
+    watch_sub = watch.add_subparsers(dest="watch_command", required=True)
+    p = watch_sub.add_parser("add", parents=[common], help="watch a query from now on")
+    p.add_argument("query", nargs="+", metavar="QUERY")
+    p.set_defaults(handler=_watch_add)
+    p = watch_sub.add_parser("list", parents=[common], help="the watches")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_watch_list)
+    p = watch_sub.add_parser("remove", parents=[common], help="stop a watch")
+    p.add_argument("id", type=int, metavar="ID", help="the watch's number, as `newsbot watch list` shows it")
+    p.set_defaults(handler=_watch_remove)
+    p = watch_sub.add_parser(
+        "check", parents=[common], help="per watch, the best quote of the articles new since its last check"
+    )
+    p.add_argument("--json", action="store_true", help="one JSON object per match")
+    p.set_defaults(handler=_watch_check)
 
     p = sub.add_parser("serve", parents=[common], help="run the Discord bot (needs DISCORD_TOKEN)")
     p.set_defaults(handler=_serve)
@@ -421,6 +460,96 @@ def _stats(args: argparse.Namespace, settings: Settings) -> int:
     print(f"last ingest: {stats['last_ingest'] or 'never'}")
     print(f"model:     {stats['index']['model'] or '(none yet)'} (dim {stats['index']['dim'] or '?'})")
     print("outlets:   " + (", ".join(f"{o['source']} ({o['articles']})" for o in stats["outlets"]) or "none"))
+    return 0
+
+
+def _png(text: str) -> Path:
+    if not text.lower().endswith(".png"):
+        raise argparse.ArgumentTypeError(f"the chart is a PNG: name a .png file, not {text!r}")
+    return Path(text)
+
+
+def _trend(args: argparse.Namespace, settings: Settings) -> int:
+    from index.chart import draw
+    from index.trend import trend_of
+
+    filters = _filters(args)
+    trend = trend_of(_engine_with_news(settings), " ".join(args.query), filters)
+    if not trend.total:
+        print(f"newsbot: {trend.summary()}", file=sys.stderr)
+        return 1
+    try:
+        args.out.write_bytes(draw(trend))
+    except OSError as exc:
+        raise EngineError(f"cannot write the chart to {args.out}: {exc.strerror}") from exc
+    print(f"{args.out}: {trend.summary()}")
+    return 0
+
+
+def _feedback_export(args: argparse.Namespace, settings: Settings) -> int:
+    from index.feedback import Feedback
+
+    try:
+        report = Feedback(_open(settings).store).export(args.file, args.guild)
+    except OSError as exc:
+        raise EngineError(f"cannot write {args.file}: {exc.strerror}") from exc
+    print(f"wrote {args.file}: {report.questions} questions with {report.answers} answers voted up")
+    if report.down_only:
+        print(
+            f"left out {report.down_only} questions with no answer voted up on balance: "
+            "a vote down says which quote is wrong, not which is right"
+        )
+    return 0
+
+
+def _watches(settings: Settings) -> Watches:
+    from index.watch import Watches
+
+    return Watches(_open(settings))
+
+
+def _watch_add(args: argparse.Namespace, settings: Settings) -> int:
+    watch = _watches(settings).add(" ".join(args.query))
+    print(f"watching “{watch.query}” (watch {watch.id}): `newsbot watch check` prints new articles on it")
+    return 0
+
+
+def _watch_list(args: argparse.Namespace, settings: Settings) -> int:
+    watches = _watches(settings).list()
+    if args.json:
+        print(json.dumps([asdict(w) for w in watches], ensure_ascii=False, indent=2))
+        return 0
+    if not watches:
+        print("No watches yet: `newsbot watch add QUERY`.")
+    for watch in watches:
+        print(f"{watch.id}  “{watch.query}”  since {watch.created_at[:10]}")
+    return 0
+
+
+def _watch_remove(args: argparse.Namespace, settings: Settings) -> int:
+    watch = _watches(settings).remove(args.id)
+    if watch is None:
+        print(f"newsbot: there is no watch {args.id}; see `newsbot watch list`", file=sys.stderr)
+        return 1
+    print(f"stopped watching “{watch.query}”")
+    return 0
+
+
+def _watch_check(args: argparse.Namespace, settings: Settings) -> int:
+    """Each watch's articles are checked once: a second check reports only what came in since."""
+    watches = _watches(settings)
+    checked = watches.list()
+    matches = [m for m in map(watches.check, checked) if m is not None]
+    for match in matches:
+        watch, answer = match.watch, match.answer
+        if args.json:
+            line = {"watch": watch.id, "query": watch.query, "answer": answer.to_dict()}
+            print(json.dumps(line, ensure_ascii=False))
+        else:
+            print(f"watch {watch.id} “{watch.query}”:\n{_quoted(answer.quote)}")
+            print(f"{_citation(answer.article)}\n")
+    if not args.json:
+        print(f"{len(matches)} of {len(checked)} watches matched new articles")
     return 0
 
 

@@ -35,7 +35,20 @@ class BotSettings(Settings):
     workers: int = Field(4, ge=1, description="Threads answering questions beside the event loop.")
     cooldown_rate: int = Field(5, ge=1, description="Questions one user may ask per cooldown window.")
     cooldown_seconds: float = Field(30.0, gt=0, description="Length of the per-user cooldown window.")
-    feed_poll_minutes: int = Field(0, ge=0, description="Poll the RSS/Atom feeds this often; 0 = never.")
+    guild_rate: int = Field(
+        30, ge=1, description="Questions one server (all its members together) may ask per minute."
+    )
+    queue_limit: int = Field(
+        20, ge=1, description="Questions that may wait for an engine thread; one more is told 'busy' at once."
+    )
+    feed_poll_minutes: int = Field(15, ge=0, description="Poll the RSS/Atom feeds this often; 0 = never.")
+    watch_post_minutes: int = Field(
+        30, ge=1, description="One watch (/watch) posts at most once per this many minutes."
+    )
+    watch_channel_hourly: int = Field(
+        6, ge=1, description="Watch posts one channel gets per hour at most, all its watches together."
+    )
+    watch_limit: int = Field(20, ge=1, description="Watches one server may keep (/watch add).")
     sync_on_start: bool = Field(
         True, description="Register the slash commands at start-up when they changed."
     )

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from index.candidates import Candidates
 from index.evidence import FEATURES
 from index.models import ArticleRef, Outlet
+
+if TYPE_CHECKING:  # filled in by index/annotations.py
+    from index.corroboration import Reported
+    from index.figures import Differing
 
 # A sentence opening with one of these words usually needs the sentence before it to make sense.
 LEANING = re.compile(
@@ -30,6 +34,9 @@ class Answer:
     article: ArticleRef
     context: str
     also_reported_by: list[Outlet] = field(default_factory=list)
+    link: str | None = None  # the article's URL opening at the quote (index/links.py)
+    newer: list[ArticleRef] = field(default_factory=list)  # newer coverage of the story, newest first
+    reported_by: Reported | None = None  # how many outlets carried it as wire copies, and since when
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -39,6 +46,9 @@ class Answer:
             "article": self.article.to_dict(),
             "context": self.context,
             "also_reported_by": [o.to_dict() for o in self.also_reported_by],
+            "link": self.link,
+            "newer": [{"title": a.title, "url": a.url, "published": a.published} for a in self.newer],
+            "reported_by": self.reported_by.to_dict() if self.reported_by else None,
         }
 
 
@@ -48,6 +58,7 @@ class AskResult:
     answered: bool
     answers: list[Answer]
     confidence: float = 0.0  # how strongly the best quote answers; below the threshold = refused
+    differing: list[Differing] = field(default_factory=list)  # figures the top answers disagree on
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -55,6 +66,7 @@ class AskResult:
             "answered": self.answered,
             "answers": [a.to_dict() for a in self.answers],
             "confidence": round(self.confidence, 4),
+            "differing": [d.to_dict() for d in self.differing],
         }
 
 

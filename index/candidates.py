@@ -23,6 +23,8 @@ _WIDEST_FETCH = 256
 
 # A sentence ends like prose: a full stop or exclamation mark, perhaps inside closing quotes/brackets.
 _PROSE_END = re.compile(r"[.!…][\"'”’)\]]*$")
+_NON_SPACE = re.compile(r"\S")
+_LINE_END = re.compile(r"[ \t]*\n")
 
 
 @dataclass(frozen=True)
@@ -50,9 +52,16 @@ class Candidates:
 
 def is_quotable(text: str, start: int, end: int) -> bool:
     """Whether a sentence can be the quote. A line standing alone in its paragraph that does not end
-    like prose — a sub-heading ("North Korea Provoking the US?"), a teaser, a caption — is not."""
-    alone = text[:start].rstrip(" \t").endswith("\n") or not text[:start].strip()
-    alone = alone and (text[end:].lstrip(" \t").startswith("\n") or not text[end:].strip())
+    like prose — a sub-heading ("North Korea Provoking the US?"), a teaser, a caption — is not.
+
+    Called for every sentence of every candidate article, so it looks only at the sentence's own line:
+    slicing the article before and after each sentence made a question's cost grow with the square of
+    its articles' length."""
+    line_start = text.rfind("\n", 0, start)
+    alone = not _NON_SPACE.search(text, 0, start) or (
+        line_start >= 0 and not text[line_start + 1 : start].strip(" \t")
+    )
+    alone = alone and bool(_LINE_END.match(text, end) or not _NON_SPACE.search(text, end))
     return not alone or bool(_PROSE_END.search(text[start:end].rstrip()))
 
 

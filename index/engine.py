@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from index import locks
+from index.annotations import annotate
 from index.answer import (
     REFUSAL_TERMS,
     Answer,
@@ -38,9 +39,11 @@ from index.fetch import Fetcher, FetchError
 from index.ingest import Ingestor, IngestReport, reembed, stored_article, stored_passage_vectors
 from index.models import ArticleIn, ArticleRef, InputProblem, scope_label
 from index.readers import read_paths
+from index.recency import newest_day, prefer, time_cue
 from index.rerank import Reranked, Reranker, create_reranker, rerank
 from index.settings import Settings
-from index.store import SCHEMA_VERSION, Filters, Store
+from index.store import SCHEMA_VERSION, Filters, Store, published_day
+from index.stories import Stories
 from index.termstats import TermStats
 from index.vectors import PassageIndex
 
@@ -325,20 +328,25 @@ class Engine:
                 if ranked
                 else 0.0
             )
-            results.append(AskResult(query.text, bool(answers) and sure >= threshold, answers, sure))
+            result = AskResult(query.text, bool(answers) and sure >= threshold, answers, sure)
+            pks = [candidates.sentences[r.position]["article_pk"] for r in ranked]
+            annotate(result, pks, candidates, Stories(candidates, self.term_stats), self.store)
+            results.append(result)
         return results
 
     def rank(
         self, query: Query, filters: Filters | None, k: int
     ) -> tuple[Candidates, Reranked, list[Ranked]]:
-        """A question's stages up to the choice of quotes: candidates, evidence, rerank, ranking."""
+        """A question's stages up to the choice of quotes: candidates, evidence, rerank, ranking, and
+        for a question with a time cue ("the latest", "in 2023") the preference it asks for."""
         candidates, first = self.first_stage(query, filters, self.settings.max_stories)
         reranked = self._reranked(query, candidates, first)
-        return (
-            candidates,
-            reranked,
-            rank_sentences(candidates, reranked.scores, k, self.settings.duplicate_similarity),
-        )
+        cue = time_cue(query.text, lambda: newest_day(self.store, filters))
+        every = len(candidates.sentences) if cue else k  # the preference may reach past the best k
+        ranked = rank_sentences(candidates, reranked.scores, every, self.settings.duplicate_similarity)
+        if cue:
+            ranked = prefer(cue, ranked, candidates, Stories(candidates, self.term_stats), k)
+        return candidates, reranked, ranked
 
     @property
     def min_answer_score(self) -> float:
@@ -455,7 +463,9 @@ class Engine:
         store = self.store
         where, params = Filters(scope=scope).sql()
         dates = store.query(
-            f"SELECT min(published) AS first, max(published) AS last FROM articles a WHERE {where}", params
+            f"SELECT min({published_day()}) AS first, max({published_day()}) AS last FROM articles a "
+            f"WHERE {where}",
+            params,
         )[0]
         outlets = store.query(
             "SELECT coalesce(source, '(unknown)') AS source, count(*) AS articles FROM articles a "

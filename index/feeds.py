@@ -5,6 +5,11 @@ downtime, a failing ingest) is caught up by the next one: every item still in th
 taken then. For the same reason a feed's ETag / Last-Modified are stored only after a complete poll;
 storing them earlier would let a 304 hide the items that were never ingested.
 
+An item whose article page fails for a reason that may pass (a timeout, 429, 5xx) waits for a later poll
+rather than being stored, for good, as the feed's summary: only after `ITEM_RETRY_WINDOW` of failures
+is the summary taken instead. A poll takes at most ``NEWSBOT_FEED_MAX_ITEMS`` items from one feed (the
+newest, as feeds list them first); a feed of thousands is taken over several polls.
+
 Scopes: a feed is followed by scopes (shared news, or a Discord server: `feed_subscriptions`), each
 under a name of its own. It is fetched once per poll, whoever follows it, and each item is stored
 once per scope that follows it (seen items are kept per scope), so it is visible to exactly those
@@ -20,6 +25,7 @@ import hashlib
 import io
 import logging
 import threading
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
@@ -35,6 +41,7 @@ from yarl import URL
 from index.clean import shorten
 from index.fetch import Fetcher, FetchError, FetchResult
 from index.models import ArticleIn
+from index.readers import set_published
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +54,11 @@ _SQL_BATCH = 500  # guids per IN (...) query, well under SQLite's variable limit
 # A seen item that has left its feed is forgotten after this long; should it ever come back, the ingest
 # still recognises the article (by URL or text) and skips it.
 SEEN_RETENTION = timedelta(days=30)
+# How long an item whose page keeps failing transiently waits before the feed's own text is taken.
+ITEM_RETRY_WINDOW = timedelta(hours=2)
+# Transient failures from one site in one poll after which its other pages wait for the next poll
+# (an item past its retry window is still tried): a site that is down must not cost a timeout per item.
+HOST_FAILURES_BEFORE_SKIP = 3
 _BLOCK_TAGS = (
     "p", "div", "br", "li", "ul", "ol", "blockquote", "pre", "table", "tr",
     "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "figure", "figcaption", "hr",
@@ -77,6 +89,9 @@ class Feed:
     consecutive_failures: int = 0
     next_poll_after: datetime | None = None  # set while backing off after failures
     scope: str | None = None  # who follows it under ``name``: None = shared news, else a server's id
+    items_stored: int = 0  # of the items the feed lists, those taken into this scope (or shared news)
+    items_failing: int = 0  # items the last attempt could not take; retried at each poll
+    item_error: str | None = None  # why one of those failed
 
     def due(self, now: datetime) -> bool:
         return self.next_poll_after is None or self.next_poll_after <= now
@@ -92,6 +107,7 @@ class FeedResult:
     skipped: bool = False  # backing off after failures; see Feed.next_poll_after
     error: str | None = None
     item_errors: list[str] = field(default_factory=list)  # items left for the next poll to retry
+    deferred: int = 0  # new items over NEWSBOT_FEED_MAX_ITEMS, left for the next polls
 
 
 @dataclass
@@ -110,12 +126,17 @@ class PollReport:
     def skipped(self) -> int:
         return sum(result.skipped for result in self.feeds)
 
+    @property
+    def deferred(self) -> int:
+        return sum(result.deferred for result in self.feeds)
+
     def summary(self) -> str:
         polled = len(self.feeds) - self.skipped
         return (
             f"{polled} feed{'' if polled == 1 else 's'} polled, {self.new_items} new "
             f"item{'' if self.new_items == 1 else 's'}, {len(self.failed)} failed, "
             f"{self.skipped} skipped while backing off"
+            + (f", {self.deferred} items left for the next polls" if self.deferred else "")
         )
 
 
@@ -143,6 +164,13 @@ def _when(value: str | None) -> datetime | None:
 _FEED = (
     "f.url, f.etag, f.last_modified, f.last_polled_at, f.last_ok_at, f.last_error, f.consecutive_failures, "
     "f.next_poll_after"
+)
+# A subscription's item counts: a server sees the shared copies of a feed the shared scope follows too.
+_ITEM_COUNTS = (
+    "(SELECT count(DISTINCT i.guid) FROM feed_items i WHERE i.feed_url = f.url "
+    "AND (i.scope IS NULL OR i.scope = s.scope)) AS items_stored, "
+    "(SELECT count(*) FROM feed_item_failures x WHERE x.feed_url = f.url) AS items_failing, "
+    "(SELECT x.error FROM feed_item_failures x WHERE x.feed_url = f.url LIMIT 1) AS item_error"
 )
 
 
@@ -213,6 +241,10 @@ class FeedStore:
                 "INSERT INTO feed_subscriptions (feed_url, scope, name, added_at) "
                 "SELECT url, NULL, name, added_at FROM feeds"
             )
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS feed_item_failures (feed_url TEXT NOT NULL REFERENCES feeds(url), "
+            "guid TEXT NOT NULL, first_failed_at TEXT NOT NULL, error TEXT, PRIMARY KEY (feed_url, guid))"
+        )
 
     def add(
         self, url: str, name: str | None = None, *, scope: str | None = None, now: datetime | None = None
@@ -252,11 +284,12 @@ class FeedStore:
             gone = self.db.execute(
                 "DELETE FROM feed_subscriptions WHERE feed_url = ? AND coalesce(scope, '') = ?", key
             ).rowcount
-            self.db.execute(
-                "DELETE FROM feeds WHERE url = ? AND NOT EXISTS "
-                "(SELECT 1 FROM feed_subscriptions WHERE feed_url = ?)",
-                [url, url],
-            )
+            for table, column in (("feed_item_failures", "feed_url"), ("feeds", "url")):
+                self.db.execute(
+                    f"DELETE FROM {table} WHERE {column} = ? AND NOT EXISTS "
+                    "(SELECT 1 FROM feed_subscriptions WHERE feed_url = ?)",
+                    [url, url],
+                )
         return gone > 0
 
     def get(self, url: str, scope: str | None = None) -> Feed | None:
@@ -277,7 +310,8 @@ class FeedStore:
         with self.lock:
             rows = list(
                 self.db.query(
-                    f"SELECT {_FEED}, NULL AS name, NULL AS scope, f.added_at FROM feeds f ORDER BY 1"
+                    f"SELECT {_FEED}, NULL AS name, NULL AS scope, f.added_at, 0 AS items_stored, "
+                    "0 AS items_failing, NULL AS item_error FROM feeds f ORDER BY 1"
                 )
             )
         return [_feed(row) for row in rows]
@@ -286,7 +320,7 @@ class FeedStore:
         with self.lock:
             rows = list(
                 self.db.query(
-                    f"SELECT {_FEED}, s.name, s.scope, s.added_at FROM feeds f "
+                    f"SELECT {_FEED}, s.name, s.scope, s.added_at, {_ITEM_COUNTS} FROM feeds f "
                     f"JOIN feed_subscriptions s ON s.feed_url = f.url WHERE {where} "
                     "ORDER BY s.scope IS NOT NULL, s.added_at, f.url",
                     params,
@@ -326,13 +360,45 @@ class FeedStore:
         the size of the feeds rather than of their history. Returns how many were forgotten."""
         keep = set(present)
         with self.lock, self.db.atomic():
-            rows = self.db.execute(
-                "SELECT rowid, guid FROM feed_items WHERE feed_url = ? AND seen_at < ?",
+            rows = self.db.execute(  # as times, not text: "12:00:00+00:00" sorts before "12:00:00.5+00:00"
+                "SELECT rowid, guid FROM feed_items WHERE feed_url = ? AND julianday(seen_at) < julianday(?)",
                 [feed_url, _iso(before)],
             )
             gone = [(rowid,) for rowid, guid in rows if guid not in keep]
             self.db.conn.executemany("DELETE FROM feed_items WHERE rowid = ?", gone)
         return len(gone)
+
+    def failing(self, feed_url: str) -> dict[str, datetime]:
+        """The feed's items that the last attempt could not take, and when each first failed."""
+        with self.lock:
+            rows = self.db.execute(
+                "SELECT guid, first_failed_at FROM feed_item_failures WHERE feed_url = ?", [feed_url]
+            )
+            return {guid: datetime.fromisoformat(first) for guid, first in rows}
+
+    def record_items(
+        self,
+        feed_url: str,
+        *,
+        failed: dict[str, str],
+        taken: Iterable[str],
+        present: Iterable[str],
+        now: datetime,
+    ) -> None:
+        """After a poll tried items: ``failed`` (guid: error) are failing since their first failure,
+        ``taken`` ones no longer, and items the feed no longer lists are forgotten."""
+        listed = set(present)
+        with self.lock, self.db.atomic():
+            self.db.conn.executemany(
+                "INSERT INTO feed_item_failures (feed_url, guid, first_failed_at, error) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(feed_url, guid) DO UPDATE SET error = excluded.error",
+                [(feed_url, guid, _iso(now), error) for guid, error in failed.items()],
+            )
+            stale = [guid for guid in self.failing(feed_url) if guid not in listed]
+            self.db.conn.executemany(
+                "DELETE FROM feed_item_failures WHERE feed_url = ? AND guid = ?",
+                [(feed_url, guid) for guid in [*taken, *stale]],
+            )
 
     def record_success(self, url: str, now: datetime, *, etag: str | None, last_modified: str | None) -> None:
         with self.lock, self.db.atomic():
@@ -370,6 +436,9 @@ def _feed(row: dict[str, Any]) -> Feed:
         consecutive_failures=row["consecutive_failures"] or 0,
         next_poll_after=_when(row["next_poll_after"]),
         scope=row["scope"],
+        items_stored=row["items_stored"],
+        items_failing=row["items_failing"],
+        item_error=row["item_error"],
     )
 
 
@@ -451,17 +520,25 @@ async def _take_new_items(
         unseen[follower.scope] = [guid for guid in entries if guid not in seen]
     await asyncio.to_thread(store.forget_gone, feed.url, entries, now - SEEN_RETENTION)
     new = [guid for guid in entries if any(guid in guids for guids in unseen.values())]
-    slots = asyncio.Semaphore(MAX_CONCURRENT_ITEMS)
+    cap = fetcher.settings.feed_max_items
+    new, result.deferred = new[:cap], max(len(new) - cap, 0)
+    failing = await asyncio.to_thread(store.failing, feed.url)
+    items = _ItemPoll(fetcher, feed.url)
 
-    async def article_for(entry: Any) -> ArticleIn | str:
-        async with slots:
-            return await _entry_article(fetcher, feed.url, entry)
+    async def article_for(guid: str) -> ArticleIn | str:
+        may_wait = guid not in failing or now - failing[guid] < ITEM_RETRY_WINDOW
+        async with items.slots:
+            return await items.article(entries[guid], may_wait=may_wait)
 
-    outcomes = await asyncio.gather(*(article_for(entries[guid]) for guid in new))
+    outcomes = await asyncio.gather(*(article_for(guid) for guid in new))
     fetched = {
         guid: outcome for guid, outcome in zip(new, outcomes, strict=True) if not isinstance(outcome, str)
     }
-    result.item_errors = [outcome for outcome in outcomes if isinstance(outcome, str)]
+    failed = {guid: outcome for guid, outcome in zip(new, outcomes, strict=True) if isinstance(outcome, str)}
+    result.item_errors = list(failed.values())
+    await asyncio.to_thread(
+        store.record_items, feed.url, failed=failed, taken=list(fetched), present=entries, now=now
+    )
     for follower in followers:  # each scope its own copies: the ingest changes what it is given
         title = parsed.feed.get("title") or follower.name or URL(feed.url).host or feed.url
         taken = [guid for guid in unseen[follower.scope] if guid in fetched]
@@ -470,8 +547,8 @@ async def _take_new_items(
             links = [(guid, _entry_link(entries[guid])) for guid in taken]
             await asyncio.to_thread(store.mark_seen, feed.url, links, now, follower.scope)
     result.new_items = len(fetched)
-    # Items that failed are retried next time; keeping the old validators stops a 304 from hiding them.
-    complete = not result.item_errors
+    # Items that failed or wait are taken next time; keeping the old validators stops a 304 hiding them.
+    complete = not result.item_errors and not result.deferred
     await asyncio.to_thread(
         store.record_success,
         feed.url,
@@ -479,7 +556,13 @@ async def _take_new_items(
         etag=response.etag if complete else feed.etag,
         last_modified=response.last_modified if complete else feed.last_modified,
     )
-    log.info("feed %s: %d new items, %d to retry", feed.url, len(fetched), len(result.item_errors))
+    log.info(
+        "feed %s: %d new items, %d to retry, %d left for later polls",
+        feed.url,
+        len(fetched),
+        len(result.item_errors),
+        result.deferred,
+    )
 
 
 def _for_scope(article: ArticleIn, scope: str | None, feed_title: str) -> ArticleIn:
@@ -517,35 +600,60 @@ def _entries_by_guid(entries: Iterable[Any]) -> dict[str, Any]:
     return keyed
 
 
-async def _entry_article(fetcher: Fetcher, feed_url: str, entry: Any) -> ArticleIn | str:
-    """The article an entry links to, else one made of the entry's own text; a message if neither."""
-    link = _entry_link(entry)
-    title = " ".join((entry.get("title") or "").split())
-    article: ArticleIn | None = None
-    problem = "the entry has no link and no text"
-    if link:
-        try:
-            article = await fetcher.fetch_article(link)
-        except FetchError as exc:
-            log.info("feed %s: %s; using the entry's own text", feed_url, exc)
-            problem = f"{exc}, and the feed entry has no text"
-        except Exception as exc:  # a page that breaks extraction must not block the whole feed
-            log.warning("feed %s: reading %s failed; using the entry's text", feed_url, link, exc_info=True)
-            problem = f"reading the page failed ({type(exc).__name__}: {exc}), and the feed entry has no text"
-    if article is None:
-        text = _entry_text(entry)
-        if not text:
-            return f"{link or title}: {problem}"
-        article = ArticleIn(
-            title=title or shorten(text.partition("\n")[0], _TITLE_MAX),
-            text=text,
-            url=link,
-            origin=link or feed_url,
-        )
-    article.title = article.title or title
-    article.published = article.published or _entry_published(entry)
-    article.meta["feed"] = feed_url
-    return article
+class _ItemPoll:
+    """Reading one feed's items in one poll: a few at a time, and sites that keep failing left alone."""
+
+    def __init__(self, fetcher: Fetcher, feed_url: str) -> None:
+        self.fetcher = fetcher
+        self.feed_url = feed_url
+        self.slots = asyncio.Semaphore(MAX_CONCURRENT_ITEMS)
+        self.host_failures: Counter[str] = Counter()
+
+    async def article(self, entry: Any, *, may_wait: bool) -> ArticleIn | str:
+        """The article an entry links to, else one made of the entry's own text; a message if neither,
+        or if the page failed transiently and the item ``may_wait`` for a later poll."""
+        link = _entry_link(entry)
+        title = " ".join((entry.get("title") or "").split())
+        article: ArticleIn | None = None
+        problem = "the entry has no link and no text"
+        if link:
+            host = URL(link).host or ""
+            try:
+                if may_wait and self.host_failures[host] >= HOST_FAILURES_BEFORE_SKIP:
+                    raise FetchError(f"{host} kept failing in this poll", transient=True)
+                article = await self.fetcher.fetch_article(link)
+            except FetchError as exc:
+                if exc.transient:
+                    self.host_failures[host] += 1
+                    if may_wait:
+                        log.info("feed %s: %s; trying again at the next poll", self.feed_url, exc)
+                        return f"{link}: {exc}; trying again at the next poll"
+                log.info("feed %s: %s; using the entry's own text", self.feed_url, exc)
+                problem = f"{exc}, and the feed entry has no text"
+            except Exception as exc:  # a page that breaks extraction must not block the whole feed
+                log.warning(
+                    "feed %s: reading %s failed; using the entry's text", self.feed_url, link, exc_info=True
+                )
+                problem = (
+                    f"reading the page failed ({type(exc).__name__}: {exc}), and the feed entry has no text"
+                )
+        if article is None:
+            text = _entry_text(entry)
+            if not text:
+                return f"{link or title}: {problem}"
+            article = ArticleIn(
+                title=title or shorten(text.partition("\n")[0], _TITLE_MAX),
+                text=text,
+                url=link,
+                origin=link or self.feed_url,
+            )
+        article.title = article.title or title
+        if not article.published:
+            article.published = _entry_published(entry)
+        if not article.published:  # a date feedparser could not read: dateutil's try, else kept as text
+            set_published(article, entry.get("published") or dict.get(entry, "updated"))
+        article.meta["feed"] = self.feed_url
+        return article
 
 
 def _entry_link(entry: Any) -> str | None:
@@ -588,5 +696,6 @@ def _html_to_text(fragment: str) -> str:
 
 
 def _entry_published(entry: Any) -> str | None:
-    moment = entry.get("published_parsed") or entry.get("updated_parsed")  # a UTC struct_time
+    # A UTC struct_time. dict.get: feedparser's own get maps a missing "updated" to "published", warning.
+    moment = entry.get("published_parsed") or dict.get(entry, "updated_parsed")
     return datetime(*moment[:6], tzinfo=UTC).isoformat() if moment else None

@@ -86,10 +86,18 @@ _HTTP_HINTS = {
     410: "the page was removed",
     429: "the site is rate-limiting; try again later",
 }
+_TRANSIENT_STATUSES = frozenset({408, 425, 429})  # besides 5xx: worth asking again later
 
 
 class FetchError(Exception):
-    """A fetch that failed; the message says what happened and, where it can, what to do about it."""
+    """A fetch that failed; the message says what happened and, where it can, what to do about it.
+
+    ``transient`` marks failures that may well pass (a timeout, a dropped connection, HTTP 408, 429 or
+    5xx): worth trying again later, unlike a 404 or a refused address."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 class PrivateAddressError(FetchError):
@@ -210,7 +218,10 @@ def _format_size(size: int) -> str:
 
 def _http_error(status: int, url: URL) -> FetchError:
     hint = _HTTP_HINTS.get(status) or ("the site has a problem; try again later" if status >= 500 else "")
-    return FetchError(f"HTTP {status} from {url}" + (f" ({hint})" if hint else ""))
+    return FetchError(
+        f"HTTP {status} from {url}" + (f" ({hint})" if hint else ""),
+        transient=status in _TRANSIENT_STATUSES or status >= 500,
+    )
 
 
 class Fetcher:
@@ -292,10 +303,11 @@ class Fetcher:
                 current = outcome
         except TimeoutError as exc:
             raise FetchError(
-                f"timed out after {timeout:g} s fetching {url} (the site is slow or down; try again later)"
+                f"timed out after {timeout:g} s fetching {url} (the site is slow or down; try again later)",
+                transient=True,
             ) from exc
-        except aiohttp.ClientError as exc:
-            raise FetchError(f"could not fetch {url}: {exc or type(exc).__name__}") from exc
+        except aiohttp.ClientError as exc:  # refused or dropped connections, DNS failures, cut-off bodies
+            raise FetchError(f"could not fetch {url}: {exc or type(exc).__name__}", transient=True) from exc
         raise FetchError(
             f"too many redirects fetching {url} (more than {self.settings.fetch_max_redirects}); "
             "try the address the browser ends up at"

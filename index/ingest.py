@@ -20,6 +20,7 @@ from index.clean import shorten
 from index.embed import Embedder
 from index.limits import MAX_ARTICLE_CHARS, MAX_TITLE_CHARS
 from index.models import ArticleIn, InputProblem
+from index.readers import is_iso_date, set_published
 from index.sentences import split_sentences
 from index.store import Store, from_blobs, now_iso, to_blob
 from index.vectors import PassageIndex
@@ -189,6 +190,8 @@ class Ingestor:
             )
             return None
         article.title = shorten(article.title, MAX_TITLE_CHARS)
+        if article.published is not None and not is_iso_date(article.published):
+            set_published(article, article.published)  # a date given as text ("last week"): kept in meta
         spans = split_sentences(article.text)
         if not spans:
             report.problems.append(InputProblem(origin, "no sentences found in the article text"))
@@ -309,7 +312,7 @@ class Ingestor:
             # Passage pks are given here, not left to SQLite, so that the chunk's passages go in with one
             # statement and FAISS still learns each one's pk: past the largest before the chunk's
             # removals (read in this, the one writer's, transaction), so none is reused within it.
-            next_pk = self.store.db.execute("SELECT coalesce(max(pk), 0) + 1 FROM passages").fetchone()[0]
+            next_pk = self.store.next_passage_pk()
             for p in batch:
                 title_vec = next(title_vecs) if p.keep else None
                 if p.replaces is not None:
@@ -331,7 +334,7 @@ class Ingestor:
                 ]
                 added_vecs.append(passage_vectors(sentence_vecs, title_vec, windows, self.title_weight))
             self.store.insert_sentences(sentence_rows)
-            self.store.db["passages"].insert_all(passage_rows, batch_size=1000)
+            self.store.insert_passages(passage_rows)
             generation = self.store.bump_generation()
         # FAISS follows SQLite only once it has committed: a failed commit leaves the index as it was,
         # a crash before the save leaves a manifest of an older generation, rebuilt at the next start.

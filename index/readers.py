@@ -37,11 +37,14 @@ _OWN_FIELDS = frozenset({"id", "title", "text", "url", "source", "published"})
 
 # dateutil fills what a date string lacks from this; year 1 thus means "no year given".
 _NO_DATE = datetime(1, 1, 1)
+# The meta field keeping a published date as given when it cannot be read as one ("last week").
+RAW_DATE = "published_raw"
 
 _EMPTY = "no article text left after cleaning; nothing to index"
 
 # JSON's "\ud800" escapes give lone surrogates, which no UTF-8 (so no SQLite) can hold.
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:T.+)?")
 _TOO_DEEP = f"nested more than {MAX_JSON_DEPTH} levels deep"
 _ONE_ARTICLE = TEXT_SUFFIXES | HTML_SUFFIXES  # files holding one article each
 
@@ -238,16 +241,17 @@ def article_from_obj(obj: Any, origin: str) -> ArticleIn | InputProblem:
         title, text = split_title(raw)
     if not text:
         return InputProblem(origin, _EMPTY)
-    return ArticleIn(
+    article = ArticleIn(
         title=title,
         text=text,
         id=_str_or_none(obj.get("id")),
         url=_str_or_none(obj.get("url")),
         source=_str_or_none(obj.get("source")),
-        published=normalise_date(obj.get("published")),
         meta={key: value for key, value in obj.items() if key not in _OWN_FIELDS},
         origin=origin,
     )
+    set_published(article, obj.get("published"))
+    return article
 
 
 class _TooDeep(Exception):
@@ -268,7 +272,8 @@ def _storable(value: Any, depth: int = 1) -> Any:
 
 
 def normalise_date(value: Any) -> str | None:
-    """An ISO 8601 date (or datetime, when a time is given) for ``value``; unparseable values kept as is."""
+    """An ISO 8601 date (or datetime, when a time is given) for ``value``; None when it is none, or
+    cannot be read as a date with a year ("last week", "Friday"): a guess would mislead."""
     text = _str_or_none(value)
     if text is None:
         return None
@@ -276,12 +281,32 @@ def normalise_date(value: Any) -> str | None:
         parsed = dateparser.parse(text, default=_NO_DATE)
     except (ValueError, OverflowError):
         parsed = _NO_DATE
-    if parsed.year == _NO_DATE.year:  # unparseable, or no year in it: a guess would mislead
-        log.debug("keeping date %r as given", text)
-        return text
+    if parsed.year == _NO_DATE.year:
+        return None
     if parsed.tzinfo is None and not (parsed.hour or parsed.minute or parsed.second or parsed.microsecond):
         return parsed.date().isoformat()
     return parsed.isoformat()
+
+
+def is_iso_date(text: str) -> bool:
+    """Whether ``text`` is already an ISO 8601 date or datetime, as `normalise_date` writes them."""
+    if not _ISO_DATE.fullmatch(text):
+        return False
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def set_published(article: ArticleIn, value: Any) -> None:
+    """The article's date from ``value``; text that is no date is kept in its meta (`RAW_DATE`), so
+    that it is never stored, filtered or ordered as a date."""
+    text = _str_or_none(value)
+    article.published = normalise_date(text)
+    if text is not None and article.published is None:
+        log.debug("%s: %r is not a date; keeping it in meta.%s", article.origin, text, RAW_DATE)
+        article.meta[RAW_DATE] = text
 
 
 def _str_or_none(value: Any) -> str | None:

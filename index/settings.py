@@ -121,6 +121,9 @@ class Settings(BaseSettings):
         frozenset({80, 443}), description="Ports a URL may name (any, with NEWSBOT_ALLOW_PRIVATE_URLS)."
     )
     user_agent: str = "newsbot/0.1 (+https://github.com/newsbot/newsbot)"
+    feed_max_items: int = Field(
+        100, ge=1, description="New items taken from one feed per poll (newest first); the rest wait."
+    )
 
     @field_validator("weights")
     @classmethod

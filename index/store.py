@@ -57,13 +57,20 @@ class Filters:
             )
             params += [self.outlet, self.outlet]
         if self.since:
-            clauses.append(f"{alias}.published >= ?")
+            clauses.append(f"{published_day(alias)} >= ?")
             params.append(self.since)
         if self.until:
-            # Dates are ISO strings; "2005-03-01T10:00" must still count as on 2005-03-01.
-            clauses.append(f"substr({alias}.published, 1, {len(self.until)}) <= ?")
+            clauses.append(f"{published_day(alias)} <= ?")
             params.append(self.until)
         return " AND ".join(clauses), params
+
+
+def published_day(alias: str = "a") -> str:
+    """SQL for the day an article was published, as it states it ("2005-03-01T23:00-05:00" is on
+    2005-03-01), as a real YYYY-MM-DD day or NULL: text that is no date ("last week", kept by data dirs
+    made before dates were checked) never compares or sorts as one."""
+    day = f"substr({alias}.published, 1, 10)"
+    return f"(CASE WHEN date({day}) = {day} THEN {day} END)"
 
 
 def iso_day(text: str, name: str = "date") -> str:
@@ -201,6 +208,29 @@ class Store:
         if "settings" not in db.table_names():
             db["settings"].create({"key": str, "value": str}, pk="key")
             db["settings"].insert({"key": "schema_version", "value": str(SCHEMA_VERSION)})
+        # Votes on quotes (index/feedback.py). A table of its own that nothing else reads, so it is
+        # added to data dirs made before it without a schema bump: older versions still open them.
+        if "feedback" not in db.table_names():
+            db["feedback"].create(
+                {
+                    "pk": int,
+                    "question": str,
+                    "article_id": str,
+                    "article_scope": str,
+                    "sentence": str,
+                    "vote": int,
+                    "guild_id": str,
+                    "user_hash": str,
+                    "voted_at": str,
+                },
+                pk="pk",
+                not_null={"question", "article_id", "sentence", "vote", "user_hash", "voted_at"},
+            )
+            # One vote per person per quote: voting again replaces it.
+            db.execute(
+                "CREATE UNIQUE INDEX idx_feedback_vote "
+                "ON feedback(user_hash, question, article_id, coalesce(article_scope, ''), sentence)"
+            )
 
     def upgrade(self) -> bool:
         """Bring a data dir of the previous schema (2: before scopes) to this one in place: every
@@ -355,10 +385,13 @@ class Store:
     def insert_sentences(self, rows: list[dict[str, Any]]) -> None:
         self.db["sentences"].insert_all(rows, batch_size=500)
 
-    def insert_passages(self, rows: list[dict[str, Any]]) -> list[int]:
-        """Insert passages and return their pks, in order."""
-        table = self.db["passages"]
-        return [int(table.insert(row).last_pk) for row in rows]
+    def next_passage_pk(self) -> int:
+        """The first pk past every passage: the writer numbers a batch itself, so FAISS learns each pk."""
+        return self.db.execute("SELECT coalesce(max(pk), 0) + 1 FROM passages").fetchone()[0]
+
+    def insert_passages(self, rows: list[dict[str, Any]]) -> None:
+        """Rows carry their pk (from `next_passage_pk`): one bulk insert, no per-row round trip."""
+        self.db["passages"].insert_all(rows, batch_size=1000)
 
 
 def _scope_indexes(db: sqlite_utils.Database) -> None:

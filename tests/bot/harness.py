@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from fakediscord import FakeDiscord, FakeInteraction, RecordedRequest
+from fakediscord import FakeDiscord, FakeInteraction, FakeUser, RecordedRequest
 
 from bot.app import NewsBot
 from bot.text import (
@@ -51,6 +51,20 @@ async def ephemeral_reply(fake: FakeDiscord, ix: FakeInteraction) -> str:
 def final_message(fake: FakeDiscord, ix: FakeInteraction) -> dict[str, Any]:
     assert ix.original_id is not None
     return fake.get_message(ix.original_id)
+
+
+def buttons(message: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A message's buttons by label (their custom ids carry the buttons' state)."""
+    return {c["label"]: c for row in message.get("components") or [] for c in row["components"]}
+
+
+async def press(
+    fake: FakeDiscord, message: dict[str, Any], label: str, user: FakeUser | None = None
+) -> FakeInteraction:
+    """A click on the button labelled ``label``, as its message now shows it."""
+    return await fake.component_click(
+        message, buttons(fake.get_message(int(message["id"])))[label]["custom_id"], user=user
+    )
 
 
 def embed_text(embed: dict[str, Any]) -> str:

@@ -11,6 +11,7 @@ from fakediscord import FakeDiscord, UploadedFile
 from harness import embed_text, ephemeral_reply, final_message, run_command
 
 from bot.app import NewsBot
+from bot.exts.admin._uploads import read_upload
 from index.engine import Engine
 
 PINGING_ARTICLE = """Harbour alert for @everyone
@@ -105,6 +106,32 @@ async def test_admin_ingests_a_url_through_the_guarded_fetcher(
     assert "Ada Quillfeather" in embed["description"] and "The Example Gazette" in embed["description"]
 
 
+@pytest.mark.usefixtures("fetch_locally")
+async def test_one_ingest_takes_several_urls(bot: NewsBot, fake: FakeDiscord, news_site: str) -> None:
+    tidal, library = f"{news_site}/tidal-pilot.html", f"{news_site}/library-telescopes.html"
+    ix = await run_command(bot, fake, "ingest", {"url": f"{tidal}  {library} {tidal}"}, user=fake.admin_user)
+    reply = final_message(fake, ix)["content"]
+    assert reply.startswith("Added: 2 new, 0 updated, 0 skipped")  # the repeated address is taken once
+    assert "• Port Wren switches on tidal energy pilot" in reply and "• Millbrook library lends" in reply
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            "https://a.example/x www.b.example/y",
+            "must start with http:// or https://; “www.b.example/y” does not",
+        ),
+        (" ".join(f"https://a.example/{n}" for n in range(51)), "That is 51 addresses; give me at most 50"),
+    ],
+)
+async def test_unusable_url_lists_are_refused_before_fetching(
+    bot: NewsBot, fake: FakeDiscord, url: str, expected: str
+) -> None:
+    ix = await fake.slash_command("ingest", {"url": url}, user=fake.admin_user)
+    assert expected in await ephemeral_reply(fake, ix)
+
+
 async def test_article_text_pings_nobody_and_cannot_break_markdown(bot: NewsBot, fake: FakeDiscord) -> None:
     ix = await run_command(
         bot, fake, "ingest", {"file": upload("alert.txt", PINGING_ARTICLE)}, user=fake.admin_user
@@ -134,7 +161,7 @@ async def test_feeds_add_list_remove(bot: NewsBot, fake: FakeDiscord) -> None:
     assert final_message(fake, added)["content"].startswith("Following <https://news.example/rss> (Example).")
     listed = await run_command(bot, fake, "feeds list", user=admin)
     assert (
-        "• <https://news.example/rss> (Example): ok; last good poll never"
+        "• <https://news.example/rss> (Example): ok; last poll never; 0 items stored"
         in final_message(fake, listed)["content"]
     )
     removed = await run_command(bot, fake, "feeds remove", {"url": "https://news.example/rss"}, user=admin)
@@ -149,34 +176,45 @@ async def test_feeds_add_list_remove(bot: NewsBot, fake: FakeDiscord) -> None:
 
 
 @pytest.mark.usefixtures("fetch_locally")
-async def test_followed_feeds_are_polled_while_the_bot_runs(
+async def test_followed_feeds_are_polled_by_default_while_the_bot_runs(
     start_bot, fake: FakeDiscord, engine: Engine, news_site: str
 ) -> None:
     engine.feeds.add(f"{news_site}/rss.xml", "Gazette", scope=str(fake.guild_id))  # as /feeds add does
-    async with start_bot(feed_poll_minutes=30) as bot:  # the first poll starts at once
+    async with start_bot() as bot:  # every 15 minutes by default; the first poll starts at once
+        assert bot.settings.feed_poll_minutes == 15
         async with asyncio.timeout(20):
             while "The Example Gazette" not in (await bot.outlets_in(str(fake.guild_id))).names:
                 await asyncio.sleep(0.05)
         asked = await run_command(bot, fake, "ask", {"question": "how long can telescopes be borrowed?"})
         assert "Millbrook" in embed_text(final_message(fake, asked)["embeds"][0])
         listed = await run_command(bot, fake, "feeds list", user=fake.admin_user)
-        assert "(Gazette): ok; last good poll <t:" in final_message(fake, listed)["content"]
+        assert "(Gazette): ok; last poll <t:" in final_message(fake, listed)["content"]
+        assert "; 3 items stored" in final_message(fake, listed)["content"]
+
+
+@pytest.mark.usefixtures("fetch_locally")
+async def test_no_feed_is_polled_when_polling_is_off(
+    start_bot, fake: FakeDiscord, engine: Engine, news_site: str
+) -> None:
+    feed = engine.feeds.add(f"{news_site}/rss.xml", scope=str(fake.guild_id))
+    async with start_bot(feed_poll_minutes=0) as bot:
+        added = await run_command(
+            bot, fake, "feeds add", {"url": f"{news_site}/atom.xml"}, user=fake.admin_user
+        )
+        assert "Feed polling is off on this bot" in final_message(fake, added)["content"]
+        await asyncio.sleep(0.5)  # time enough for a poll started with the bot to have fetched something
+    assert engine.feeds.get(feed.url, feed.scope) == feed  # never polled
 
 
 def test_an_edited_re_upload_replaces_what_the_first_upload_stored(
     hash_engine: Engine, tmp_path: Path
 ) -> None:
-    from types import SimpleNamespace
-
-    from bot.exts.admin._cog import Admin
-
-    cog = Admin(SimpleNamespace(engine=hash_engine))  # type: ignore[arg-type]
     reports = []
     for n, day in enumerate(["Monday", "Tuesday"]):
         folder = tmp_path / f"newsbot-upload-{n}"  # every upload is saved in a new temporary folder
         folder.mkdir()
         (folder / "quay.txt").write_text(f"Quay closes\n\nThe quay closes on {day}. Repairs take a week.")
-        reports.append(cog._ingest("42", [], folder / "quay.txt"))
+        reports.append(hash_engine.ingest(read_upload(folder / "quay.txt"), scope="42"))
     assert (reports[1].new, reports[1].updated) == (0, 1)
     assert hash_engine.store.query("SELECT id, text, scope FROM articles") == [
         {

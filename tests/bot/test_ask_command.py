@@ -9,6 +9,7 @@ from harness import (
     ephemeral_reply,
     final_message,
     finished,
+    press,
     run_command,
 )
 
@@ -40,18 +41,18 @@ async def test_answer_buttons_page_show_context_and_belong_to_the_asker(
     ix = await run_command(bot, fake, "ask", {"question": "who warned ships?"})
     message = final_message(fake, ix)
 
-    more = await fake.component_click(message, "ask:more")
+    more = await press(fake, message, "More answers")
     await fake.wait_until(lambda: more.callbacks)
     assert more.callback_types == [7]
     assert more.callbacks[0]["data"]["embeds"][0]["footer"]["text"].startswith("quotes 3–4 of ")
 
-    context = await fake.component_click(message, "ask:context")
+    context = await press(fake, message, "Show context")
     await fake.wait_until(lambda: context.callbacks)
     shown = context.callbacks[0]["data"]
     assert context.callback_types == [4] and shown["flags"] == 64
     assert "**" in shown["embeds"][0]["description"]
 
-    stranger = await fake.component_click(message, "ask:more", user=fake.admin_user)
+    stranger = await press(fake, message, "More answers", user=fake.admin_user)
     assert "belong to whoever asked" in await ephemeral_reply(fake, stranger)
 
 

@@ -257,3 +257,28 @@ def test_feeds_take_a_guild(cli, capsys):
     with pytest.raises(SystemExit):
         cli("ask", "--guild", "abc", "x")
     assert "must be a Discord server id (digits only), not 'abc'" in capsys.readouterr().err
+
+
+def test_ask_json_carries_the_link_newer_coverage_corroboration_and_differing_figures(cli):
+    from pathlib import Path
+
+    time_story = Path(__file__).resolve().parents[1] / "fixtures" / "time" / "articles.jsonl"
+    assert cli("ingest", str(time_story))[0] == 0
+    code, out, _ = cli("ask", "--json", "what pay offer did the crews reject?")
+    first = json.loads(out)["answers"][0]
+    assert code == 0 and first["article"]["id"] == "t-strike-called"
+    assert first["link"].startswith("https://gazette.example/ferry-strike-announced#:~:text=Crews%20at%20")
+    assert first["newer"] == [
+        {"title": "Northway ferry strike called off after new pay deal",
+         "url": "https://gazette.example/ferry-strike-off", "published": "2024-05-10T18:30:00+00:00"},
+        {"title": "Talks to avert Northway ferry strike", "url": "https://coasttimes.example/ferry-talks",
+         "published": "2024-05-08"},
+    ]  # fmt: skip
+    assert first["reported_by"] is None
+    latest = json.loads(cli("ask", "--json", "is the ferry strike over?")[1])["answers"][0]
+    assert latest["article"]["id"] == "t-strike-off" and latest["newer"] == []
+    assert latest["reported_by"] == {"outlets": 2, "first": "2024-05-10T18:30:00+00:00"}
+    figures = json.loads(cli("ask", "--json", "how many crew will join the strike?")[1])["differing"]
+    assert sorted(f["figure"] for f in figures) == ["300", "350"]
+    code, out, _ = cli("ask", "is the ferry strike over?")  # the text answer shows its article's date
+    assert code == 0 and "· Harbour Gazette · 2024-05-10 · https://gazette.example/ferry-strike-off" in out

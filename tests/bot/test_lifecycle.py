@@ -22,7 +22,7 @@ from bot.exts import EXTENSIONS
 from bot.settings import BotSettings
 from index.engine import Engine
 
-COMMANDS = ["admin", "ask", "coverage", "mention", "search"]
+COMMANDS = ["admin", "ask", "coverage", "mention", "search", "sources", "trend", "watch"]
 
 
 def command_syncs(fake: FakeDiscord) -> list[str]:
@@ -42,6 +42,9 @@ async def test_commands_are_synced_once_and_not_again_on_restart(
             "ingest",
             "feeds",
             "forget",
+            "trend",
+            "watch",
+            "Find sources",
         }
         assert engine.store.get_setting(COMMANDS_HASH_KEY) == bot.commands_hash(None)
     async with start_bot() as bot:
@@ -63,7 +66,17 @@ async def test_newsbot_sync_registers_over_rest_only(
         update={"discord_api_url": fake.api_url, "discord_gateway_url": fake.gateway_url}
     )
     synced = await app.sync(settings)
-    assert sorted(c.name for c in synced) == ["ask", "coverage", "feeds", "forget", "ingest", "search"]
+    assert sorted(c.name for c in synced) == [
+        "Find sources",
+        "ask",
+        "coverage",
+        "feeds",
+        "forget",
+        "ingest",
+        "search",
+        "trend",
+        "watch",
+    ]
     assert command_syncs(fake) == [f"/applications/{fake.application_id}/commands"]
     assert fake.identifies == []  # no gateway connection
     assert engine.store.get_setting(COMMANDS_HASH_KEY)
@@ -130,7 +143,16 @@ async def test_a_broken_extension_is_logged_and_the_rest_still_load(
     monkeypatch.setattr(app, "EXTENSIONS", ("bot.exts.missing", *EXTENSIONS))
     async with start_bot() as bot:
         assert "could not load extension bot.exts.missing" in caplog.text
-        assert set(bot.cogs) == {"Admin", "Ask", "Coverage", "Mention", "Search"}
+        assert set(bot.cogs) == {
+            "Admin",
+            "Ask",
+            "Coverage",
+            "Mention",
+            "Search",
+            "Sources",
+            "TrendChart",
+            "Watching",
+        }
 
 
 async def test_a_bug_is_logged_with_its_traceback_and_answered_privately(

@@ -28,7 +28,7 @@ async def test_a_mention_is_answered_as_a_reply(bot: NewsBot, fake: FakeDiscord)
     embed = reply.json["embeds"][0]
     assert embed["title"] == "who warned ships?"
     assert "**They instructed the Japanese coast guard to warn ships" in embed["description"]
-    assert [c["custom_id"] for c in reply.json["components"][0]["components"]] == ["ask:more", "ask:context"]
+    assert [c["label"] for c in reply.json["components"][0]["components"]] == ["More answers", "Show context"]
     assert fake.requests_matching("POST", rf"/channels/{fake.channel_id}/typing$")
 
 

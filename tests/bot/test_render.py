@@ -19,10 +19,14 @@ from bot.exts.coverage._render import coverage_embed
 from bot.exts.mention._question import question_in
 from bot.exts.search._render import search_embed
 from bot.outlets import OutletList
+from bot.text import URL_LIMIT
 from index.answer import Answer, AskResult
+from index.corroboration import Reported
 from index.engine import SearchHit
 from index.feeds import Feed
+from index.figures import Differing
 from index.ingest import IngestReport
+from index.links import LINK_LIMIT, deep_link
 from index.models import ArticleRef, InputProblem, Outlet
 
 ARTICLE = ArticleRef("a1", "Ferry fares rise", "Harbour Herald", "https://herald.example/ferry", "2024-03-01")
@@ -78,6 +82,59 @@ def test_wire_copies_are_named() -> None:
     assert "Also reported by [Coast Times](https://times.example/ferry), another outlet" in embed.description
 
 
+NEWER = ArticleRef("a2", "Ferry fares cut", "Coast Times", "https://times.example/cut", "2024-03-09T10:00:00")
+
+
+def test_the_citation_links_to_the_quoted_sentence_and_shows_the_date() -> None:
+    link = deep_link(ARTICLE.url, "The council met on Monday. The ferry will cost more.")
+    embed = answer_embed(AskResult("q", True, [answer(link=link)]), 0, 0.9)
+    assert LINK_LIMIT <= URL_LIMIT  # every deep link is short enough to be linked
+    assert (
+        "— [Ferry fares rise](https://herald.example/ferry#:~:text=The%20council%20met%20on,"
+        "ferry%20will%20cost%20more.) · Harbour Herald · 2024-03-01" in embed.description
+    )
+    undated = answer(article=ArticleRef("a3", "Old news", "Gazette", None, None))
+    assert (
+        "— Old news · Gazette · undated" in answer_embed(AskResult("q", True, [undated]), 0, 0.9).description
+    )
+
+
+def test_newer_coverage_of_the_story_is_pointed_to() -> None:
+    older = NEWER.__class__("a4", "Ferry talks", "Coast Times", None, "2024-03-05")
+    embed = answer_embed(AskResult("q", True, [answer(newer=[NEWER, older])]), 0, 0.9)
+    assert "\nNewer coverage: [Ferry fares cut](https://times.example/cut), 2024-03-09 and 1 more" in (
+        embed.description
+    )
+    assert "Newer coverage" not in answer_embed(AskResult("q", True, [answer()]), 0, 0.9).description
+
+
+def test_a_story_carried_by_several_outlets_says_how_many_and_since_when() -> None:
+    copies = [Outlet("Coast Times", "https://times.example/ferry")]
+    carried = answer(also_reported_by=copies, reported_by=Reported(2, "2024-02-28T22:00:00+00:00"))
+    embed = answer_embed(AskResult("q", True, [carried]), 0, 0.9)
+    assert (
+        "\nReported by 2 outlets, first on 2024-02-28 · Also reported by [Coast Times](https://times.example/ferry)"
+        in embed.description
+    )
+
+
+def test_differing_figures_are_shown_side_by_side_on_the_first_page() -> None:
+    other = ArticleRef("a5", "Fares *up*", "Coast @everyone", None, "2024-03-02")
+    result = AskResult(
+        "how much will the ferry cost?",
+        True,
+        [answer(sentence="It will cost £4."), answer(), answer(sentence="It will cost £5.", article=other)],
+        differing=[Differing("£4", 0, ARTICLE), Differing("£5", 2, other)],
+    )
+    first = answer_embed(result, 0, 0.9)
+    assert (
+        "\n\nSources differ: **£4** (Harbour Herald, 2024-03-01) vs "
+        "**£5** (Coast @\u200beveryone, 2024-03-02)" in first.description
+    )
+    assert "Sources differ" not in answer_embed(result, 1, 0.9).description
+    assert_discord_rules([as_request(first)])
+
+
 def test_a_refusal_says_so_and_points_to_search() -> None:
     closest = answer_embed(AskResult("who won the cup?", False, [answer(0.3)], confidence=-0.7), 0, -0.3)
     assert closest.description.startswith(
@@ -105,8 +162,12 @@ def test_huge_answers_stay_within_discord_limits() -> None:
         context="x. " * 2000 + endless + " z." * 2000,
         article=ArticleRef("a", "T" * 2000, "S" * 500, "https://x.example/" + "u" * 400, "2024-01-01"),
         also_reported_by=[Outlet("O" * 300, "https://o.example/" + "p" * 500)] * 30,
+        link=deep_link("https://x.example/" + "u" * 400, endless),
+        newer=[ArticleRef("n", "N" * 2000, "S", "https://n.example/" + "n" * 490, "2024-02-01")] * 9,
+        reported_by=Reported(31, "2023-12-31"),
     )
-    result = AskResult("q" * 3000, True, [huge] * 5)
+    figures = [Differing("£" + "9" * 300, n, huge.article) for n in range(3)]
+    result = AskResult("q" * 3000, True, [huge] * 5, differing=figures)
     embeds = [answer_embed(result, page, 0.9) for page in range(3)] + [context_embed(result, 0)]
     hits = [SearchHit(huge.article, 2.0, endless, "y. " * 1000 + endless + " z." * 1000)] * 15
     embeds += [search_embed("q" * 500, hits, page) for page in range(5)]
@@ -164,14 +225,28 @@ def test_ingest_and_feed_messages() -> None:
 
     now = datetime(2024, 3, 1, tzinfo=UTC)
     feeds = [
-        Feed("https://a.example/rss", "A", now, last_ok_at=now),
-        Feed("https://b.example/rss", None, now, last_error="HTTP 500", consecutive_failures=3),
+        Feed("https://a.example/rss", "A", now, last_polled_at=now, last_ok_at=now, items_stored=1),
+        Feed(
+            "https://b.example/rss",
+            None,
+            now,
+            last_polled_at=now,
+            last_error="HTTP 500",
+            consecutive_failures=3,
+            items_stored=1200,
+            items_failing=2,
+            item_error="HTTP 503 from https://b.example/x; trying again at the next poll",
+        ),
     ]
     text = feeds_message(feeds)
     assert text.startswith(
-        "I follow 2 feeds:\n• <https://a.example/rss> (A): ok; last good poll <t:1709251200:R>"
+        "I follow 2 feeds:\n• <https://a.example/rss> (A): ok; last poll <t:1709251200:R>; 1 item stored\n"
     )
-    assert "• <https://b.example/rss>: failing ×3: HTTP 500; last good poll never" in text
+    assert (
+        "• <https://b.example/rss>: failing ×3: HTTP 500; last poll <t:1709251200:R>, last good poll never; "
+        "1,200 items stored, 2 failing (e.g. HTTP 503 from https://b.example/x; "
+        "trying again at the next poll)"
+    ) in text
     assert feeds_message([]).startswith("I follow no feeds yet")
 
 

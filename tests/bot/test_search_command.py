@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from fakediscord import FakeDiscord
-from harness import embed_text, ephemeral_reply, final_message, run_command
+from harness import buttons, embed_text, ephemeral_reply, final_message, press, run_command
 
 from bot.app import NewsBot
 
@@ -24,10 +24,10 @@ async def test_search_pages_through_articles(bot: NewsBot, fake: FakeDiscord) ->
     assert embed["fields"][0]["value"].startswith("> ") and "**" in embed["fields"][0]["value"]
     pages = int(embed["footer"]["text"].split(" of ")[1].split()[0])
     assert pages >= 3
-    buttons = {b["custom_id"]: b for b in message["components"][0]["components"]}
-    assert buttons["search:prev"]["disabled"] and not buttons["search:next"]["disabled"]
+    shown = buttons(message)
+    assert shown["Prev"]["disabled"] and not shown["Next"]["disabled"]
 
-    click = await fake.component_click(message, "search:next")
+    click = await press(fake, message, "Next")
     await fake.wait_until(lambda: click.callbacks)
     page2 = click.callbacks[0]["data"]["embeds"][0]
     assert page2["fields"][0]["name"].startswith("4. ") and page2["footer"]["text"].startswith("page 2 of")

@@ -356,6 +356,8 @@ class RestApi:
         if int(app) != self.fake.application_id or ix is None or not ix.callbacks:
             # Followups only exist after the interaction was acknowledged.
             raise ApiError(404, 10015, "Unknown Webhook")
+        if self.fake.token_expired(ix):
+            raise ApiError(401, 50027, "Invalid Webhook Token")
         return ix
 
     def _webhook_message(self, ix: FakeInteraction, message: str) -> dict[str, Any]:

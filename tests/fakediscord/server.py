@@ -4,7 +4,8 @@ It runs on 127.0.0.1 inside the test's event loop, holds one guild with a text c
 member, an admin (Manage Server) and the bot, plus a second guild with a channel of its own (the same
 users, with the same roles, are members of both; the bot is told of it only by its interactions, as of
 a guild still unavailable), records every REST call, and lets tests push gateway
-events (slash commands, autocomplete, component clicks, modal submits, messages) with payloads that
+events (slash commands, message context menus, autocomplete, component clicks, modal submits,
+messages) with payloads that
 mirror what Discord sends.
 """
 
@@ -59,6 +60,7 @@ from .rest import ApiError, RecordedRequest, Reply, RestApi, UploadedFile, apply
 _log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v10"
+INTERACTION_TOKEN_LIFETIME = 15 * 60.0  # seconds, as on Discord
 T = TypeVar("T")
 
 _MENTION = re.compile(r"<@!?(\d+)>")
@@ -115,16 +117,20 @@ class FakeDiscord:
         port: int = 0,
         heartbeat_interval_ms: int = 1000,
         interaction_timeout: float | None = 3.0,
+        token_lifetime: float | None = INTERACTION_TOKEN_LIFETIME,
         bot_name: str = "newsbot",
         guild_name: str = "Newsroom",
         channel_name: str = "news",
     ) -> None:
-        """``token=None`` accepts any token; ``interaction_timeout=None`` disables Discord's 3 s rule."""
+        """``token=None`` accepts any token; ``interaction_timeout=None`` disables Discord's 3 s rule.
+        ``token_lifetime``: seconds an interaction's token works for followups and edits (Discord: 15
+        minutes; a test shortens it, or None never expires it)."""
         self.token = token
         self.host = host
         self.port = port
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.interaction_timeout = interaction_timeout
+        self.token_lifetime = token_lifetime
         self.snowflake = SnowflakeFactory()
 
         self.guild_id = self.snowflake()
@@ -498,13 +504,15 @@ class FakeDiscord:
         self._commands[guild_id] = stored
         return result
 
-    def _registered_command(self, name: str, guild_id: int | None) -> dict[str, Any]:
+    def _registered_command(self, name: str, guild_id: int | None, kind: int = 1) -> dict[str, Any]:
+        """The command a user can pick: a slash command (``kind`` 1), a user (2) or message (3) menu."""
         scopes = [guild_id, None] if guild_id is not None else [None]
         for scope in scopes:
-            if command := self._commands.get(scope, {}).get(f"1:{name}"):
+            if command := self._commands.get(scope, {}).get(f"{kind}:{name}"):
                 return command
-        known = sorted(c["name"] for scope in scopes for c in self.commands(scope))
-        raise LookupError(f"/{name} is not registered (Discord would not offer it); registered: {known}")
+        known = sorted(c["name"] for scope in scopes for c in self.commands(scope) if c["type"] == kind)
+        shown = f"/{name}" if kind == 1 else f"the {name!r} menu"
+        raise LookupError(f"{shown} is not registered (Discord would not offer it); registered: {known}")
 
     # -- messages -------------------------------------------------------------------------------
 
@@ -720,6 +728,11 @@ class FakeDiscord:
         timeout = self.interaction_timeout
         return timeout is not None and not ix.callbacks and time.monotonic() - ix.created > timeout
 
+    def token_expired(self, ix: FakeInteraction) -> bool:
+        """Past ``token_lifetime``: the interaction's webhook (followups, edits) answers 401."""
+        lifetime = self.token_lifetime
+        return lifetime is not None and time.monotonic() - ix.created > lifetime
+
     async def _send_interaction(
         self,
         itype: int,
@@ -860,6 +873,38 @@ class FakeDiscord:
             member_permissions=member_permissions,
             locale=locale,
         )
+
+    async def message_command(
+        self,
+        name: str,
+        message: dict[str, Any] | int,
+        *,
+        user: FakeUser | None = None,
+        locale: str = "en-US",
+    ) -> FakeInteraction:
+        """A user picks ``name`` from a stored message's Apps menu (a MESSAGE context menu: command
+        type 3, in the message's channel). As on Discord, the target message arrives resolved with its
+        content, whatever the bot's intents."""
+        stored = self.get_message(message if isinstance(message, int) else int(message["id"]))
+        channel_id = int(stored["channel_id"])
+        dm = self.channels[channel_id]["type"] == 1
+        command = self._registered_command(name, self._guild_of(channel_id), kind=3)
+        data: dict[str, Any] = {
+            "id": command["id"],
+            "name": name,
+            "type": 3,
+            "target_id": stored["id"],
+            "resolved": {"messages": {stored["id"]: stored}},
+        }
+        if "guild_id" in command:
+            data["guild_id"] = command["guild_id"]
+        return await self._send_interaction(
+            2, data, user=user, channel_id=channel_id, dm=dm, member_permissions=None, locale=locale
+        )
+
+    def attachment_data(self, attachment: dict[str, Any]) -> bytes:
+        """The bytes of an attachment the bot sent (what its ``url`` serves)."""
+        return self._files[int(attachment["id"])]
 
     async def autocomplete(
         self,

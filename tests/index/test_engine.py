@@ -37,7 +37,7 @@ def test_cleaned_boilerplate_is_never_quoted(sample_engine):
 def test_k_and_the_answer_shape(sample_engine):
     result = sample_engine.ask("Who sanctioned North Koreans?", k=3)
     data = result.to_dict()
-    assert set(data) == {"question", "answered", "answers", "confidence"}
+    assert set(data) == {"question", "answered", "answers", "confidence", "differing"}
     assert len(data["answers"]) == 3
     article = data["answers"][0]["article"]
     added = {"scope", "uploaded", "claimed_source"}  # by scopes, beside the original keys

@@ -12,7 +12,19 @@ import pytest
 import sqlite_utils
 from webserver import ATOM, RSS, WebServer, rss
 
-from index.feeds import BACKOFF_BASE, BACKOFF_MAX, SEEN_RETENTION, FeedStore, backoff, poll_feeds
+from index.feeds import (
+    BACKOFF_BASE,
+    BACKOFF_MAX,
+    HOST_FAILURES_BEFORE_SKIP,
+    ITEM_RETRY_WINDOW,
+    MAX_CONCURRENT_ITEMS,
+    SEEN_RETENTION,
+    FeedResult,
+    FeedStore,
+    PollReport,
+    backoff,
+    poll_feeds,
+)
 from index.fetch import Fetcher
 from index.models import ArticleIn
 from index.settings import Settings
@@ -310,3 +322,116 @@ async def test_item_without_any_text_is_retried(
     report = await poll_feeds(store, fetcher, ingest, now=NOW + timedelta(minutes=15))
     assert report.new_items == 1 and not report.feeds[0].item_errors
     assert ingest.articles[-1].title == "Millbrook library lends telescopes to stargazers"
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [{"status": 503}, {"status": 429}, {"status": 502}, {"delay": 2.0}],
+    ids=["503", "429", "502", "timeout"],
+)
+async def test_a_page_failing_transiently_is_retried_at_the_next_poll_not_replaced_by_the_summary(
+    server: WebServer, fetcher: Fetcher, store: FeedStore, ingest: Collector, failure: dict[str, object]
+) -> None:
+    link = server.add("/news/flaky.html", "busy", **failure)
+    items = [{"guid": "t", "title": "Tidal pilot", "link": link, "description": "A one-line summary."}]
+    feed_url = server.add("/flaky.xml", rss("Flaky", items), content_type=RSS, conditional=True)
+    store.add(feed_url)
+    report = await poll_feeds(store, fetcher, ingest, now=NOW)
+    [error] = report.feeds[0].item_errors
+    assert error.startswith(f"{link}: ") and error.endswith("; trying again at the next poll")
+    assert (report.new_items, ingest.articles, report.failed) == (0, [], [])
+    feed = store.get(feed_url)
+    assert feed is not None
+    assert (feed.items_stored, feed.items_failing, feed.item_error, feed.etag) == (0, 1, error, None)
+
+    server.fixture("/news/flaky.html", "tidal-pilot.html")  # the site is back
+    report = await poll_feeds(store, fetcher, ingest, now=NOW + timedelta(minutes=15))
+    assert report.new_items == 1 and not report.feeds[0].item_errors
+    [article] = ingest.articles
+    assert "seaweed" in article.text  # the page's article, not the feed's summary
+    feed = store.get(feed_url)
+    assert feed is not None and (feed.items_stored, feed.items_failing, feed.item_error) == (1, 0, None)
+
+
+async def test_a_page_still_failing_after_the_retry_window_gives_way_to_the_summary(
+    server: WebServer, fetcher: Fetcher, store: FeedStore, ingest: Collector
+) -> None:
+    link = server.add("/news/down.html", "down", status=503)
+    items = [{"guid": "d", "title": "Harbour works", "link": link, "description": "Dredging starts."}]
+    store.add(server.add("/down.xml", rss("Down", items), content_type=RSS))
+    await poll_feeds(store, fetcher, ingest, now=NOW)
+    await poll_feeds(store, fetcher, ingest, now=NOW + ITEM_RETRY_WINDOW - timedelta(minutes=1))
+    assert ingest.articles == [] and server.hits["/news/down.html"] == 2
+    report = await poll_feeds(store, fetcher, ingest, now=NOW + ITEM_RETRY_WINDOW)
+    assert report.new_items == 1 and server.hits["/news/down.html"] == 3
+    [article] = ingest.articles
+    assert (article.title, article.text, article.url) == ("Harbour works", "Dredging starts.", link)
+    assert store.failing(server.url("/down.xml")) == {}
+
+
+async def test_a_site_that_keeps_failing_is_left_alone_for_the_rest_of_the_poll(
+    server: WebServer, fetcher: Fetcher, store: FeedStore, ingest: Collector
+) -> None:
+    links = [server.add(f"/down/{n}.html", "down", status=503) for n in range(30)]
+    items = [{"guid": f"s{n}", "title": f"Story {n}", "link": link} for n, link in enumerate(links)]
+    store.add(server.add("/many.xml", rss("Many", items), content_type=RSS))
+    report = await poll_feeds(store, fetcher, ingest, now=NOW)
+    errors = report.feeds[0].item_errors
+    assert len(errors) == 30 and all(error.endswith("trying again at the next poll") for error in errors)
+    assert any("kept failing in this poll" in error for error in errors)
+    tried = sum(server.hits[f"/down/{n}.html"] for n in range(30))
+    assert tried <= MAX_CONCURRENT_ITEMS + HOST_FAILURES_BEFORE_SKIP  # those already waiting for the site
+    assert len(store.failing(server.url("/many.xml"))) == 30
+
+
+async def test_a_big_feed_is_taken_a_capped_number_of_items_per_poll(
+    server: WebServer, store: FeedStore, ingest: Collector
+) -> None:
+    items = [{"guid": f"s{n}", "title": f"Story {n}", "description": f"<p>Story {n}.</p>"} for n in range(25)]
+    feed_url = server.add("/big.xml", rss("Big", items), content_type=RSS, conditional=True)
+    store.add(feed_url)
+    settings = Settings(_env_file=None, allow_private_urls=True, feed_max_items=10)
+    async with Fetcher(settings) as capped:
+        for poll, (new, deferred) in enumerate([(10, 15), (10, 5), (5, 0)]):
+            report = await poll_feeds(store, capped, ingest, now=NOW + timedelta(minutes=15 * poll))
+            assert (report.new_items, report.deferred) == (new, deferred)
+            feed = store.get(feed_url)
+            assert feed is not None and feed.items_stored == sum(len(b) for b in ingest.batches)
+            assert (feed.etag is None) == bool(deferred)  # no 304 may hide the items still waiting
+        assert "5 items left for the next polls" in PollReport([FeedResult("x", deferred=5)]).summary()
+        assert (await poll_feeds(store, capped, ingest, now=NOW + timedelta(hours=1))).feeds[0].not_modified
+    assert [article.title for article in ingest.articles] == [f"Story {n}" for n in range(25)]  # newest first
+
+
+async def test_an_entry_date_that_is_no_date_is_kept_in_meta(
+    server: WebServer, fetcher: Fetcher, store: FeedStore, ingest: Collector
+) -> None:
+    items = [
+        {"guid": "a", "title": "Undated", "description": "Invented text.", "pubDate": "last week"},
+        {"guid": "b", "title": "Dated", "description": "More text.", "pubDate": "2024-04-02 10:00"},
+    ]
+    feed_url = server.add("/dates.xml", rss("Dates", items), content_type=RSS)
+    store.add(feed_url)
+    await poll_feeds(store, fetcher, ingest, now=NOW)
+    articles = ingest.by_title()
+    assert (articles["Undated"].published, articles["Undated"].meta) == (
+        None,
+        {"published_raw": "last week", "feed": feed_url},
+    )
+    assert articles["Dated"].published is not None and articles["Dated"].published.startswith("2024-04-02")
+
+
+def test_a_server_sees_its_feeds_health_with_the_shared_copies_counted(store: FeedStore) -> None:
+    url = store.add("https://news.example/rss", scope="42").url
+    store.mark_seen(url, [("own-1", None)], NOW, scope="42")
+    store.add(url)  # the shared scope follows it too: its items are shared news from now on
+    store.mark_seen(url, [("own-1", None), ("shared-2", None)], NOW)
+    store.record_items(
+        url, failed={"s-3": "HTTP 503"}, taken=[], present=["own-1", "shared-2", "s-3"], now=NOW
+    )
+    [server_feed] = store.list("42")
+    [shared_feed] = store.list()
+    assert (server_feed.items_stored, server_feed.items_failing, server_feed.item_error) == (2, 1, "HTTP 503")
+    assert (shared_feed.items_stored, shared_feed.items_failing) == (2, 1)
+    assert store.remove(url, scope="42") and store.remove(url)
+    assert store.db.execute("SELECT count(*) FROM feed_item_failures").fetchone() == (0,)

@@ -110,13 +110,25 @@ async def test_http_error_names_status_and_url(server: WebServer, fetcher: Fetch
         await fetcher.get(url)
 
 
+@pytest.mark.parametrize(
+    ("status", "transient"), [(404, False), (403, False), (410, False), (408, True), (429, True), (503, True)]
+)
+async def test_http_errors_that_may_pass_are_transient(
+    server: WebServer, fetcher: Fetcher, status: int, transient: bool
+) -> None:
+    with pytest.raises(FetchError, match=f"HTTP {status} from") as caught:
+        await fetcher.get(server.add("/status", "no", status=status))
+    assert caught.value.transient is transient
+
+
 async def test_slow_response_times_out(server: WebServer) -> None:
     url = server.add("/slow", "<p>late</p>", delay=2.0)
     async with Fetcher(make_settings(fetch_timeout=0.2)) as fetcher:
         started = time.monotonic()
-        with pytest.raises(FetchError, match=r"timed out after 0\.2 s"):
+        with pytest.raises(FetchError, match=r"timed out after 0\.2 s") as caught:
             await fetcher.get(url)
     assert time.monotonic() - started < 1.5
+    assert caught.value.transient  # a later poll may well find the site up
 
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
@@ -245,6 +257,7 @@ async def test_guard_refuses_private_addresses(url: str, refused: str) -> None:
         with pytest.raises(PrivateAddressError, match=refused) as caught:
             await fetcher.get(url)
     assert "set NEWSBOT_ALLOW_PRIVATE_URLS=true to allow" in str(caught.value)
+    assert not caught.value.transient  # refused for good: no later poll would fare better
 
 
 @pytest.mark.parametrize(

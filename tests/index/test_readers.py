@@ -69,7 +69,8 @@ def test_jsonl_file_reports_bad_lines_and_goes_on():
     assert untitled.origin == f"{origin}:6"
     assert untitled.title == "Heatwave warning for the south"
     assert untitled.text == "Temperatures will pass 35C on Thursday, forecasters said."
-    assert untitled.published == "sometime soon"
+    assert untitled.published is None  # not a date: kept as given, but not as the date
+    assert untitled.meta == {"published_raw": "sometime soon"}
 
 
 def test_json_list_file():
@@ -160,8 +161,9 @@ def test_article_from_obj_public():
         ("Jan 14, 2022", "2022-01-14"),
         ("14 January 2022 10:30", "2022-01-14T10:30:00"),
         ("2022-01-14T10:00:00Z", "2022-01-14T10:00:00+00:00"),
-        ("last week", "last week"),
-        ("Friday", "Friday"),
+        ("last week", None),
+        ("Friday", None),
+        ("March 3", None),  # no year: a guess would mislead
         ("", None),
         (None, None),
     ],

@@ -6,7 +6,6 @@ forget only what it added."""
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,10 +15,12 @@ from discord.ext import commands
 
 from bot.checks import require_guild_ingest, require_manage_guild, scope_of
 from bot.errors import UserError
-from bot.exts.admin._render import feeds_message, ingest_message, polling_note
+from bot.exts.admin._batches import add_report, batches
+from bot.exts.admin._job import IngestJob
+from bot.exts.admin._render import feeds_message, plural, polling_note
+from bot.exts.admin._sources import describe_sources, parse_urls
 from bot.exts.admin._uploads import ACCEPTED, as_uploaded, check_upload, read_upload, saved_name
 from bot.text import escape, one_line, trim
-from index.engine import is_url
 from index.ingest import IngestReport
 from index.models import ArticleIn, InputProblem
 
@@ -43,50 +44,66 @@ class Admin(commands.Cog):
     async def interaction_check(self, interaction: discord.Interaction) -> bool:  # every command here
         return require_manage_guild(interaction)
 
-    @app_commands.command(description="Add articles from a web page or an attached file")
+    @app_commands.command(description="Add articles from web pages or an attached file")
     @app_commands.describe(
-        url="An article's web address (http or https)", file=f"A file of articles: {ACCEPTED}"
+        url="An article's web address (http or https); several, separated by spaces, for several articles",
+        file=f"A file of articles: {ACCEPTED}",
     )
     @app_commands.guild_only()
     @app_commands.default_permissions(manage_guild=True)
     async def ingest(
         self, interaction: discord.Interaction, url: str | None = None, file: discord.Attachment | None = None
     ) -> None:
+        """A job: a long one moves to a channel message of its own (see `IngestJob`)."""
         require_guild_ingest(interaction)
         scope = scope_of(interaction.guild_id)
         assert scope is not None  # guild_only
-        url = (url or "").strip()
-        if not url and file is None:
+        urls = parse_urls(url)
+        if not urls and file is None:
             raise UserError("Give me an article's `url`, attach a `file` of articles, or both.")
-        if url and not is_url(url):
-            raise UserError("The `url` must start with http:// or https://.")
         if file is not None:
             check_upload(file.filename, file.size, self.bot.settings.fetch_max_bytes)
         await interaction.response.defer(thinking=True, ephemeral=True)
-        items = await self.bot.engine.fetch_articles([url]) if url else []
-        if file is None:
-            report = await self.bot.run_engine(self._ingest, scope, items)
-        else:
-            with tempfile.TemporaryDirectory(prefix="newsbot-upload-") as folder:
-                saved = Path(folder, saved_name(file.filename))
-                try:
-                    await file.save(saved)
-                except discord.HTTPException as exc:
-                    raise UserError(
-                        f"I could not download {escape(file.filename)} from Discord; try again."
-                    ) from exc
-                report = await self.bot.run_engine(self._ingest, scope, items, saved)
-            report.problems = as_uploaded(report.problems, saved, file.filename)
-        await interaction.edit_original_response(content=ingest_message(report))
-        if report.stored:
+        job = IngestJob(interaction, describe_sources(urls, file.filename if file else None))
+        report = await job.run(self._ingest(job, scope, urls, file))
+        if report is not None and report.stored:
             await self.bot.refresh_outlets(scope)
 
-    def _ingest(
-        self, scope: str, items: Sequence[ArticleIn | InputProblem], upload: Path | None = None
+    async def _ingest(
+        self, job: IngestJob, scope: str, urls: list[str], file: discord.Attachment | None
     ) -> IngestReport:
-        """Runs on an engine thread: reads the upload and ingests it with the fetched articles into the
-        server's own news."""
-        return self.bot.engine.ingest([*items, *(read_upload(upload) if upload else ())], scope=scope)
+        """Fetches the pages and reads the upload, then ingests it all into the server's own news."""
+        items: list[ArticleIn | InputProblem] = []
+        if urls:
+            await job.progress(f"fetching {plural(len(urls), 'web page')}…")
+            items = await self.bot.engine.fetch_articles(urls)
+        if file is None:
+            return await self._add(job, scope, items)
+        await job.progress("reading the file…")
+        uploaded, saved = await self._read(file)
+        report = await self._add(job, scope, [*items, *uploaded])
+        report.problems = as_uploaded(report.problems, saved, file.filename)
+        return report
+
+    async def _read(self, file: discord.Attachment) -> tuple[list[ArticleIn | InputProblem], Path]:
+        """The upload's articles, and where they were read from (gone by now; what problems name)."""
+        with tempfile.TemporaryDirectory(prefix="newsbot-upload-") as folder:
+            saved = Path(folder, saved_name(file.filename))
+            try:
+                await file.save(saved)
+            except discord.HTTPException as exc:
+                raise UserError(
+                    f"I could not download {escape(file.filename)} from Discord; try again."
+                ) from exc
+            return await self.bot.run_engine(lambda: list(read_upload(saved))), saved
+
+    async def _add(self, job: IngestJob, scope: str, items: list[ArticleIn | InputProblem]) -> IngestReport:
+        """Ingests a batch at a time, telling the job how far it got."""
+        report = IngestReport()
+        for done, batch in batches(items):
+            await job.progress(f"adding articles: {done:,} of {len(items):,} done…")
+            add_report(report, await self.bot.run_engine(self.bot.engine.ingest, batch, scope=scope))
+        return report
 
     @app_commands.command(description="Delete an article this server added, by its id or web address")
     @app_commands.describe(article="The article's id (as /ingest showed it) or its web address")

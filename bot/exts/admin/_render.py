@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import discord
 
 from bot.text import escape, join_lines, one_line, trim
@@ -10,11 +12,13 @@ from index.ingest import IngestReport
 from index.models import InputProblem
 
 TITLE_SHOWN = 150
+ERROR_SHOWN = 200
 
 
-def ingest_message(report: IngestReport) -> str:
+def ingest_message(report: IngestReport, heading: str | None = None) -> str:
     head = "Added: " if report.stored else "Nothing added: "
-    lines = [head + report.summary()]
+    lines = [heading] if heading else []
+    lines.append(head + report.summary())
     lines += [
         f"• {trim(escape(one_line(title)), TITLE_SHOWN)} (id: {escape(one_line(article_id))})"
         for title, article_id in zip(report.titles, report.article_ids, strict=True)
@@ -29,16 +33,32 @@ def problem_line(problem: InputProblem) -> str:
     return f"• {escape(problem.origin)}: {escape(problem.message)}"
 
 
+def _when(moment: datetime | None) -> str:
+    return discord.utils.format_dt(moment, "R") if moment else "never"
+
+
+def _error(text: str | None) -> str:
+    return trim(escape(one_line(text or "unknown error")), ERROR_SHOWN)
+
+
 def feed_line(feed: Feed) -> str:
+    """A feed's health: how its last poll went, and how many of its items are stored or failing."""
     name = f" ({escape(one_line(feed.name))})" if feed.name else ""
     if feed.consecutive_failures:
         health = (
-            f"failing ×{feed.consecutive_failures}: {escape(one_line(feed.last_error or 'unknown error'))}"
+            f"failing ×{feed.consecutive_failures}: {_error(feed.last_error)}; "
+            f"last poll {_when(feed.last_polled_at)}, last good poll {_when(feed.last_ok_at)}"
         )
     else:
-        health = "ok"
-    last = discord.utils.format_dt(feed.last_ok_at, "R") if feed.last_ok_at else "never"
-    return f"• <{discord.utils.escape_mentions(feed.url)}>{name}: {health}; last good poll {last}"
+        health = f"ok; last poll {_when(feed.last_polled_at)}"
+    items = f"{plural(feed.items_stored, 'item')} stored"
+    if feed.items_failing:
+        items += f", {feed.items_failing} failing (e.g. {_error(feed.item_error)})"
+    return f"• <{discord.utils.escape_mentions(feed.url)}>{name}: {health}; {items}"
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def feeds_message(feeds: list[Feed]) -> str:

@@ -9,7 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.checks import rate_limited
-from bot.exts.ask._views import answer_reply
+from bot.exts.ask._views import AnswerButton, VoteButton, answer_reply
 from bot.options import Since, make_filters, outlet_autocomplete
 
 if TYPE_CHECKING:
@@ -19,6 +19,13 @@ if TYPE_CHECKING:
 class Ask(commands.Cog):
     def __init__(self, bot: NewsBot) -> None:
         self.bot = bot
+
+    async def cog_load(self) -> None:
+        # Buttons under answers sent before a restart still answer, and their votes count.
+        self.bot.add_dynamic_items(AnswerButton, VoteButton)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(AnswerButton, VoteButton)
 
     @app_commands.command(description="Answer a question by quoting the news")
     @app_commands.describe(
@@ -37,8 +44,6 @@ class Ask(commands.Cog):
     ) -> None:
         filters = await make_filters(interaction, outlet, since)
         await interaction.response.defer(thinking=True)
-        result = await self.bot.run_engine(self.bot.engine.ask, question, None, filters)
-        embed, view = answer_reply(result, interaction.user.id, self.bot.engine.min_answer_score)
-        message = await interaction.edit_original_response(embed=embed, view=view)
-        if view is not None:
-            view.message = message
+        result = await self.bot.run_question(self.bot.engine.ask, question, None, filters)
+        embed, view = await answer_reply(self.bot, result, filters, interaction.user.id)
+        await interaction.edit_original_response(embed=embed, view=view)

@@ -3,27 +3,35 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import discord
 
 from bot.text import (
     DESCRIPTION_LIMIT,
+    NAME_LIMIT,
     TITLE_LIMIT,
     blockquote,
     citation,
+    day,
     escape,
     highlight,
+    link,
     one_line,
     outlets_line,
+    source_name,
     trim,
 )
 from index.answer import Answer, AskResult
+from index.figures import Differing
 
 PAGE_SIZE = 2  # quotes per page; "More answers" shows the next ones
 # The engine's confidence clearing its refusal threshold by this much is "high": on the project's news
 # questions and news-dev, 78% of such first quotes were right (half of the answerable questions clear
 # it), against 74% of all answered (`bench/fit_refusal.py` prints the table).
 HIGH_MARGIN = 1.0
+QUOTE_ROOM = 40  # the least of a quote shown, whatever room its sources take
+FIGURE_LIMIT = 40  # a figure as shown where sources differ
 REFUSAL = "The news I have doesn't say."
 ANSWERED = discord.Colour.blurple()
 REFUSED = discord.Colour.light_grey()
@@ -44,11 +52,51 @@ def page_of(result: AskResult, page: int) -> list[Answer]:
     return result.answers[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
 
 
-def source_lines(answer: Answer) -> str:
-    lines = "— " + citation(answer.article)
-    if answer.also_reported_by:
-        lines += "\n" + outlets_line(answer.also_reported_by)
-    return lines
+def source_lines(answer: Answer, room: int) -> str:
+    """The citation (linked to the quoted sentence itself), who else carried the story, and whether
+    newer coverage of it exists; links are dropped while the lines do not fit in ``room``, the
+    citation's last."""
+    tiers = ((True, True), (True, False), (False, False))  # (citation linked, the other lines linked)
+    for cite, others in tiers:
+        url = (answer.link or answer.article.url) if cite else None
+        lines = (
+            "— " + citation(replace(answer.article, url=url)),
+            _carried(answer, others),
+            _newer(answer, others),
+        )
+        text = "\n".join(line for line in lines if line)
+        if len(text) <= room:
+            break
+    return text
+
+
+def _carried(answer: Answer, linked: bool) -> str:
+    """ "Reported by 3 outlets, first on DAY · Also reported by ..." for a story with wire copies."""
+    copies = answer.also_reported_by
+    carried = outlets_line(copies, limit=600 if linked else 0) if copies else ""  # limit 0: unlinked
+    reported = answer.reported_by
+    if reported is None:
+        return carried
+    first = f", first on {day(reported.first)}" if reported.first else ""
+    return f"Reported by {reported.outlets} outlets{first}" + (f" · {carried}" if carried else "")
+
+
+def _newer(answer: Answer, linked: bool) -> str:
+    if not answer.newer:
+        return ""
+    newest, more = answer.newer[0], len(answer.newer) - 1
+    title = link(newest.title, newest.url if linked else None, NAME_LIMIT)
+    return f"Newer coverage: {title}, {day(newest.published)}" + (f" and {more} more" if more else "")
+
+
+def differing_line(differing: list[Differing]) -> str:
+    """The figures the top answers disagree on, each with the outlet and day that state it."""
+    figures = (
+        f"**{trim(escape(one_line(d.figure)), FIGURE_LIMIT)}** "
+        f"({trim(escape(one_line(source_name(d.article))), NAME_LIMIT)}, {day(d.article.published)})"
+        for d in differing
+    )
+    return "Sources differ: " + " vs ".join(figures)
 
 
 def _blocks(answers: list[Answer], text: str, room: int) -> list[str]:
@@ -56,8 +104,8 @@ def _blocks(answers: list[Answer], text: str, room: int) -> list[str]:
     share = room // max(len(answers), 1)
     blocks = []
     for answer in answers:
-        sources = source_lines(answer)
-        quoted = highlight(getattr(answer, text), answer.sentence, max(share - len(sources) - 3, 40))
+        sources = source_lines(answer, share - QUOTE_ROOM - 3)
+        quoted = highlight(getattr(answer, text), answer.sentence, max(share - len(sources) - 3, QUOTE_ROOM))
         blocks.append(blockquote(quoted) + "\n" + sources)
     return blocks
 
@@ -81,8 +129,10 @@ def answer_embed(result: AskResult, page: int, threshold: float) -> discord.Embe
     else:
         head = REFUSAL + " Nothing I have indexed matches that question."
         hint = search_hint(result.question)
-    room = DESCRIPTION_LIMIT - len(head) - len(hint) - 2 * (len(answers) + 2)
-    description = "\n\n".join(part for part in (head, *_blocks(answers, "quote", room), hint) if part)
+    differs = differing_line(result.differing) if result.differing and page == 0 else ""
+    room = DESCRIPTION_LIMIT - len(head) - len(differs) - len(hint) - 2 * (len(answers) + 3)
+    parts = (head, *_blocks(answers, "quote", room), differs, hint)
+    description = "\n\n".join(part for part in parts if part)
     embed = discord.Embed(
         title=_title(result.question),
         description=description,

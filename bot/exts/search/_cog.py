@@ -10,8 +10,9 @@ from discord.ext import commands
 
 from bot.checks import rate_limited
 from bot.exts.search._render import PAGE_SIZE, RESULTS, search_embed
-from bot.exts.search._views import SearchView
+from bot.exts.search._views import PageButton, Pages, search_buttons
 from bot.options import Since, Until, make_filters, outlet_autocomplete
+from bot.views import save
 
 if TYPE_CHECKING:
     from bot.app import NewsBot
@@ -20,6 +21,12 @@ if TYPE_CHECKING:
 class Search(commands.Cog):
     def __init__(self, bot: NewsBot) -> None:
         self.bot = bot
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(PageButton)  # page buttons sent before a restart still turn
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(PageButton)
 
     @app_commands.command(description="Find the articles about something, each with its best passage")
     @app_commands.describe(
@@ -40,8 +47,9 @@ class Search(commands.Cog):
     ) -> None:
         filters = await make_filters(interaction, outlet, since, until)
         await interaction.response.defer(thinking=True)
-        hits = await self.bot.run_engine(self.bot.engine.search, query, RESULTS, filters)
-        view = SearchView(interaction.user.id, query, hits) if len(hits) > PAGE_SIZE else None
-        message = await interaction.edit_original_response(embed=search_embed(query, hits, 0), view=view)
-        if view is not None:
-            view.message = message
+        hits = await self.bot.run_question(self.bot.engine.search, query, RESULTS, filters)
+        view = None
+        if len(hits) > PAGE_SIZE:
+            key = await save(self.bot, query, filters)
+            view = search_buttons(key, interaction.user.id, Pages(query, hits))
+        await interaction.edit_original_response(embed=search_embed(query, hits, 0), view=view)

@@ -2,36 +2,52 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 import discord
 
-from bot.exts.search._render import page_count, search_embed
-from bot.views import OwnerView
+from bot.exts.search._render import RESULTS, page_count, search_embed
+from bot.views import ButtonState, OwnerButton, show
 from index.engine import SearchHit
+from index.saved_questions import SavedQuestion
+
+if TYPE_CHECKING:
+    from bot.app import NewsBot
+
+ACTIONS = {
+    "prev": ("Prev", discord.ButtonStyle.secondary),
+    "next": ("Next", discord.ButtonStyle.primary),
+}
 
 
-class SearchView(OwnerView):
-    def __init__(self, owner_id: int, query: str, hits: list[SearchHit]) -> None:
-        super().__init__(owner_id)
-        self.query = query
-        self.hits = hits
-        self.page = 0
-        self._update_buttons()
+@dataclass(frozen=True)
+class Pages:
+    query: str
+    hits: list[SearchHit]
 
-    def _update_buttons(self) -> None:
-        self.previous.disabled = self.page == 0
-        self.next.disabled = self.page + 1 >= page_count(len(self.hits))
 
-    async def _show(self, interaction: discord.Interaction, step: int) -> None:
-        self.page += step
-        self._update_buttons()
-        await interaction.response.edit_message(
-            embed=search_embed(self.query, self.hits, self.page), view=self
-        )
+class PageButton(OwnerButton[Pages], prefix="search", actions=ACTIONS):
+    async def compute(self, bot: NewsBot, saved: SavedQuestion) -> Pages:
+        hits = await bot.run_question(bot.engine.search, saved.text, RESULTS, saved.filters)
+        return Pages(saved.text, hits)
 
-    @discord.ui.button(label="Prev", style=discord.ButtonStyle.secondary, custom_id="search:prev")
-    async def previous(self, interaction: discord.Interaction, button: discord.ui.Button[SearchView]) -> None:
-        await self._show(interaction, -1)
+    async def press(self, interaction: discord.Interaction) -> None:
+        pages = await self.value(interaction, private=False)
+        step = -1 if self.action == "prev" else 1
+        page = max(0, min(self.state.page + step, page_count(len(pages.hits)) - 1))
+        state = ButtonState(self.state.key, page, self.state.owner_id)
+        await show(interaction, search_embed(pages.query, pages.hits, page), page_buttons(state, pages))
 
-    @discord.ui.button(label="Next", style=discord.ButtonStyle.primary, custom_id="search:next")
-    async def next(self, interaction: discord.Interaction, button: discord.ui.Button[SearchView]) -> None:
-        await self._show(interaction, +1)
+
+def page_buttons(state: ButtonState, pages: Pages) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(PageButton("prev", state, disabled=state.page == 0))
+    view.add_item(PageButton("next", state, disabled=state.page + 1 >= page_count(len(pages.hits))))
+    return view
+
+
+def search_buttons(key: str, owner_id: int, pages: Pages) -> discord.ui.View:
+    """Prev / Next under a search's first page; ``key`` is the saved query's (`bot.views.save`)."""
+    PageButton.remember(key, pages)
+    return page_buttons(ButtonState(key, 0, owner_id), pages)

@@ -1,0 +1,55 @@
+"""Questions kept under a short key, so that a front end can answer one again later.
+
+Discord's buttons carry 100 characters of state and must keep working after the bot restarts: they
+hold the key, and the question with its filters waits here. A question is kept for `KEEP_DAYS` after it
+was saved, and only in its own scope: a key never reads a question saved for another server.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from index.store import Filters, Store
+
+KEEP_DAYS = 90  # Discord keeps messages for ever; their buttons then say to ask again
+TABLE = "saved_questions"
+
+
+@dataclass(frozen=True)
+class SavedQuestion:
+    text: str
+    filters: Filters
+
+
+def save_question(store: Store, key: str, text: str, filters: Filters) -> None:
+    """Keep ``text``, asked under ``filters``, under ``key``; questions older than `KEEP_DAYS` go."""
+    now = time.time()
+    with store.transaction():
+        store.db.execute(
+            f"CREATE TABLE IF NOT EXISTS {TABLE} (key TEXT PRIMARY KEY, text TEXT NOT NULL, "
+            "outlet TEXT, since TEXT, until TEXT, scope TEXT, saved_at REAL NOT NULL)"
+        )
+        store.db.execute(f"CREATE INDEX IF NOT EXISTS idx_{TABLE}_saved_at ON {TABLE}(saved_at)")
+        store.db.execute(f"DELETE FROM {TABLE} WHERE saved_at < ?", [now - KEEP_DAYS * 86400])
+        store.db.execute(
+            f"INSERT OR REPLACE INTO {TABLE} (key, text, outlet, since, until, scope, saved_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [key, text, filters.outlet, filters.since, filters.until, filters.scope, now],
+        )
+
+
+def saved_question(store: Store, key: str, scope: str | None) -> SavedQuestion | None:
+    """The question saved under ``key`` in exactly ``scope``; None when there is none (any more)."""
+    if not store.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [TABLE]):
+        return None  # nothing was ever saved in this data dir
+    rows = store.query(
+        f"SELECT text, outlet, since, until FROM {TABLE} "
+        "WHERE key = ? AND coalesce(scope, '') = ? AND saved_at >= ?",
+        [key, scope or "", time.time() - KEEP_DAYS * 86400],
+    )
+    if not rows:
+        return None
+    row = rows[0]
+    filters = Filters(outlet=row["outlet"], since=row["since"], until=row["until"], scope=scope)
+    return SavedQuestion(row["text"], filters)
