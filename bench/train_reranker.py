@@ -246,8 +246,8 @@ def main() -> None:
         help="share of questions shown without their answer, against a 'none of these' slot (0: no slot; "
         "0.25 was tried and validated worse)",
     )
-    parser.add_argument("--max-length", type=int, default=64)
-    parser.add_argument("--frozen-layers", type=int, default=3)
+    parser.add_argument("--max-length", type=int, default=96)
+    parser.add_argument("--frozen-layers", type=int, default=2)
     parser.add_argument("--lr", type=float, default=5e-5)
     parser.add_argument("--head-lr", type=float, default=1e-3)
     parser.add_argument("--threads", type=int, default=2)

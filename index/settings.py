@@ -84,16 +84,16 @@ class Settings(BaseSettings):
     # fit by bench/fit_refusal.py on the project's news questions and news-dev (see README).
     refusal_weights: dict[str, float] = Field(
         default_factory=lambda: {
-            "rerank": 0.1426,
-            "sent": 1.7323,
-            "ctx_overlap": 0.4683,
-            "story_overlap": 1.2079,
-            "story_missing": -0.0727,
-            "number_missing": -1.9322,
+            "rerank": 0.1907,
+            "sent": 0.2247,
+            "ctx_overlap": 0.1965,
+            "story_overlap": 2.4299,
+            "story_missing": -0.0485,
+            "number_missing": -1.3998,
         },
         description="Weights of the best quote's evidence in the confidence that it answers at all.",
     )
-    min_answer_score: float = Field(1.4959, description="Below this confidence the engine refuses to answer.")
+    min_answer_score: float = Field(1.5562, description="Below this confidence the engine refuses to answer.")
     # The same, for NEWSBOT_RERANK=false (no reranker logit to weigh).
     first_stage_refusal_weights: dict[str, float] = Field(
         default_factory=lambda: {

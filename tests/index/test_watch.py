@@ -15,7 +15,7 @@ from index.engine import Engine
 from index.errors import EngineError
 from index.rerank import CrossEncoderReranker
 from index.settings import Settings
-from index.watch import NewArticles, Watch, Watches
+from index.watch import MARGIN, NewArticles, Watch, Watches
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "watch"
 NEW = {
@@ -78,13 +78,14 @@ def test_articles_stored_before_the_watch_never_fire(engine: Engine, tmp_path: P
     assert watches.check(watches.add("ferry strike")) is None
 
 
-def test_an_answer_only_just_over_the_threshold_does_not_fire(engine: Engine, tmp_path: Path) -> None:
+def test_an_answer_short_of_the_margin_does_not_fire(engine: Engine, tmp_path: Path) -> None:
     watches = Watches(engine)
     watch = watches.add("new pier")
     ingest(engine, tmp_path, "strike_ends")  # mentions the harbour's ferries, not the pier
     newest = again(watches, watch).last_pk + 1
     barely = engine.ask("new pier", None, NewArticles(after=watch.last_pk, upto=newest))
-    assert barely.answered and not watches.matches(barely)
+    assert not watches.matches(barely)  # answered or not, it is short of the margin
+    assert barely.confidence < engine.min_answer_score + MARGIN
     assert watches.check(watch) is None
 
 
