@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from index.answer import Ranked
 from index.candidates import Candidates
 from index.cues import TOKEN
-from index.store import Filters, Store
+from index.store import Filters, Store, published_day
 from index.stories import Stories
 
 MONTHS = (
@@ -149,11 +149,7 @@ def _timed(published: str | None) -> bool:
 def newest_day(store: Store, filters: Filters | None) -> date | None:
     """The newest article's day in the question's scope: the "now" of a corpus that may be old."""
     where, params = Filters(scope=filters.scope if filters else None).sql()
-    row = store.query(
-        "SELECT max(a.published) AS newest FROM articles a "
-        f"WHERE a.published GLOB '[12][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9]*' AND {where}",
-        params,
-    )[0]
+    row = store.query(f"SELECT max({published_day()}) AS newest FROM articles a WHERE {where}", params)[0]
     return day_of(row["newest"])
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from index.store import Filters, Store
 
 KEEP_DAYS = 90  # Discord keeps messages for ever; their buttons then say to ask again
-TABLE = "saved_questions"
+TABLE = "saved_questions"  # made by `Store` when it opens a data dir
 
 
 @dataclass(frozen=True)
@@ -26,11 +26,6 @@ def save_question(store: Store, key: str, text: str, filters: Filters) -> None:
     """Keep ``text``, asked under ``filters``, under ``key``; questions older than `KEEP_DAYS` go."""
     now = time.time()
     with store.transaction():
-        store.db.execute(
-            f"CREATE TABLE IF NOT EXISTS {TABLE} (key TEXT PRIMARY KEY, text TEXT NOT NULL, "
-            "outlet TEXT, since TEXT, until TEXT, scope TEXT, saved_at REAL NOT NULL)"
-        )
-        store.db.execute(f"CREATE INDEX IF NOT EXISTS idx_{TABLE}_saved_at ON {TABLE}(saved_at)")
         store.db.execute(f"DELETE FROM {TABLE} WHERE saved_at < ?", [now - KEEP_DAYS * 86400])
         store.db.execute(
             f"INSERT OR REPLACE INTO {TABLE} (key, text, outlet, since, until, scope, saved_at) "
@@ -41,8 +36,6 @@ def save_question(store: Store, key: str, text: str, filters: Filters) -> None:
 
 def saved_question(store: Store, key: str, scope: str | None) -> SavedQuestion | None:
     """The question saved under ``key`` in exactly ``scope``; None when there is none (any more)."""
-    if not store.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [TABLE]):
-        return None  # nothing was ever saved in this data dir
     rows = store.query(
         f"SELECT text, outlet, since, until FROM {TABLE} "
         "WHERE key = ? AND coalesce(scope, '') = ? AND saved_at >= ?",

@@ -231,6 +231,14 @@ class Store:
                 "CREATE UNIQUE INDEX idx_feedback_vote "
                 "ON feedback(user_hash, question, article_id, coalesce(article_scope, ''), sentence)"
             )
+        # Questions kept for their buttons (index/saved_questions.py): the same kind of table, made here
+        # once rather than at every save, which is every answer with buttons.
+        if "saved_questions" not in db.table_names():
+            db.execute(
+                "CREATE TABLE saved_questions (key TEXT PRIMARY KEY, text TEXT NOT NULL, outlet TEXT, "
+                "since TEXT, until TEXT, scope TEXT, saved_at REAL NOT NULL)"
+            )
+            db.execute("CREATE INDEX idx_saved_questions_saved_at ON saved_questions(saved_at)")
 
     def upgrade(self) -> bool:
         """Bring a data dir of the previous schema (2: before scopes) to this one in place: every

@@ -24,7 +24,7 @@ def age(store: Store, key: str, days: float) -> None:
 
 
 def test_a_question_is_read_back_with_its_filters_in_its_scope_only(store: Store) -> None:
-    assert saved_question(store, "a" * 16, None) is None  # nothing ever saved: no table yet
+    assert saved_question(store, "a" * 16, None) is None  # nothing ever saved
     filters = Filters(outlet="Coast Times", since="2024-03-01", until="2024-03-05", scope="42")
     save_question(store, "k1", "who warned ships?", filters)
     save_question(store, "k2", "ferry fares", Filters())
