@@ -21,6 +21,7 @@ base model.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import pickle
@@ -214,6 +215,49 @@ def _hit1(scored: list[tuple[Example, np.ndarray]]) -> float:
     return round(float(np.mean([e.labels[int(np.argmax(s))] for e, s in scored])), 4)
 
 
+def _parts(args: argparse.Namespace) -> list[tuple[str, dict]]:
+    """Each group's data dir, training and validation questions, and the inputs its pools depend on."""
+    even = by_position(load_questions(args.reqa_questions), args.reqa_articles, "even")
+    ids = [json.loads(x)["id"] for x in args.reqa_articles.open()]
+    articles = sorted({q.article for q in even}, key=ids.index)
+    held = set(articles[len(articles) - args.validate_articles :]) if args.validate_articles else set()
+    parts = [
+        (
+            "reqa",
+            {
+                "data_dir": args.reqa,
+                "questions": {
+                    "train": [q for q in even if q.article not in held],
+                    "validation": [q for q in even if q.article in held],
+                },
+                "inputs": [args.reqa_questions, args.reqa_articles, str(args.validate_articles)],
+            },
+        )
+    ]
+    if args.news:
+        news = [q for path in args.news_questions for q in load_questions(path) if q.answers]
+        news_train, news_validation = split_news(news)
+        parts.append(
+            (
+                "news",
+                {
+                    "data_dir": args.news,
+                    "questions": {"train": news_train, "validation": news_validation},
+                    "inputs": list(args.news_questions),
+                },
+            )
+        )
+    return parts
+
+
+def _digest(inputs: list[Path | str]) -> str:
+    """Pools are reused only while the files (and settings) they were collected from are unchanged."""
+    digest = hashlib.sha256()
+    for item in inputs:
+        digest.update(item.read_bytes() if isinstance(item, Path) else item.encode())
+    return digest.hexdigest()[:16]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -232,7 +276,10 @@ def main() -> None:
         default=sorted((ROOT / "bench" / "data").glob("news-train-*.jsonl")),
     )
     parser.add_argument("--out", type=Path, default=ROOT / "models" / "reranker")
-    parser.add_argument("--cache", type=Path, help="keep the collected first-stage pools here")
+    parser.add_argument(
+        "--cache", type=Path, help="folder keeping the first-stage pools, one file per group and inputs"
+    )
+    parser.add_argument("--pools-only", action="store_true", help="collect (and cache) the pools, then stop")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--batch", type=int, default=8, help="questions per step")
     parser.add_argument("--negatives", type=int, default=4, help="wrong candidates per question per step")
@@ -258,27 +305,23 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     started = time.perf_counter()
 
-    if args.cache and args.cache.exists():
-        pools = pickle.loads(args.cache.read_bytes())
-    else:
-        even = by_position(load_questions(args.reqa_questions), args.reqa_articles, "even")
-        articles = sorted(
-            {q.article for q in even}, key=[json.loads(x)["id"] for x in args.reqa_articles.open()].index
-        )
-        held = set(articles[len(articles) - args.validate_articles :]) if args.validate_articles else set()
-        with closing(_first_stage_engine(args.reqa)) as engine:
-            pools = {
-                "train": collect(engine, [q for q in even if q.article not in held], "reqa"),
-                "validation": collect(engine, [q for q in even if q.article in held], "reqa"),
-            }
-        if args.news:
-            news = [q for path in args.news_questions for q in load_questions(path) if q.answers]
-            news_train, news_validation = split_news(news)
-            with closing(_first_stage_engine(args.news, embedder=engine.embedder)) as engine:
-                pools["train"] += collect(engine, news_train, "news")
-                pools["validation"] += collect(engine, news_validation, "news")
-        if args.cache:
-            args.cache.write_bytes(pickle.dumps(pools))
+    pools = {"train": [], "validation": []}
+    embedder = None
+    for group, part in _parts(args):
+        cached = args.cache / f"{group}-{_digest(part['inputs'])}.pkl" if args.cache else None
+        if cached and cached.exists():
+            got = pickle.loads(cached.read_bytes())
+        else:
+            with closing(_first_stage_engine(part["data_dir"], embedder)) as engine:
+                embedder = engine.embedder
+                got = {name: collect(engine, qs, group) for name, qs in part["questions"].items()}
+            if cached:
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                cached.write_bytes(pickle.dumps(got))
+        for name, examples in got.items():
+            pools[name] += examples
+    if args.pools_only:
+        return
     log.info("pools: %d training, %d validation questions", len(pools["train"]), len(pools["validation"]))
 
     model, report = train(pools["train"], args)

@@ -19,19 +19,26 @@ def test_train_reranker_builds_a_folder_the_engine_loads(tmp_path, model):
     engine = Engine(Settings(data_dir=data, rerank=False, _env_file=None), embedder=model)
     assert engine.ingest_paths([corpus / "articles.jsonl"]).new == 3
     engine.close()
-    out = tmp_path / "reranker"
-    done = subprocess.run(
+    out, cache = tmp_path / "reranker", tmp_path / "pools"
+    inputs = [
+        "--reqa-questions",
+        str(corpus / "questions.jsonl"),
+        "--reqa-articles",
+        str(corpus / "articles.jsonl"),
+        "--validate-articles",
+        "1",
+        "--cache",
+        str(cache),
+    ]
+    collected = _train(["--reqa", str(data), *inputs, "--pools-only"])
+    assert collected.returncode == 0, collected.stderr[-2000:]
+    assert [p.name.split("-")[0] for p in cache.iterdir()] == ["reqa"] and not out.exists()
+    # the pools come from the cache: the data dir they were collected from is not read again
+    done = _train(
         [
-            sys.executable,
-            str(ROOT / "bench" / "train_reranker.py"),
             "--reqa",
-            str(data),
-            "--reqa-questions",
-            str(corpus / "questions.jsonl"),
-            "--reqa-articles",
-            str(corpus / "articles.jsonl"),
-            "--validate-articles",
-            "1",
+            str(tmp_path / "elsewhere"),
+            *inputs,
             "--epochs",
             "2",
             "--batch",
@@ -40,11 +47,7 @@ def test_train_reranker_builds_a_folder_the_engine_loads(tmp_path, model):
             "2",
             "--out",
             str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        ]
     )
     assert done.returncode == 0, done.stderr[-2000:]
     manifest = json.loads((out / "reranker.json").read_text())
@@ -57,3 +60,13 @@ def test_train_reranker_builds_a_folder_the_engine_loads(tmp_path, model):
         "who will run the mill museum", ["Mill: The trust will run it.", "Mill: It closed."]
     )
     assert scores.shape == (2,) and np.isfinite(scores).all()
+
+
+def _train(args: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "train_reranker.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
