@@ -39,6 +39,20 @@ ASKING = re.compile(
 )
 HEAD = re.compile(r"^\s*(?:what|which|how many|how much)\s+([^\W\d_][^\W_]*)", re.I)
 
+# Asking for the state of things now: "the latest", "is it over", "has it ended", "still", "so far".
+CURRENT = re.compile(
+    r"\b(?:latest|newest|most recent|recent(?:ly)?|now|currently|still|so far|to date|yet|at the moment|"
+    r"at present|this week|today|tonight|yesterday|any (?:news|updates?)|updates? on)\b"
+    r"|\b(?:is|are|was|has|have)\b.*\b(?:over|ended|finished|settled|resolved)\W*$",
+    re.I,
+)
+# The content words of those phrases: no sentence is expected to say them, so they are not terms a quote
+# must cover ("what's the latest on the strike" asks about the strike).
+CURRENT_WORDS = frozenset(
+    {"latest", "newest", "recent", "recently", "currently", "date", "moment", "present", "week", "today",
+     "tonight", "yesterday", "news", "update", "updates", "ended", "finished", "settled", "resolved"}
+)  # fmt: skip
+
 HONORIFICS = frozenset({"mr", "mrs", "ms", "dr", "sir", "lord", "lady"})
 
 ANSWER_TYPES = (
@@ -63,6 +77,12 @@ def terms(text: str) -> list[str]:
         if word not in ENGLISH_STOP_WORDS and (len(word) > 1 or word.isdigit()):
             seen.setdefault(word, None)
     return list(seen)
+
+
+def content_terms(question: str) -> list[str]:
+    """The terms a quote should cover: `terms` less the words that only ask for the current state."""
+    words = terms(question)
+    return [w for w in words if w not in CURRENT_WORDS] if CURRENT.search(question) else words
 
 
 def fts_query(text: str) -> str | None:

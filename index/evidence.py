@@ -10,11 +10,11 @@ from index.cues import (
     AMOUNT,
     answer_type,
     asks_amount,
+    content_terms,
     fts_match,
     has_answer_type,
     head_term,
     numbers,
-    terms,
 )
 from index.store import Store
 from index.termstats import TermStats
@@ -59,11 +59,11 @@ class Evidence:
         sentences = candidates.sentences
         if not sentences:
             return np.zeros((0, len(FEATURES)), np.float32)
-        words = terms(query.text)
+        words = content_terms(query.text)
         presence = self.terms.presence(words, [s["text"] for s in sentences])
         idf = self.terms.idf(words) if words else np.zeros(0)
         story_bm25 = self._story_bm25(fts_match(self.terms.searchable(words)), list(candidates.articles))
-        return self._features(query, candidates, story_bm25, presence, idf)
+        return self._features(query, candidates, story_bm25, words, presence, idf)
 
     def _story_bm25(self, match: str | None, pks: list[int]) -> dict[int, float]:
         if not match or not pks:
@@ -81,6 +81,7 @@ class Evidence:
         query: Query,
         candidates: Candidates,
         story_bm25: dict[int, float],
+        words: list[str],
         presence: np.ndarray,
         idf: np.ndarray,
     ) -> np.ndarray:
@@ -104,7 +105,8 @@ class Evidence:
             story_presence[mask] = presence[mask].any(axis=0)
             local_overlap[mask] = _local_overlap(presence[mask])
         weight = idf / idf.sum() if idf.sum() > 0 else idf
-        words, head = terms(question), head_term(question)
+        head = head_term(question)
+        head = head if head in words else None  # a time word is no term
         texts = [s["text"] for s in sentences]
         idx = np.asarray([s["idx"] for s in sentences])
         columns = {

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from index.answer import Ranked
 from index.candidates import Candidates
-from index.cues import TOKEN
+from index.cues import CURRENT, TOKEN
 from index.store import Filters, Store, published_day
 from index.stories import Stories
 
@@ -26,13 +26,6 @@ MONTHS = (
 )  # fmt: skip
 _MONTH = "|".join(MONTHS)
 _YEAR = r"(?:19[5-9]\d|20\d\d)"
-# Asking for the state of things now: "the latest", "is it over", "has it ended", "still", "so far".
-CURRENT = re.compile(
-    r"\b(?:latest|newest|most recent|recent(?:ly)?|now|currently|still|so far|to date|yet|at the moment|"
-    r"at present|this week|today|tonight|yesterday|any (?:news|updates?)|updates? on)\b"
-    r"|\b(?:is|are|was|has|have)\b.*\b(?:over|ended|finished|settled|resolved)\W*$",
-    re.I,
-)
 # A month is a month after "in", "during", "since", "of", "early", "late", "mid", or before a year:
 # "who may win?" names none.
 MONTH = re.compile(

@@ -17,12 +17,16 @@ from index.store import Store
 
 # A term held by more than this share of all sentences adds cost but little evidence to a BM25 search.
 COMMON_SHARE = 0.05
+STEM_CACHE = 50_000  # words whose stems are remembered (a stem depends on the word alone)
+
+_UNSEEN = object()
 
 
 class TermStats:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._local = threading.local()  # one scratch database per thread: questions run in parallel
+        self._stems: dict[str, str | None] = {}  # shared by threads: single gets and sets are atomic
 
     @property
     def _scratch(self) -> sqlite3.Connection:
@@ -42,12 +46,14 @@ class TermStats:
     def frequencies(self, words: list[str]) -> np.ndarray:
         """How many stored sentences hold each word, as FTS5 stems it."""
         stems = self.stems(words)
-        counts = np.zeros(len(words))
-        for j, stem in enumerate(stems):
-            if stem:
-                rows = self.store.query("SELECT doc FROM sentences_fts_vocab WHERE term = ?", [stem])
-                counts[j] = rows[0]["doc"] if rows else 0
-        return counts
+        wanted = sorted({stem for stem in stems if stem})
+        if not wanted:
+            return np.zeros(len(words))
+        rows = self.store.query(
+            f"SELECT term, doc FROM sentences_fts_vocab WHERE term IN ({','.join('?' * len(wanted))})", wanted
+        )
+        doc = {r["term"]: r["doc"] for r in rows}
+        return np.asarray([doc.get(stem, 0) if stem else 0 for stem in stems], dtype=float)
 
     def idf(self, words: list[str]) -> np.ndarray:
         total = self.total()
@@ -55,13 +61,25 @@ class TermStats:
         return np.log(1 + (total - df + 0.5) / (df + 0.5))
 
     def stems(self, words: list[str]) -> list[str | None]:
-        """Each word as FTS5's porter tokenizer indexes it (None when it yields no token)."""
-        con = self._scratch
-        with con:
-            con.execute("DELETE FROM texts")
-            con.executemany("INSERT INTO texts(rowid, text) VALUES (?, ?)", enumerate(words))
-            found = dict(con.execute("SELECT doc, term FROM stems WHERE col = 'text' AND offset = 0"))
-        return [found.get(j) for j in range(len(words))]
+        """Each word as FTS5's porter tokenizer indexes it (None when it yields no token); words seen
+        before are not tokenized again."""
+        known: dict[str, str | None] = {}
+        for word in words:
+            if (stem := self._stems.get(word, _UNSEEN)) is not _UNSEEN:
+                known[word] = stem
+        new = [w for w in dict.fromkeys(words) if w not in known]
+        if new:
+            con = self._scratch
+            with con:
+                con.execute("DELETE FROM texts")
+                con.executemany("INSERT INTO texts(rowid, text) VALUES (?, ?)", enumerate(new))
+                found = dict(con.execute("SELECT doc, term FROM stems WHERE col = 'text' AND offset = 0"))
+            stems = {w: found.get(j) for j, w in enumerate(new)}
+            if len(self._stems) + len(new) > STEM_CACHE:
+                self._stems.clear()
+            self._stems.update(stems)
+            known.update(stems)
+        return [known[w] for w in words]
 
     def presence(self, words: list[str], texts: list[str]) -> np.ndarray:
         """len(texts) x len(words): which texts hold each word, matched as the BM25 search matches."""

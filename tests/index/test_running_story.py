@@ -39,18 +39,12 @@ def best(engine: Engine, question: str) -> str:
     return engine.ask(question).answers[0].article.id
 
 
-# The refusal rule fit for the 96-token reranker reads the time words ("latest", "ended") as question
-# terms the quote does not cover, and refuses these two (confidence 1.12 and 1.52 under 1.56) although
-# the right article is first (the next test checks the order). Known; see the README.
-TIME_WORDS_REFUSED = pytest.mark.xfail(reason="refused: time words count as uncovered terms", strict=True)
-
-
 @pytest.mark.parametrize(
     "question",
     [
-        pytest.param("what's the latest on the ferry strike?", marks=TIME_WORDS_REFUSED),
+        "what's the latest on the ferry strike?",
         "is the ferry strike over?",
-        pytest.param("has the ferry strike ended?", marks=TIME_WORDS_REFUSED),
+        "has the ferry strike ended?",
         "is the Northway ferry strike still on?",
         "what is happening with the Northway ferry strike now?",
     ],

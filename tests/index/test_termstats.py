@@ -1,6 +1,7 @@
 """Term statistics: frequencies by seek, presence over the candidates only, common terms left out."""
 
 import numpy as np
+import pytest
 
 from index.models import ArticleIn
 from index.termstats import TermStats
@@ -19,3 +20,12 @@ def test_frequencies_presence_and_search_terms(hash_engine):
     assert stats.searchable(["said"]) == ["said"]  # never nothing left to search
     idf = stats.idf(["said", "cancelled"])
     assert idf[1] > idf[0] > 0 and np.isfinite(idf).all()
+
+
+def test_stems_are_remembered_and_kept_in_the_callers_order(hash_engine, monkeypatch):
+    stats = TermStats(hash_engine.store)
+    assert stats.stems(["running", "ferries"]) == ["run", "ferri"]
+    monkeypatch.setattr(TermStats, "_scratch", property(lambda self: pytest.fail("tokenized again")))
+    assert stats.stems(["ferries", "running", "ferries"]) == ["ferri", "run", "ferri"]
+    with pytest.raises(pytest.fail.Exception):
+        stats.stems(["qantas"])  # a new word does go to the tokenizer

@@ -1,5 +1,6 @@
 import logging
 
+import faiss
 import numpy as np
 import pytest
 
@@ -28,6 +29,22 @@ def test_search_finds_the_nearest_and_respects_the_allowed_set(built):
     assert index.search(vecs[3], 1)[0][0] == 13
     hits = index.search(vecs[3], 3, allowed=np.asarray([15, 16]))
     assert {pk for pk, _ in hits} == {15, 16}
+
+
+def test_a_search_runs_on_one_thread_and_puts_the_setting_back(built, monkeypatch):
+    path, _, vecs = built
+    index = PassageIndex(path, "m", 8)
+    index.load(10, rebuild=lambda: pytest.fail("a good file must not be rebuilt"))
+    seen, search = [], index._search_base
+
+    def counted(*args):
+        seen.append(faiss.omp_get_max_threads())
+        return search(*args)
+
+    monkeypatch.setattr(index, "_search_base", counted)
+    faiss.omp_set_num_threads(2)
+    assert index.search(vecs[3], 1)[0][0] == 13
+    assert seen == [1] and faiss.omp_get_max_threads() == 2
 
 
 @pytest.mark.parametrize("damage", ["delete", "truncate", "manifest"])
