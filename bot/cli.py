@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
@@ -210,9 +211,15 @@ def _filters(args: argparse.Namespace) -> Filters:
         raise QuestionError(str(exc).replace("`since`", "--since").replace("`until`", "--until")) from None
 
 
+# Processes splitting a big input's sentences: this main module is guarded, as spawned workers need.
+SPLIT_WORKERS = min(4, os.cpu_count() or 1)
+
+
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     engine = _open(settings)
-    report = engine.ingest_sources(args.paths, progress=sys.stderr.isatty(), scope=args.guild)
+    report = engine.ingest_sources(
+        args.paths, progress=sys.stderr.isatty(), scope=args.guild, split_workers=SPLIT_WORKERS
+    )
     for problem in report.problems:
         print(f"{problem.origin}: {problem.message}", file=sys.stderr)
     print(json.dumps(report.to_dict()) if args.json else report.summary())

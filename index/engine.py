@@ -195,12 +195,19 @@ class Engine:
     # -- ingest ----------------------------------------------------------------------------------
 
     def ingest(
-        self, items: Iterable[ArticleIn | InputProblem], progress: bool = False, *, scope: str | None = None
+        self,
+        items: Iterable[ArticleIn | InputProblem],
+        progress: bool = False,
+        *,
+        scope: str | None = None,
+        split_workers: int = 1,
     ) -> IngestReport:
         """Ingests run one at a time; questions wait only while a chunk is written, not embedded.
 
         ``scope`` (a Discord server's id) puts every article in that server's own news; without it each
-        keeps its own `ArticleIn.scope` (None, shared news, as the readers make them)."""
+        keeps its own `ArticleIn.scope` (None, shared news, as the readers make them). ``split_workers``
+        > 1 splits big inputs in that many processes: only for a caller whose main module is guarded
+        (see `index.presplit`)."""
         if scope is not None:
             items = (_in_scope(item, scope) for item in items)
         with self._ingest_lock, locks.writer(self.settings.data_dir):
@@ -223,7 +230,7 @@ class Engine:
                 title_weight=self.settings.passage_title_weight,
                 copy_overlap=self.settings.copy_overlap,
             )
-            return ingestor.ingest(items, progress=progress)
+            return ingestor.ingest(items, progress=progress, split_workers=split_workers)
 
     def reindex(self, progress: bool = False) -> int:
         """Re-embed every stored sentence with the configured model and rebuild the FAISS index."""
@@ -240,13 +247,18 @@ class Engine:
         return self.ingest(read_paths(paths), progress=progress, scope=scope)
 
     def ingest_sources(
-        self, sources: Sequence[str], progress: bool = False, *, scope: str | None = None
+        self,
+        sources: Sequence[str],
+        progress: bool = False,
+        *,
+        scope: str | None = None,
+        split_workers: int = 1,
     ) -> IngestReport:
         """Files, folders and http(s) URLs alike: URLs are fetched, the rest read from disk."""
         urls = [s for s in sources if is_url(s)]
         fetched = asyncio.run(self.fetch_articles(urls)) if urls else []
         items = chain(read_paths([s for s in sources if not is_url(s)]), fetched)
-        return self.ingest(items, progress, scope=scope)
+        return self.ingest(items, progress, scope=scope, split_workers=split_workers)
 
     def forget(self, ref: str, scope: str | None = None) -> str:
         """Delete the article of exactly ``scope`` whose id or URL is ``ref``, with its sentences,

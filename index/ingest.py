@@ -20,6 +20,7 @@ from index.clean import shorten
 from index.embed import Embedder
 from index.limits import MAX_ARTICLE_CHARS, MAX_TITLE_CHARS
 from index.models import ArticleIn, InputProblem
+from index.presplit import with_spans
 from index.readers import is_iso_date, set_published
 from index.sentences import split_sentences
 from index.store import Store, from_blobs, now_iso, to_blob
@@ -156,15 +157,17 @@ class Ingestor:
         self.copy_overlap = copy_overlap
         self._chunk: dict[str, _Prepared] = {}
 
-    def ingest(self, items: Iterable[ArticleIn | InputProblem], progress: bool = False) -> IngestReport:
+    def ingest(
+        self, items: Iterable[ArticleIn | InputProblem], progress: bool = False, split_workers: int = 1
+    ) -> IngestReport:
         report = IngestReport()
         started = time.perf_counter()
         with tqdm(unit=" articles", disable=not progress, desc="ingest", leave=False) as bar:
-            for item in items:
+            for item, spans in with_spans(items, split_workers):
                 if isinstance(item, InputProblem):
                     report.problems.append(item)
                     continue
-                prepared = self._prepare(item, report, bar)
+                prepared = self._prepare(item, spans, report, bar)
                 if prepared is not None:
                     self._chunk[prepared.article_id] = prepared
                 if len(self._chunk) >= CHUNK_ARTICLES:
@@ -175,7 +178,9 @@ class Ingestor:
         report.seconds = time.perf_counter() - started
         return report
 
-    def _prepare(self, article: ArticleIn, report: IngestReport, bar: tqdm) -> _Prepared | None:
+    def _prepare(
+        self, article: ArticleIn, spans: list[tuple[int, int]] | None, report: IngestReport, bar: tqdm
+    ) -> _Prepared | None:
         origin = article.origin or article.id or article.title
         if not article.text.strip():
             report.problems.append(InputProblem(origin, "empty article: no text to index"))
@@ -192,7 +197,6 @@ class Ingestor:
         article.title = shorten(article.title, MAX_TITLE_CHARS)
         if article.published is not None and not is_iso_date(article.published):
             set_published(article, article.published)  # a date given as text ("last week"): kept in meta
-        spans = split_sentences(article.text)
         if not spans:
             report.problems.append(InputProblem(origin, "no sentences found in the article text"))
             return None

@@ -62,6 +62,28 @@ def test_reingest_is_idempotent(cli, sample_dir):
     assert code == 0 and out.startswith("0 new, 0 updated, 1 skipped")
 
 
+def test_a_big_ingest_splits_in_worker_processes_and_stores_every_sentence(cli, tmp_path, monkeypatch):
+    import index.presplit
+
+    monkeypatch.setattr(index.presplit, "PARALLEL_FROM", 20)
+    started = []
+    pool = index.presplit.ProcessPoolExecutor
+    monkeypatch.setattr(
+        index.presplit, "ProcessPoolExecutor", lambda *a, **k: started.append(a) or pool(*a, **k)
+    )
+    lines = [
+        json.dumps(
+            {"id": f"n{i}", "title": f"Ferry {i}", "text": f"Mr. Reed ran ferry {i}. It sank in {i} days."}
+        )
+        for i in range(40)
+    ]
+    (tmp_path / "many.jsonl").write_text("\n".join(lines))
+    code, out, _ = cli("ingest", str(tmp_path / "many.jsonl"), "--json")
+    assert code == 0 and json.loads(out)["new"] == 40 and started
+    code, out, _ = cli("stats", "--json")
+    assert json.loads(out)["sentences"] == 80
+
+
 def test_ingest_of_nothing_usable_fails_with_a_message(cli, tmp_path):
     binary = tmp_path / "photo.txt"
     binary.write_bytes(b"\x89PNG\x00\x00")
