@@ -36,7 +36,7 @@ def collect(engine: Engine, path: str) -> tuple[np.ndarray, np.ndarray, np.ndarr
     questions = [q for p in sorted(glob.glob(path)) for q in load_questions(Path(p))]
     rows, answerable, hits = [], [], []
     for q, query in zip(questions, engine.queries([q.question for q in questions]), strict=True):
-        candidates, reranked, ranked = engine.rank(query, None, 1)
+        candidates, reranked, ranked, _ = engine.rank(query, None, 1)
         if not ranked:
             continue
         evidence = refusal_evidence(candidates, reranked.model, ranked[0].position)

@@ -332,7 +332,7 @@ class Engine:
         results = []
         self.refresh()
         for query in self.queries([self._check(q) for q in questions]):
-            candidates, reranked, ranked = self.rank(query, filters, k)
+            candidates, reranked, ranked, stories = self.rank(query, filters, k)
             answers = [_attributed(build_answer(candidates, r), candidates, r.position) for r in ranked]
             # Stage 4: whether to vouch for the best quote is a weighing of its own evidence.
             sure = (
@@ -342,23 +342,25 @@ class Engine:
             )
             result = AskResult(query.text, bool(answers) and sure >= threshold, answers, sure)
             pks = [candidates.sentences[r.position]["article_pk"] for r in ranked]
-            annotate(result, pks, candidates, Stories(candidates, self.term_stats), self.store)
+            annotate(result, pks, candidates, stories, self.store)
             results.append(result)
         return results
 
     def rank(
         self, query: Query, filters: Filters | None, k: int
-    ) -> tuple[Candidates, Reranked, list[Ranked]]:
+    ) -> tuple[Candidates, Reranked, list[Ranked], Stories]:
         """A question's stages up to the choice of quotes: candidates, evidence, rerank, ranking, and
-        for a question with a time cue ("the latest", "in 2023") the preference it asks for."""
+        for a question with a time cue ("the latest", "in 2023") the preference it asks for; with the
+        story relation over the candidates that the preference and the annotations share."""
         candidates, first = self.first_stage(query, filters, self.settings.max_stories)
         reranked = self._reranked(query, candidates, first)
         cue = time_cue(query.text, lambda: newest_day(self.store, filters))
         every = len(candidates.sentences) if cue else k  # the preference may reach past the best k
         ranked = rank_sentences(candidates, reranked.scores, every, self.settings.duplicate_similarity)
+        stories = Stories(candidates, self.term_stats)
         if cue:
-            ranked = prefer(cue, ranked, candidates, Stories(candidates, self.term_stats), k)
-        return candidates, reranked, ranked
+            ranked = prefer(cue, ranked, candidates, stories, k)
+        return candidates, reranked, ranked, stories
 
     @property
     def min_answer_score(self) -> float:

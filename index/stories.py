@@ -41,25 +41,19 @@ class Stories:
 
     def __init__(self, candidates: Candidates, terms: TermStats) -> None:
         self.terms = terms
+        self.candidates = candidates
         self.articles = list(candidates.articles)
-        pks = np.asarray([s["article_pk"] for s in candidates.sentences])
-        self._centroids: dict[int, np.ndarray] = {}
+        self._pks = np.asarray([s["article_pk"] for s in candidates.sentences])
+        self._centroids: dict[int, np.ndarray] = {}  # both per article, worked out when first asked
         self._names: dict[int, set[str]] = {}
-        for pk in self.articles:
-            mask = pks == pk
-            total = candidates.vectors[mask].sum(axis=0) if mask.any() else candidates.titles[pk]
-            self._centroids[pk] = total / max(float(np.linalg.norm(total)), 1e-9)
-            texts = (s["text"] for s, here in zip(candidates.sentences, mask, strict=True) if here)
-            found = {w.lower() for text in texts for w in NAMED.findall(text)}
-            self._names[pk] = found - _NOT_NAMES
         self._idf: dict[str, float] = {}
 
     def same(self, a: int, b: int) -> bool:
         if a == b:
             return True
-        if float(self._centroids[a] @ self._centroids[b]) < STORY_SIMILARITY:
+        if float(self.centroid(a) @ self.centroid(b)) < STORY_SIMILARITY:
             return False
-        names_a, names_b = self._names[a], self._names[b]
+        names_a, names_b = self.names(a), self.names(b)
         if not names_a or not names_b:
             return False
         weight = self._weights(names_a | names_b)
@@ -69,7 +63,20 @@ class Stories:
 
     def centroid(self, pk: int) -> np.ndarray:
         """The unit mean of the article's candidate sentence vectors (its title's when it has none)."""
+        if pk not in self._centroids:
+            mask = self._pks == pk
+            c = self.candidates
+            total = c.vectors[mask].sum(axis=0) if mask.any() else c.titles[pk]
+            self._centroids[pk] = total / max(float(np.linalg.norm(total)), 1e-9)
         return self._centroids[pk]
+
+    def names(self, pk: int) -> set[str]:
+        """The article's named terms (lower case), as its candidate sentences write them."""
+        if pk not in self._names:
+            texts = [self.candidates.sentences[i]["text"] for i in np.flatnonzero(self._pks == pk)]
+            found = {w.lower() for text in texts for w in NAMED.findall(text)}
+            self._names[pk] = found - _NOT_NAMES
+        return self._names[pk]
 
     def of(self, pk: int) -> list[int]:
         """The candidate articles of ``pk``'s story, itself first."""
