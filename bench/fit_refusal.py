@@ -3,7 +3,8 @@
     python bench/fit_refusal.py "DATA_DIR=QUESTIONS.jsonl" [...] [--max-refused 0.08] [--folds 5]
 
 QUESTIONS may be a glob (quoted). The questions need answerable and unanswerable ones (`answers: []`);
-the news questions written for this project (bench/data/news-train-*.jsonl) have both. For each
+the news questions written for this project (bench/data/news-train-*.jsonl) have both; of those, the
+answerable ones the reranker trained on are left out (--trained-on), as their logits are in-sample. For each
 question the best quote's evidence is taken exactly as `newsbot ask` takes it, with the reranker on
 (its logit is then evidence) or off (NEWSBOT_RERANK=false). A logistic regression on that evidence,
 each weight held to its sign (`SIGNS`), gives the weights; the threshold refuses at most
@@ -27,13 +28,23 @@ from index.engine import Engine
 from index.evaluate import contains_answer, load_questions
 from index.settings import Settings
 
+ROOT = Path(__file__).resolve().parent.parent
 TERMS = ("rerank", "sent", "ctx_overlap", "story_overlap", "story_missing", "number_missing")
 L2 = 0.01
 
 
-def collect(engine: Engine, path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def trained_ids(pattern: str) -> set[str]:
+    """The ids of the news questions `bench/train_reranker.py` trains on when given these files (its
+    `split_news` keeps every 5th article's questions back): their logits are in-sample."""
+    from train_reranker import split_news  # a sibling script: bench/ is on sys.path when run as one
+
+    news = [q for p in sorted(glob.glob(pattern)) for q in load_questions(Path(p)) if q.answers]
+    return {q.id for q in split_news(news)[0] if q.id}
+
+
+def collect(engine: Engine, path: str, skip: set[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The best quote's evidence per question, whether it is answerable and whether the quote hits."""
-    questions = [q for p in sorted(glob.glob(path)) for q in load_questions(Path(p))]
+    questions = [q for p in sorted(glob.glob(path)) for q in load_questions(Path(p)) if q.id not in skip]
     rows, answerable, hits = [], [], []
     for q, query in zip(questions, engine.queries([q.question for q in questions]), strict=True):
         candidates, reranked, ranked, _ = engine.rank(query, None, 1)
@@ -93,13 +104,20 @@ def main() -> None:
     parser.add_argument("questions", nargs="+", help="DATA_DIR=QUESTIONS.jsonl (a glob, quoted)")
     parser.add_argument("--max-refused", type=float, default=0.08)
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument(
+        "--trained-on",
+        default=str(ROOT / "bench" / "data" / "news-train-*.jsonl"),
+        help="question files the reranker trained on (a glob; '' for none): the questions it trained on "
+        "are left out, so its logit is weighed as it scores questions it never saw",
+    )
     args = parser.parse_args()
+    skip = trained_ids(args.trained_on) if args.trained_on else set()
 
     parts = []
     for spec in args.questions:
         data_dir, path = spec.split("=", 1)
         engine = Engine(Settings(data_dir=Path(data_dir)))
-        parts.append(collect(engine, path))
+        parts.append(collect(engine, path, skip))
         terms = TERMS if engine.reranker is not None else TERMS[1:]
         engine.close()
     X, answerable, hits = (np.concatenate(p) for p in zip(*parts, strict=True))

@@ -1,0 +1,24 @@
+"""The refusal fit leaves out the news questions the reranker trained on (their logits are in-sample)."""
+
+import json
+
+from tests.conftest import ROOT
+
+
+def test_trained_ids_are_the_questions_train_reranker_trains_on(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    import fit_refusal
+
+    for part in ("a", "b"):  # two files, as bench/data holds one per section and round
+        lines = [
+            {"id": f"{part}{i}", "question": f"q {i}", "answers": ["x"], "article": f"{part}/{i % 6}"}
+            for i in range(12)
+        ] + [{"id": f"{part}-none", "question": "q", "answers": [], "article": None}]
+        (tmp_path / f"news-train-{part}.jsonl").write_text("\n".join(json.dumps(q) for q in lines))
+    pattern = str(tmp_path / "news-train-*.jsonl")
+    skip = fit_refusal.trained_ids(pattern)
+    # articles a/0..a/5, b/0..b/5 sorted; every 5th (a/0, a/5, b/4) is kept back from training
+    held = (("a", 0), ("a", 5), ("b", 4))
+    kept_back = {f"{part}{i}" for part, article in held for i in (article, article + 6)}
+    answerable = {f"{part}{i}" for part in "ab" for i in range(12)}
+    assert skip == answerable - kept_back  # and no unanswerable one: those are never trained on
