@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import subprocess
@@ -28,6 +29,7 @@ from index.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 BBC = ROOT.parent / "shared" / "eval" / "bbc-news" / "articles.jsonl"
+SPLIT_WORKERS = min(4, os.cpu_count() or 1)  # as `newsbot ingest` splits
 
 
 def sentences() -> list[str]:
@@ -66,7 +68,8 @@ def measure(size: int, pool: list[str], args: argparse.Namespace) -> dict:
     built = 0
     while engine.store.count("passages") < size:  # ~4 passages an article: grow until the size is met
         need = max(1, (size - engine.store.count("passages")) // 4)
-        built += engine.ingest(articles(pool, min(need, 20_000), rng, f"a{built}-")).stored
+        batch = articles(pool, min(need, 20_000), rng, f"a{built}-")
+        built += engine.ingest(batch, split_workers=SPLIT_WORKERS).stored
     ingest_s = time.perf_counter() - started
     report = {
         "passages": engine.store.count("passages"),
@@ -80,6 +83,7 @@ def measure(size: int, pool: list[str], args: argparse.Namespace) -> dict:
         t = time.perf_counter()
         engine.ask(q)
         latencies.append((time.perf_counter() - t) * 1000)
+    report["ask mean ms"] = round(statistics.fmean(latencies), 1)
     report["ask p50 ms"] = round(statistics.median(latencies), 1)
     report["ask p95 ms"] = round(percentile(latencies, 0.95), 1)
     report["4 askers / 1"] = round(_throughput(engine, questions, 4) / _throughput(engine, questions, 1), 2)
