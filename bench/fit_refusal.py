@@ -3,8 +3,9 @@
     python bench/fit_refusal.py "DATA_DIR=QUESTIONS.jsonl" [...] [--max-refused 0.08] [--folds 5]
 
 QUESTIONS may be a glob (quoted). The questions need answerable and unanswerable ones (`answers: []`);
-the news questions written for this project (bench/data/news-train-*.jsonl) have both; of those, the
-answerable ones the reranker trained on are left out (--trained-on), as their logits are in-sample. For each
+the news questions written for this project (bench/data/news-train-*.jsonl, news-check-*.jsonl) have
+both; the answerable ones the reranker trained on are left out (--trained-on), as their logits are
+in-sample. For each
 question the best quote's evidence is taken exactly as `newsbot ask` takes it, with the reranker on
 (its logit is then evidence) or off (NEWSBOT_RERANK=false). A logistic regression on that evidence,
 each weight held to its sign (`SIGNS`), gives the weights; the threshold refuses at most

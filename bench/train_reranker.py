@@ -5,7 +5,9 @@
 Training questions, honestly obtained:
 - reqa-squad questions of the articles at *even* 0-based lines of the articles file (the odd half is
   held out for measuring and is never read here);
-- the news questions written for this project by reading BBC articles (bench/data/news-train-*.jsonl).
+- the news questions written for this project by reading BBC articles (bench/data/news-train-*.jsonl;
+  bench/data/news-check-*.jsonl, a second set, is never trained on: adding it to training validated no
+  better, so it measures the shipped model out of sample and feeds the refusal fit).
 A few even-half articles and a fifth of the news questions (by article) are kept back to choose how
 many candidates to rerank and how much the first stage's score weighs beside the model's.
 

@@ -46,11 +46,13 @@ CURRENT = re.compile(
     r"|\b(?:is|are|was|has|have)\b.*\b(?:over|ended|finished|settled|resolved)\W*$",
     re.I,
 )
-# The content words of those phrases: no sentence is expected to say them, so they are not terms a quote
-# must cover ("what's the latest on the strike" asks about the strike).
+# The content words of those phrases, and "happening" ("what is happening with the strike now"): no
+# sentence is expected to say them, so they are not terms a quote must cover ("what's the latest on the
+# strike" asks about the strike).
 CURRENT_WORDS = frozenset(
     {"latest", "newest", "recent", "recently", "currently", "date", "moment", "present", "week", "today",
-     "tonight", "yesterday", "news", "update", "updates", "ended", "finished", "settled", "resolved"}
+     "tonight", "yesterday", "news", "update", "updates", "ended", "finished", "settled", "resolved",
+     "happening"}
 )  # fmt: skip
 
 HONORIFICS = frozenset({"mr", "mrs", "ms", "dr", "sir", "lord", "lady"})

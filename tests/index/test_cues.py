@@ -11,6 +11,7 @@ from index.cues import (
     NUMBER,
     answer_type,
     asks_amount,
+    content_terms,
     fts_query,
     has_answer_type,
     head_term,
@@ -97,3 +98,17 @@ def test_any_question_gives_an_fts_query_that_sqlite_accepts(question):
     else:
         assert match.count('"') == 2 * len(terms(question))  # every term quoted, nothing else is syntax
         db.execute("SELECT rowid FROM s WHERE s MATCH ? ORDER BY rank", [match]).fetchall()
+
+
+def test_content_terms_leave_out_only_the_words_that_ask_for_the_current_state():
+    assert content_terms("what's the latest on the ferry strike?") == ["ferry", "strike"]
+    assert content_terms("what is happening with the strike now") == ["strike"]
+    assert content_terms("has the dispute ended?") == ["dispute"]
+    # without a current-state cue every term counts, "week" and "news" too
+    assert content_terms("which news channel won in the week of the awards") == [
+        "news",
+        "channel",
+        "won",
+        "week",
+        "awards",
+    ]
