@@ -17,6 +17,9 @@ from index.store import Store
 
 # A term held by more than this share of all sentences adds cost but little evidence to a BM25 search.
 COMMON_SHARE = 0.05
+# FTS5 scores every sentence holding any OR'd term (~2 us each): the terms searched are the rarest whose
+# sentence counts add up to at most this many, so a question costs the same at 1M passages as at 10k.
+POSTINGS_BUDGET = 10_000
 STEM_CACHE = 50_000  # words whose stems are remembered (a stem depends on the word alone)
 
 _UNSEEN = object()
@@ -97,10 +100,17 @@ class TermStats:
         return hold
 
     def searchable(self, words: list[str]) -> list[str]:
-        """The words worth an OR search: the common ones dropped while a rarer one is left, so FTS5
-        never scores every sentence that says "said"."""
+        """The words worth an OR search, in the question's order: the rarest first, while their
+        sentence counts stay within `POSTINGS_BUDGET` and each is held by at most `COMMON_SHARE` of
+        the sentences (so FTS5 never scores every sentence that says "said"); the rarest always."""
         if len(words) < 2:
             return words
         limit = COMMON_SHARE * max(self.total(), 1)
-        rare = [w for w, n in zip(words, self.frequencies(words), strict=True) if n <= limit]
-        return rare or words
+        counts = self.frequencies(words)
+        kept, spent = set(), 0.0
+        for j in np.argsort(counts, kind="stable"):
+            if kept and (counts[j] > limit or spent + counts[j] > POSTINGS_BUDGET):
+                break
+            kept.add(int(j))
+            spent += counts[j]
+        return [w for j, w in enumerate(words) if j in kept]

@@ -29,3 +29,15 @@ def test_stems_are_remembered_and_kept_in_the_callers_order(hash_engine, monkeyp
     assert stats.stems(["ferries", "running", "ferries"]) == ["ferri", "run", "ferri"]
     with pytest.raises(pytest.fail.Exception):
         stats.stems(["qantas"])  # a new word does go to the tokenizer
+
+
+def test_the_or_search_keeps_the_rarest_terms_within_the_postings_budget(hash_engine, monkeypatch):
+    texts = [f"The council said the ferry ran on day {i}." for i in range(40)] + ["Ferries were cancelled."]
+    hash_engine.ingest([ArticleIn(f"Day {i}", t) for i, t in enumerate(texts)])
+    stats = TermStats(hash_engine.store)
+    monkeypatch.setattr("index.termstats.COMMON_SHARE", 1.0)
+    monkeypatch.setattr("index.termstats.POSTINGS_BUDGET", 45)
+    # cancelled (1) + council (40) fit in 45 postings; ferry (41 more) would not; question order kept
+    assert stats.searchable(["ferry", "council", "cancelled"]) == ["council", "cancelled"]
+    monkeypatch.setattr("index.termstats.POSTINGS_BUDGET", 0)
+    assert stats.searchable(["ferry", "council"]) == ["council"]  # the rarest is always searched
