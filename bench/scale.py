@@ -117,11 +117,13 @@ def _throughput(engine: Engine, questions: list[str], askers: int) -> float:
 
 
 def _cold_ask(data: Path, question: str) -> dict:
-    """A fresh process's first answer, and its peak memory."""
+    """A fresh process's first answer, and its peak memory: VmHWM, the high-water mark of its own memory
+    since exec (getrusage's ru_maxrss would carry over this big parent's, as a forked child inherits it)."""
     code = (
-        "import resource, sys, time; t = time.perf_counter(); from bot.cli import main; "
+        "import re, sys, time; t = time.perf_counter(); from bot.cli import main; "
         f"main(['ask', '--data-dir', {str(data)!r}, {question!r}]); "
-        "print('COLD', time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+        "hwm = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1); "
+        "print('COLD', time.perf_counter() - t, hwm)"
     )
     env = {"NEWSBOT_MODEL": "hash", "NEWSBOT_RERANK": "false", "PATH": "/usr/bin:/bin"}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT)

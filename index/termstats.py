@@ -30,6 +30,9 @@ class TermStats:
         self.store = store
         self._local = threading.local()  # one scratch database per thread: questions run in parallel
         self._stems: dict[str, str | None] = {}  # shared by threads: single gets and sets are atomic
+        # Sentence counts by stem, for one store generation (swapped whole, so no thread mixes two):
+        # a vocabulary look-up reads the term's whole posting list, and a question asks three times.
+        self._counts: tuple[int, dict[str, int]] = (-1, {})
 
     @property
     def _scratch(self) -> sqlite3.Connection:
@@ -49,14 +52,20 @@ class TermStats:
     def frequencies(self, words: list[str]) -> np.ndarray:
         """How many stored sentences hold each word, as FTS5 stems it."""
         stems = self.stems(words)
-        wanted = sorted({stem for stem in stems if stem})
-        if not wanted:
-            return np.zeros(len(words))
-        rows = self.store.query(
-            f"SELECT term, doc FROM sentences_fts_vocab WHERE term IN ({','.join('?' * len(wanted))})", wanted
-        )
-        doc = {r["term"]: r["doc"] for r in rows}
-        return np.asarray([doc.get(stem, 0) if stem else 0 for stem in stems], dtype=float)
+        generation = self.store.generation()
+        seen, counts = self._counts
+        if seen != generation or len(counts) > STEM_CACHE:
+            counts = {}
+            self._counts = (generation, counts)
+        wanted = sorted({stem for stem in stems if stem and stem not in counts})
+        if wanted:
+            rows = self.store.query(
+                f"SELECT term, doc FROM sentences_fts_vocab WHERE term IN ({','.join('?' * len(wanted))})",
+                wanted,
+            )
+            found = {r["term"]: r["doc"] for r in rows}
+            counts.update({stem: found.get(stem, 0) for stem in wanted})
+        return np.asarray([counts.get(stem, 0) if stem else 0 for stem in stems], dtype=float)
 
     def idf(self, words: list[str]) -> np.ndarray:
         total = self.total()

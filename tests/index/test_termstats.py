@@ -41,3 +41,17 @@ def test_the_or_search_keeps_the_rarest_terms_within_the_postings_budget(hash_en
     assert stats.searchable(["ferry", "council", "cancelled"]) == ["council", "cancelled"]
     monkeypatch.setattr("index.termstats.POSTINGS_BUDGET", 0)
     assert stats.searchable(["ferry", "council"]) == ["council"]  # the rarest is always searched
+
+
+def test_counts_are_remembered_until_the_store_changes(hash_engine, monkeypatch):
+    hash_engine.ingest([ArticleIn("Ferry", "The ferry sailed."), ArticleIn("Bus", "The bus ran late.")])
+    stats = TermStats(hash_engine.store)
+    assert stats.frequencies(["ferry", "bus"]).tolist() == [1, 1]
+    query = stats.store.query
+    monkeypatch.setattr(
+        stats.store, "query", lambda sql, *a: pytest.fail(sql) if "vocab" in sql else query(sql, *a)
+    )
+    assert stats.frequencies(["bus", "ferry"]).tolist() == [1, 1]  # no vocabulary read
+    monkeypatch.undo()
+    hash_engine.ingest([ArticleIn("Ferry again", "A second ferry sailed.")])
+    assert stats.frequencies(["ferry", "bus"]).tolist() == [2, 1]  # an ingest is a new generation
