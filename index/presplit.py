@@ -36,8 +36,8 @@ def with_spans(
     """Each item with its sentence spans (None for a problem, or a text ingest refuses unsplit), in
     input order; reading stays streamed, a few batches ahead of the caller."""
     items = iter(items)
-    head = list(islice(items, PARALLEL_FROM))
-    if workers < 2 or len(head) < PARALLEL_FROM:
+    head = list(islice(items, PARALLEL_FROM)) if workers > 1 else []
+    if len(head) < PARALLEL_FROM:  # one worker asked for, or a small input
         for item in chain(head, items):
             yield item, _split(item)
         return
