@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import statistics
 import subprocess
@@ -25,11 +24,11 @@ from pathlib import Path
 
 from index.engine import Engine
 from index.models import ArticleIn
+from index.presplit import WORKERS
 from index.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 BBC = ROOT.parent / "shared" / "eval" / "bbc-news" / "articles.jsonl"
-SPLIT_WORKERS = min(4, os.cpu_count() or 1)  # as `newsbot ingest` splits
 
 
 def sentences() -> list[str]:
@@ -69,7 +68,7 @@ def measure(size: int, pool: list[str], args: argparse.Namespace) -> dict:
     while engine.store.count("passages") < size:  # ~4 passages an article: grow until the size is met
         need = max(1, (size - engine.store.count("passages")) // 4)
         batch = articles(pool, min(need, 20_000), rng, f"a{built}-")
-        built += engine.ingest(batch, split_workers=SPLIT_WORKERS).stored
+        built += engine.ingest(batch, split_workers=WORKERS).stored
     ingest_s = time.perf_counter() - started
     report = {
         "passages": engine.store.count("passages"),

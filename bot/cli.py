@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import json
 import logging
-import os
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
@@ -211,14 +210,12 @@ def _filters(args: argparse.Namespace) -> Filters:
         raise QuestionError(str(exc).replace("`since`", "--since").replace("`until`", "--until")) from None
 
 
-# Processes splitting a big input's sentences: this main module is guarded, as spawned workers need.
-SPLIT_WORKERS = min(4, os.cpu_count() or 1)
-
-
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     engine = _open(settings)
+    from index.presplit import WORKERS  # this main module is guarded, as spawned workers need
+
     report = engine.ingest_sources(
-        args.paths, progress=sys.stderr.isatty(), scope=args.guild, split_workers=SPLIT_WORKERS
+        args.paths, progress=sys.stderr.isatty(), scope=args.guild, split_workers=WORKERS
     )
     for problem in report.problems:
         print(f"{problem.origin}: {problem.message}", file=sys.stderr)

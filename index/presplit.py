@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 Spans = list[tuple[int, int]]
 PARALLEL_FROM = 200  # articles: below this an input splits inline
 BATCH = 64  # articles handed to a worker at once
+WORKERS = min(4, os.cpu_count() or 1)  # what a guarded main (`newsbot ingest`, bench/scale.py) asks for
 
 
 def with_spans(
@@ -77,8 +79,7 @@ def _text(item: ArticleIn | InputProblem) -> str | None:
 
 
 def _split(item: ArticleIn | InputProblem) -> Spans | None:
-    text = _text(item)
-    return None if text is None else split_sentences(text)
+    return _split_all([_text(item)])[0]
 
 
 def _split_all(texts: list[str | None]) -> list[Spans | None]:
