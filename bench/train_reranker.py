@@ -82,8 +82,12 @@ def collect(engine: Engine, questions: list[Question], group: str) -> list[Examp
     return examples
 
 
+def _first_stage_settings(data_dir: Path) -> Settings:
+    return Settings(data_dir=data_dir, rerank=False, _env_file=None)
+
+
 def _first_stage_engine(data_dir: Path, embedder: Embedder | None = None) -> Engine:
-    return Engine(Settings(data_dir=data_dir, rerank=False, _env_file=None), embedder=embedder)
+    return Engine(_first_stage_settings(data_dir), embedder=embedder)
 
 
 def split_news(questions: list[Question], every: int = 5) -> tuple[list[Question], list[Question]]:
@@ -217,47 +221,49 @@ def _hit1(scored: list[tuple[Example, np.ndarray]]) -> float:
     return round(float(np.mean([e.labels[int(np.argmax(s))] for e, s in scored])), 4)
 
 
-def _parts(args: argparse.Namespace) -> list[tuple[str, dict]]:
-    """Each group's data dir, training and validation questions, and the inputs its pools depend on."""
+@dataclass
+class Part:
+    """One group's questions (training and kept back) over its data dir, and the inputs its pools
+    depend on: the question files, the data dir's index manifest (its count and change generation),
+    and the first stage's settings."""
+
+    group: str
+    data_dir: Path
+    questions: dict[str, list[Question]]
+    inputs: list[Path | str]
+
+    def cache_file(self, folder: Path) -> Path:
+        digest = hashlib.sha256()
+        for item in self.inputs:
+            if isinstance(item, str):
+                digest.update(item.encode())
+            elif item.exists():  # a data dir not indexed yet has no manifest
+                digest.update(item.read_bytes())
+        return folder / f"{self.group}-{digest.hexdigest()[:16]}.pkl"
+
+
+def _parts(args: argparse.Namespace) -> list[Part]:
     even = by_position(load_questions(args.reqa_questions), args.reqa_articles, "even")
     ids = [json.loads(x)["id"] for x in args.reqa_articles.open()]
     articles = sorted({q.article for q in even}, key=ids.index)
     held = set(articles[len(articles) - args.validate_articles :]) if args.validate_articles else set()
+    reqa = {
+        "train": [q for q in even if q.article not in held],
+        "validation": [q for q in even if q.article in held],
+    }
     parts = [
-        (
-            "reqa",
-            {
-                "data_dir": args.reqa,
-                "questions": {
-                    "train": [q for q in even if q.article not in held],
-                    "validation": [q for q in even if q.article in held],
-                },
-                "inputs": [args.reqa_questions, args.reqa_articles, str(args.validate_articles)],
-            },
-        )
+        Part("reqa", args.reqa, reqa, [args.reqa_questions, args.reqa_articles, str(args.validate_articles)])
     ]
     if args.news:
         news = [q for path in args.news_questions for q in load_questions(path) if q.answers]
-        news_train, news_validation = split_news(news)
+        train, validation = split_news(news)
         parts.append(
-            (
-                "news",
-                {
-                    "data_dir": args.news,
-                    "questions": {"train": news_train, "validation": news_validation},
-                    "inputs": list(args.news_questions),
-                },
-            )
+            Part("news", args.news, {"train": train, "validation": validation}, list(args.news_questions))
         )
+    for part in parts:
+        settings = _first_stage_settings(part.data_dir).model_dump_json(exclude={"data_dir"})
+        part.inputs += [part.data_dir / "passages.json", settings]
     return parts
-
-
-def _digest(inputs: list[Path | str]) -> str:
-    """Pools are reused only while the files (and settings) they were collected from are unchanged."""
-    digest = hashlib.sha256()
-    for item in inputs:
-        digest.update(item.read_bytes() if isinstance(item, Path) else item.encode())
-    return digest.hexdigest()[:16]
 
 
 def main() -> None:
@@ -309,14 +315,15 @@ def main() -> None:
 
     pools = {"train": [], "validation": []}
     embedder = None
-    for group, part in _parts(args):
-        cached = args.cache / f"{group}-{_digest(part['inputs'])}.pkl" if args.cache else None
+    for part in _parts(args):
+        cached = part.cache_file(args.cache) if args.cache else None
         if cached and cached.exists():
+            log.info("%s pools from %s", part.group, cached)
             got = pickle.loads(cached.read_bytes())
         else:
-            with closing(_first_stage_engine(part["data_dir"], embedder)) as engine:
+            with closing(_first_stage_engine(part.data_dir, embedder)) as engine:
                 embedder = engine.embedder
-                got = {name: collect(engine, qs, group) for name, qs in part["questions"].items()}
+                got = {name: collect(engine, qs, part.group) for name, qs in part.questions.items()}
             if cached:
                 cached.parent.mkdir(parents=True, exist_ok=True)
                 cached.write_bytes(pickle.dumps(got))

@@ -8,6 +8,7 @@ import sys
 import numpy as np
 
 from index.engine import Engine
+from index.models import ArticleIn
 from index.rerank import CrossEncoderReranker
 from index.settings import Settings
 from tests.conftest import FIXTURES, ROOT
@@ -33,11 +34,11 @@ def test_train_reranker_builds_a_folder_the_engine_loads(tmp_path, model):
     collected = _train(["--reqa", str(data), *inputs, "--pools-only"])
     assert collected.returncode == 0, collected.stderr[-2000:]
     assert [p.name.split("-")[0] for p in cache.iterdir()] == ["reqa"] and not out.exists()
-    # the pools come from the cache: the data dir they were collected from is not read again
+    # the pools come from the cache while their inputs and the data dir are unchanged
     done = _train(
         [
             "--reqa",
-            str(tmp_path / "elsewhere"),
+            str(data),
             *inputs,
             "--epochs",
             "2",
@@ -50,6 +51,7 @@ def test_train_reranker_builds_a_folder_the_engine_loads(tmp_path, model):
         ]
     )
     assert done.returncode == 0, done.stderr[-2000:]
+    assert f"reqa pools from {next(cache.iterdir())}" in done.stderr
     manifest = json.loads((out / "reranker.json").read_text())
     # the even-line articles train (r-mill); the last even one (r-bus) is kept back to validate on
     assert manifest["training"]["questions"] == 2
@@ -60,6 +62,13 @@ def test_train_reranker_builds_a_folder_the_engine_loads(tmp_path, model):
         "who will run the mill museum", ["Mill: The trust will run it.", "Mill: It closed."]
     )
     assert scores.shape == (2,) and np.isfinite(scores).all()
+
+    # an ingest changes what the first stage finds: the pools are collected anew
+    engine = Engine(Settings(data_dir=data, rerank=False, _env_file=None), embedder=model)
+    engine.ingest([ArticleIn("Mill news", "The mill museum opens in May.")])
+    engine.close()
+    assert _train(["--reqa", str(data), *inputs, "--pools-only"]).returncode == 0
+    assert len(list(cache.iterdir())) == 2
 
 
 def _train(args: list[str]) -> subprocess.CompletedProcess:
