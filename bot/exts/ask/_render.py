@@ -26,7 +26,7 @@ from index.answer import Answer, AskResult
 from index.figures import Differing
 
 PAGE_SIZE = 2  # quotes per page; "More answers" shows the next ones
-# The engine's confidence clearing its refusal threshold by this much is "high": on news-dev and the 492
+# The engine's confidence clearing its refusal threshold by this much is "high": on news-dev and the 425
 # news questions the reranker did not train on, 76% of such first quotes were right (31% of the
 # answerable questions clear it), against 70% of all answered (`bench/fit_refusal.py` prints the table).
 HIGH_MARGIN = 1.5
