@@ -40,7 +40,7 @@ from safetensors.torch import save_file
 from index.embed import Embedder
 from index.engine import Engine
 from index.evaluate import Question, by_position, contains_answer, load_questions
-from index.rerank import WEIGHTS, CrossEncoderReranker, Manifest, base_model, mix, pair_text
+from index.rerank import WEIGHTS, CrossEncoderReranker, Manifest, base_model, mix, pair_parts, pair_text
 from index.settings import Settings
 
 log = logging.getLogger("train_reranker")
@@ -53,13 +53,16 @@ FIRST_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
 
 @dataclass
 class Example:
-    """One question's first-stage pool: pair texts, labels and first-stage scores, best first."""
+    """One question's first-stage pool: pair parts, labels and first-stage scores, best first."""
 
     question: str
-    texts: list[str]
+    parts: list[tuple[str, str, str]]  # (title, sentence, sentence before): see `pair_parts`
     labels: np.ndarray
     first: np.ndarray
     group: str  # "reqa" or "news": validation is reported per group
+
+    def texts(self, before: bool) -> list[str]:
+        return [pair_text(t, s, b if before else "") for t, s, b in self.parts]
 
 
 def collect(engine: Engine, questions: list[Question], group: str) -> list[Example]:
@@ -73,7 +76,7 @@ def collect(engine: Engine, questions: list[Question], group: str) -> list[Examp
         examples.append(
             Example(
                 q.question,
-                [pair_text(cands.articles[s["article_pk"]]["title"], s["text"]) for s in sentences],
+                pair_parts(cands, order),
                 np.asarray([contains_answer(s["text"], q.answers) for s in sentences], bool),
                 first[order].astype(np.float32),
                 group,
@@ -138,7 +141,8 @@ def train(
             chosen += [chosen[-1]] * (1 + args.negatives - len(chosen))  # pad short pools
             targets.append(int(answered) if slot else 0)
             questions += [e.question] * len(chosen)
-            texts += [e.texts[i] for i in chosen]
+            pair_texts = e.texts(args.before)
+            texts += [pair_texts[i] for i in chosen]
         enc = tokenizer(
             questions,
             texts,
@@ -188,7 +192,8 @@ def save(model: torch.nn.Module, out: Path, args: argparse.Namespace) -> Manifes
         if not name.startswith("bert.embeddings") and not any(name.startswith(f) for f in frozen)
     }
     save_file(delta, str(out / WEIGHTS))
-    manifest = Manifest(args.max_length, list(range(args.frozen_layers, len(model.bert.encoder.layer))))
+    trained = list(range(args.frozen_layers, len(model.bert.encoder.layer)))
+    manifest = Manifest(args.max_length, trained, before=args.before)
     manifest.write(out)
     return manifest
 
@@ -197,7 +202,7 @@ def choose(reranker: CrossEncoderReranker, validation: list[Example]) -> dict:
     """hit@1 of the first stage alone and of every (top, first_weight) mix, per validation group."""
     if not validation:
         return {}
-    model_scores = [reranker.score(e.question, e.texts) for e in validation]
+    model_scores = [reranker.score(e.question, e.texts(reranker.before)) for e in validation]
     table: dict[str, dict[str, float]] = {}
     for group in sorted({e.group for e in validation}):
         items = [(e, m) for e, m in zip(validation, model_scores, strict=True) if e.group == group]
@@ -225,7 +230,7 @@ def _hit1(scored: list[tuple[Example, np.ndarray]]) -> float:
 class Part:
     """One group's questions (training and kept back) over its data dir, and the inputs its pools
     depend on: the question files, the data dir's index manifest (its count and change generation),
-    and the first stage's settings."""
+    the first stage's settings and the pools' own format."""
 
     group: str
     data_dir: Path
@@ -262,7 +267,7 @@ def _parts(args: argparse.Namespace) -> list[Part]:
         )
     for part in parts:
         settings = _first_stage_settings(part.data_dir).model_dump_json(exclude={"data_dir"})
-        part.inputs += [part.data_dir / "passages.json", settings]
+        part.inputs += [part.data_dir / "passages.json", settings, "pools of pair parts"]
     return parts
 
 
@@ -300,6 +305,9 @@ def main() -> None:
         default=0.0,
         help="share of questions shown without their answer, against a 'none of these' slot (0: no slot; "
         "0.25 was tried and validated worse)",
+    )
+    parser.add_argument(
+        "--before", action="store_true", help="the model reads each sentence's predecessor too"
     )
     parser.add_argument("--max-length", type=int, default=96)
     parser.add_argument("--frozen-layers", type=int, default=2)

@@ -29,18 +29,33 @@ MANIFEST = "reranker.json"
 WEIGHTS = "delta.safetensors"
 
 
-def pair_text(title: str, sentence: str) -> str:
-    """What the model reads beside the question: training and serving must build it alike."""
-    return f"{title}: {sentence}"
+def pair_text(title: str, sentence: str, before: str = "") -> str:
+    """What the model reads beside the question: training and serving must build it alike. The
+    sentence before comes last, so cutting the pair to the model's length drops it first."""
+    return f"{title}: {sentence} | {before}" if before else f"{title}: {sentence}"
+
+
+def pair_parts(candidates: Candidates, order: Sequence[int]) -> list[tuple[str, str, str]]:
+    """(title, sentence, the sentence before it in its story or "") of each candidate in `order`:
+    the before-sentence names what a quote's "he" or "the plan" refers to."""
+    text_at = {(s["article_pk"], s["idx"]): s["text"] for s in candidates.sentences}
+    parts = []
+    for p in order:
+        s = candidates.sentences[p]
+        title = candidates.articles[s["article_pk"]]["title"]
+        parts.append((title, s["text"], text_at.get((s["article_pk"], s["idx"] - 1), "")))
+    return parts
 
 
 class Reranker(Protocol):
     """Scores how well each text answers the question; one call, many texts. `top` and
-    `first_weight` are how it was validated to be used (see `rerank`)."""
+    `first_weight` are how it was validated to be used (see `rerank`); `before` whether it was
+    trained to read each sentence's predecessor too (see `pair_text`)."""
 
     name: str
     top: int
     first_weight: float
+    before: bool
 
     def score(self, question: str, texts: Sequence[str]) -> np.ndarray: ...
 
@@ -54,6 +69,7 @@ class Manifest:
     quantize: bool = True
     top: int = 20  # first-stage candidates to rerank, and the first stage's weight: chosen on validation
     first_weight: float = 1.0
+    before: bool = False  # whether the pair text carries the sentence before (see `pair_text`)
 
     @classmethod
     def read(cls, folder: Path) -> Manifest:
@@ -64,6 +80,7 @@ class Manifest:
             bool(data.get("quantize", True)),
             int(data.get("top", 20)),
             float(data.get("first_weight", 1.0)),
+            bool(data.get("before", False)),
         )
 
     def write(self, folder: Path, **extra: Any) -> None:
@@ -74,6 +91,7 @@ class Manifest:
             "quantize": self.quantize,
             "top": self.top,
             "first_weight": self.first_weight,
+            "before": self.before,
             **extra,
         }
         (folder / MANIFEST).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
@@ -127,6 +145,7 @@ class CrossEncoderReranker:
         self.model = model
         self.name = str(folder)
         self.top, self.first_weight = self.manifest.top, self.manifest.first_weight
+        self.before = self.manifest.before
         log.info("loaded reranker %s (int8: %s)", folder, self.manifest.quantize)
 
     def score(self, question: str, texts: Sequence[str]) -> np.ndarray:
@@ -176,13 +195,7 @@ def rerank(
     order = [int(p) for p in np.argsort(-first, kind="stable") if candidates.quotable[p]][:top]
     if not order:
         return Reranked(first, model)
-    texts = [
-        pair_text(
-            candidates.articles[candidates.sentences[p]["article_pk"]]["title"],
-            candidates.sentences[p]["text"],
-        )
-        for p in order
-    ]
+    texts = [pair_text(t, s, b if reranker.before else "") for t, s, b in pair_parts(candidates, order)]
     model[order] = reranker.score(question, texts)
     mixed = mix(model[order], first[order], first_weight)
     scores = first - first.max() + mixed.min() - 1.0  # all below the reranked ones, in their own order

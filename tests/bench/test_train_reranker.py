@@ -46,6 +46,7 @@ def test_train_reranker_builds_a_folder_the_engine_loads(tmp_path, model):
             "2",
             "--negatives",
             "2",
+            "--before",
             "--out",
             str(out),
         ]
@@ -56,7 +57,7 @@ def test_train_reranker_builds_a_folder_the_engine_loads(tmp_path, model):
     # the even-line articles train (r-mill); the last even one (r-bus) is kept back to validate on
     assert manifest["training"]["questions"] == 2
     assert set(manifest["validation_hit@1"]["reqa"]) >= {"first stage", "20/1.0"}
-    assert manifest["trained_layers"] == [2, 3, 4, 5]
+    assert manifest["trained_layers"] == [2, 3, 4, 5] and manifest["before"] is True
     reranker = CrossEncoderReranker(out)
     scores = reranker.score(
         "who will run the mill museum", ["Mill: The trust will run it.", "Mill: It closed."]

@@ -21,8 +21,9 @@ class KeywordReranker:
     top = 3
     first_weight = 0.0
 
-    def __init__(self, *likes: str) -> None:
+    def __init__(self, *likes: str, before: bool = False) -> None:
         self.likes = set(likes)
+        self.before = before
         self.calls: list[list[str]] = []
 
     def score(self, question: str, texts: Sequence[str]) -> np.ndarray:
@@ -52,6 +53,19 @@ def test_only_the_first_stages_best_quotable_sentences_are_read_and_they_end_on_
     assert order[0] == 2  # the model's pick among the three
     assert set(order[:3]) == {1, 2, 3} and order[3:] == [0, 4]  # the unread keep first-stage order below
     assert np.isnan(result.model[[0, 4]]).all() and result.model[2] == 1
+
+
+def test_a_reranker_trained_on_the_sentence_before_reads_it_after_the_quote():
+    candidates = _candidates(["The mill shut.", "It will reopen.", "Tours start in May."])
+    model = KeywordReranker("reopen", before=True)
+    rerank(model, "q", candidates, np.asarray([1.0, 3.0, 2.0]), top=2, first_weight=0.0)
+    # the story's first sentence has none before it
+    assert model.calls == [
+        ["Mill: It will reopen. | The mill shut.", "Mill: Tours start in May. | It will reopen."]
+    ]
+    first = KeywordReranker("mill", before=True)
+    rerank(first, "q", candidates, np.asarray([3.0, 1.0, 2.0]), top=1, first_weight=0.0)
+    assert first.calls == [["Mill: The mill shut."]]
 
 
 def test_the_first_stage_weight_can_overrule_a_weak_model_preference():

@@ -158,3 +158,12 @@ def test_settings_and_schema_version(store: Store) -> None:
     store.set_setting("model", "hash")
     store.set_setting("model", "hash-64")
     assert store.get_setting("model") == "hash-64"
+
+
+def test_connections_are_tuned_for_a_big_database(store: Store) -> None:
+    # the writer syncs per checkpoint, not per commit (WAL), and keeps 64 MB of pages; readers map the file
+    assert store.db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+    assert store.db.execute("PRAGMA cache_size").fetchone()[0] == -65536
+    assert store.db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    reader = store._reader()
+    assert reader is not None and reader.execute("PRAGMA mmap_size").fetchone()["mmap_size"] > 0
