@@ -4,7 +4,7 @@ and each of the first stage's best sentences together, and re-orders them.
 The first stage finds the right story ~95% of the time but often ranks the lead above the sentence
 that answers; telling those apart needs the pair read jointly. The model ships under models/ as only
 what differs from the bundled all-MiniLM-L6-v2 (its upper layers and a new head, float16) and is
-loaded offline, int8-quantised for speed.
+loaded offline, in float32 or int8-quantised as its manifest says (float32 validated better).
 """
 
 from __future__ import annotations

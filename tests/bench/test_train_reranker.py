@@ -63,6 +63,13 @@ def test_train_reranker_builds_a_folder_the_engine_loads(tmp_path, model):
         "who will run the mill museum", ["Mill: The trust will run it.", "Mill: It closed."]
     )
     assert scores.shape == (2,) and np.isfinite(scores).all()
+    assert manifest["quantize"] is False  # served in float32 unless --int8
+    # --revalidate serves the same tensors another way and re-chooses, keeping the training report
+    redone = _train(["--reqa", str(data), *inputs, "--out", str(out), "--revalidate", "--int8"])
+    assert redone.returncode == 0, redone.stderr[-2000:]
+    revalidated = json.loads((out / "reranker.json").read_text())
+    assert revalidated["quantize"] is True and revalidated["training"] == manifest["training"]
+    assert set(revalidated["validation_hit@1"]["reqa"]) >= {"first stage", "20/1.0"}
 
     # an ingest changes what the first stage finds: the pools are collected anew
     engine = Engine(Settings(data_dir=data, rerank=False, _env_file=None), embedder=model)
