@@ -140,10 +140,19 @@ def _timed(published: str | None) -> bool:
 
 
 def newest_day(store: Store, filters: Filters | None) -> date | None:
-    """The newest article's day in the question's scope: the "now" of a corpus that may be old."""
-    where, params = Filters(scope=filters.scope if filters else None).sql()
-    row = store.query(f"SELECT max({published_day()}) AS newest FROM articles a WHERE {where}", params)[0]
-    return day_of(row["newest"])
+    """The newest article's day in the question's scope: the "now" of a corpus that may be old. One
+    query per scope (shared news, the server's own), each the end of an index range; one query over
+    both would scan them."""
+    scope = filters.scope if filters else None
+    scopes = [("a.scope IS NULL", [])] + ([("a.scope = ?", [scope])] if scope else [])
+    newest = f"SELECT max({published_day()}) AS newest FROM articles a WHERE "
+    days = [
+        row["newest"]
+        for where, params in scopes
+        for row in store.query(newest + where, params)
+        if row["newest"]
+    ]
+    return day_of(max(days)) if days else None
 
 
 def newer(pk: int, candidates: Candidates, stories: Stories) -> list[int]:

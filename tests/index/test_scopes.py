@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -10,8 +11,9 @@ import pytest
 from index.engine import Engine
 from index.errors import EngineError
 from index.models import ArticleIn
+from index.recency import newest_day
 from index.settings import Settings
-from index.store import Filters
+from index.store import Filters, published_day
 
 BELL = "The bell was cast in 1820 by the Whitechapel foundry. It was rung again on Sunday after repairs."
 FAKE = "The bell was never cast at all. It is a replica made of plastic, the council admitted."
@@ -41,6 +43,19 @@ def test_a_server_cannot_replace_shadow_or_copy_into_shared_news(hash_engine: En
     assert hash_engine.ingest([_bell(FAKE, id="bell", url=url, source="Gazette")], scope="7").skipped == 1
     # Another server's copy of the same text is not a wire copy of server 7's either.
     assert hash_engine.ingest([_bell(source="Herald")], scope="8").copies == 0
+
+
+def test_a_scopes_now_is_its_own_or_the_shared_newest_day_read_from_an_index(hash_engine: Engine) -> None:
+    hash_engine.ingest([_bell(id="old", published="2024-01-02")])
+    hash_engine.ingest([_bell(FAKE, id="mine", published="2024-03-04T10:00:00+00:00")], scope="7")
+    hash_engine.ingest([_bell(FAKE, id="theirs", published="2024-09-09", source="Herald")], scope="8")
+    assert newest_day(hash_engine.store, None) == date(2024, 1, 2)
+    assert newest_day(hash_engine.store, Filters(scope="7")) == date(2024, 3, 4)  # never server 8's
+    assert newest_day(hash_engine.store, Filters(scope="9")) == date(2024, 1, 2)
+    plan = hash_engine.store.query(
+        f"EXPLAIN QUERY PLAN SELECT max({published_day()}) FROM articles a WHERE a.scope = ?", ["7"]
+    )
+    assert "idx_articles_scope_day" in plan[0]["detail"]  # the end of a range, not a scan of the corpus
 
 
 def test_questions_see_shared_news_and_their_own_scope_only(hash_engine: Engine) -> None:
@@ -93,7 +108,7 @@ def _downgrade_to_schema_2(db_path: Path) -> None:
     db = sqlite3.connect(db_path)
     db.executescript(
         """
-        DROP INDEX idx_articles_scope_id; DROP INDEX idx_articles_scope;
+        DROP INDEX idx_articles_scope_id; DROP INDEX idx_articles_scope; DROP INDEX idx_articles_scope_day;
         ALTER TABLE articles DROP COLUMN scope;
         CREATE UNIQUE INDEX idx_articles_id ON articles(id);
         DROP TABLE feed_subscriptions; DROP TABLE feed_items;
