@@ -143,15 +143,10 @@ def newest_day(store: Store, filters: Filters | None) -> date | None:
     """The newest article's day in the question's scope: the "now" of a corpus that may be old. One
     query per scope (shared news, the server's own), each the end of an index range; one query over
     both would scan them."""
-    scope = filters.scope if filters else None
-    scopes = [("a.scope IS NULL", [])] + ([("a.scope = ?", [scope])] if scope else [])
+    scopes = Filters(scope=filters.scope if filters else None).scopes()
     newest = f"SELECT max({published_day()}) AS newest FROM articles a WHERE "
-    days = [
-        row["newest"]
-        for where, params in scopes
-        for row in store.query(newest + where, params)
-        if row["newest"]
-    ]
+    days = [row["newest"] for where, params in scopes for row in store.query(newest + where, params)]
+    days = [day for day in days if day]
     return day_of(max(days)) if days else None
 
 

@@ -35,10 +35,12 @@ def pair_text(title: str, sentence: str, before: str = "") -> str:
     return f"{title}: {sentence} | {before}" if before else f"{title}: {sentence}"
 
 
-def pair_parts(candidates: Candidates, order: Sequence[int]) -> list[tuple[str, str, str]]:
+def pair_parts(
+    candidates: Candidates, order: Sequence[int], before: bool = True
+) -> list[tuple[str, str, str]]:
     """(title, sentence, the sentence before it in its story or "") of each candidate in `order`:
-    the before-sentence names what a quote's "he" or "the plan" refers to."""
-    text_at = {(s["article_pk"], s["idx"]): s["text"] for s in candidates.sentences}
+    the before-sentence names what a quote's "he" or "the plan" refers to; "" unless `before`."""
+    text_at = {(s["article_pk"], s["idx"]): s["text"] for s in candidates.sentences} if before else {}
     parts = []
     for p in order:
         s = candidates.sentences[p]
@@ -195,7 +197,7 @@ def rerank(
     order = [int(p) for p in np.argsort(-first, kind="stable") if candidates.quotable[p]][:top]
     if not order:
         return Reranked(first, model)
-    texts = [pair_text(t, s, b if reranker.before else "") for t, s, b in pair_parts(candidates, order)]
+    texts = [pair_text(*parts) for parts in pair_parts(candidates, order, reranker.before)]
     model[order] = reranker.score(question, texts)
     mixed = mix(model[order], first[order], first_weight)
     scores = first - first.max() + mixed.min() - 1.0  # all below the reranked ones, in their own order

@@ -52,12 +52,18 @@ class Filters:
                 f"`since` ({self.since}) is after `until` ({self.until}): nothing can be in between."
             )
 
+    def scopes(self, alias: str = "a") -> list[tuple[str, list[str]]]:
+        """One WHERE fragment per scope a question sees (shared news, then the server's own), for
+        queries that want each as its own index range rather than their OR."""
+        shared = (f"{alias}.scope IS NULL", [])
+        return [shared] if self.scope is None else [shared, (f"{alias}.scope = ?", [self.scope])]
+
     def sql(self, alias: str = "a") -> tuple[str, list[str]]:
         """A WHERE fragment over the articles table, and its parameters."""
-        clauses, params = [f"{alias}.scope IS NULL"], []
-        if self.scope is not None:
-            clauses[0] = f"({alias}.scope IS NULL OR {alias}.scope = ?)"
-            params.append(self.scope)
+        scopes = self.scopes(alias)
+        either = " OR ".join(clause for clause, _ in scopes)
+        clauses = [f"({either})" if len(scopes) > 1 else either]
+        params = [p for _, scope_params in scopes for p in scope_params]
         if self.outlet:  # the story's own outlet or any outlet that carried a copy of it
             clauses.append(
                 f"(lower({alias}.source) = lower(?) OR EXISTS (SELECT 1 FROM articles c "
@@ -418,5 +424,5 @@ def _scope_indexes(db: sqlite_utils.Database) -> None:
     """Ids are unique within a scope (NULL, shared, counting as one); scope filters use an index."""
     db.execute("CREATE UNIQUE INDEX IF NOT EXISTS idx_articles_scope_id ON articles(coalesce(scope, ''), id)")
     db.execute("CREATE INDEX IF NOT EXISTS idx_articles_scope ON articles(scope)")
-    # a scope's newest day is then the end of an index range (0.06 ms at 250,000 articles, not a scan)
+    # a scope's newest day is then the end of an index range, not a scan of its articles
     db.execute(f"CREATE INDEX IF NOT EXISTS idx_articles_scope_day ON articles(scope, {published_day('')})")
