@@ -7,6 +7,7 @@ title vectors are stored as float32 blobs next to the text they came from.
 from __future__ import annotations
 
 import json
+import math
 import re
 import sqlite3
 import threading
@@ -29,6 +30,10 @@ SCHEMA_VERSION = 3  # bump when the tables change; `Store.upgrade` moves the pre
 # never corrupt the file, and the index manifest's change generation then shows the vectors ahead.
 _WRITER_PRAGMAS = ("synchronous=NORMAL", "cache_size=-65536", "foreign_keys=ON")
 _READER_PRAGMAS = ("mmap_size=1073741824", "cache_size=-16384")
+# Stories a wire-copy check reads per sentence: a boilerplate line ("Follow us on X") is printed by
+# thousands, and reading them all made every ingest slower as the corpus grew.
+HOLDERS_CHECKED = 64
+_COMPOUND_TERMS = 200  # SELECTs one UNION ALL joins (SQLite allows 500)
 
 
 @dataclass(frozen=True)
@@ -260,9 +265,14 @@ class Store:
 
     def upgrade(self) -> bool:
         """Bring a data dir of the previous schema (2: before scopes) to this one in place: every
-        article stored until then becomes shared news. False when the schema is neither."""
+        article stored until then becomes shared news. False when the schema is neither.
+
+        A dir of this schema gets any index added since it was made (the scope's newest day, say):
+        indexes change no table, so older versions of this schema still open the dir."""
         version = self.get_setting("schema_version")
         if version == str(SCHEMA_VERSION):
+            with self.lock:
+                _scope_indexes(self.db)
             return True
         if version != "2":
             return False
@@ -340,18 +350,43 @@ class Store:
     def near_duplicates(self, norms: Sequence[str], overlap: float, scope: str | None = None) -> list[dict]:
         """Stored stories (not copies) of this scope that share at least ``overlap`` of these normalised
         sentences and of their own, most shared first: every one, since the best may be from the same
-        outlet."""
+        outlet.
+
+        Bounded by the article, not the corpus: a story sharing ``overlap`` of the n sentences holds at
+        least one of any n - ceil(overlap * n) + 1 of them, so only the holders of that many of the
+        rarest are candidates; and of a sentence more than `HOLDERS_CHECKED` stories print (boilerplate)
+        only the newest that many are, so an article made of nothing but boilerplate may miss an older
+        story it copies."""
         distinct = sorted(set(norms))
         if not distinct:
             return []
-        marks = ",".join("?" * len(distinct))
+        holders: dict[str, list[int]] = {norm: [] for norm in distinct}
+        one = (
+            "SELECT ? AS norm, * FROM "
+            "(SELECT article_pk FROM sentences WHERE norm = ? ORDER BY pk DESC LIMIT ?)"
+        )
+        for start in range(0, len(distinct), _COMPOUND_TERMS):
+            part = distinct[start : start + _COMPOUND_TERMS]
+            rows = self.query(
+                " UNION ALL ".join([one] * len(part)),
+                [p for norm in part for p in (norm, norm, HOLDERS_CHECKED + 1)],
+            )
+            for row in rows:
+                holders[row["norm"]].append(row["article_pk"])
+        needed = math.ceil(overlap * len(distinct) - 1e-9)
+        rarest = sorted(distinct, key=lambda norm: len(holders[norm]))[: len(distinct) - needed + 1]
+        candidates = sorted({pk for norm in rarest for pk in holders[norm][:HOLDERS_CHECKED]})
+        if not candidates:
+            return []
         return self.query(
             f"SELECT s.article_pk AS pk, a.id, a.source, count(DISTINCT s.norm) AS shared, "
             f"(SELECT count(DISTINCT t.norm) FROM sentences t WHERE t.article_pk = s.article_pk) AS total "
-            f"FROM sentences s CROSS JOIN articles a ON a.pk = s.article_pk "  # CROSS: the norm index first
-            f"WHERE s.norm IN ({marks}) AND a.copy_of IS NULL AND coalesce(a.scope, '') = ? "
+            f"FROM articles a JOIN sentences s ON s.article_pk = a.pk "
+            f"WHERE a.pk IN ({','.join('?' * len(candidates))}) "
+            f"AND s.norm IN ({','.join('?' * len(distinct))}) "
+            f"AND a.copy_of IS NULL AND coalesce(a.scope, '') = ? "
             f"GROUP BY s.article_pk HAVING shared >= ? AND shared >= ? * total ORDER BY shared DESC, pk",
-            [*distinct, scope or "", overlap * len(distinct), overlap],
+            [*candidates, *distinct, scope or "", overlap * len(distinct), overlap],
         )
 
     def sentence_norms(self, article_pk: int) -> set[str]:

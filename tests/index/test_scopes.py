@@ -148,6 +148,20 @@ def test_a_data_dir_of_the_previous_schema_is_upgraded_and_its_news_is_shared(
         engine.close()
 
 
+def test_a_data_dir_of_this_schema_made_before_an_index_gets_it_on_open(hash_settings: Settings) -> None:
+    Engine(hash_settings).close()
+    db = sqlite3.connect(hash_settings.db_path)
+    db.execute("DROP INDEX idx_articles_scope_day")
+    db.commit()
+    db.close()
+    engine = Engine(hash_settings)
+    try:
+        names = {r["name"] for r in engine.store.query("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert "idx_articles_scope_day" in names
+    finally:
+        engine.close()
+
+
 def test_an_unknown_schema_is_refused_saying_what_to_do(hash_settings: Settings) -> None:
     Engine(hash_settings).close()
     db = sqlite3.connect(hash_settings.db_path)

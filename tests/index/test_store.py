@@ -134,6 +134,25 @@ def test_near_duplicates_are_the_stories_sharing_enough_on_both_sides_most_first
     assert [r["id"] for r in store.copies_of([same, four])] == ["copy"] and store.copies_of([]) == []
 
 
+def test_the_copy_check_reads_the_rarest_sentences_holders_and_a_boilerplate_lines_newest(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("index.store.HOLDERS_CHECKED", 2)
+    story = _article(store, "story", ["a", "b", "c", "d", "z"], source="Gazette")
+    others = [_article(store, f"other{n}", ["z", f"p{n}", f"q{n}", f"r{n}", f"t{n}"]) for n in range(4)]
+    queries: list[str] = []
+    query = Store.query
+    monkeypatch.setattr(
+        Store, "query", lambda self, sql, params=(): queries.append(sql) or query(self, sql, params)
+    )
+    assert [r["pk"] for r in store.near_duplicates(["a", "b", "c", "d", "z"], 0.8)] == [story]
+    # a story sharing 4 of the 5 holds "a" or "b", the two rarest: only their holders are compared
+    assert "a.pk IN (?)" in queries[-1]  # one candidate, the story
+    # "z" (a sign-off) is printed by all five stories: of its holders the check reads the newest 2
+    found = store.near_duplicates(["z", "m1", "m2", "m3", "m4"], 0.2)
+    assert [r["pk"] for r in found] == others[-2:]
+
+
 def test_replace_article_keeps_the_pk_and_drops_the_old_sentences_and_passages(store: Store) -> None:
     pk = _article(store, "a", ["n1", "n2"], source="Gazette")
     old_passages = [r["pk"] for r in store.query("SELECT pk FROM passages")]
