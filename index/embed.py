@@ -69,16 +69,28 @@ class HashEmbedder:
     """Deterministic bag-of-words vectors for offline tests that need no model (``model=hash``)."""
 
     name = "hash"
+    _WORD = re.compile(r"\w+")
+    _REMEMBERED = 200_000  # words whose bucket is kept: news repeats its words, and hashing is the cost
 
     def __init__(self, dim: int = 256) -> None:
         self.dim = dim
+        self._buckets: dict[str, int] = {}
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        cells: list[int] = []  # row * dim + bucket, one per word
+        buckets = self._buckets
         for row, text in enumerate(texts):
-            for word in re.findall(r"\w+", text.lower()):
-                digest = hashlib.blake2b(word.encode(), digest_size=8).digest()
-                out[row, int.from_bytes(digest, "little") % self.dim] += 1.0
+            base = row * self.dim
+            for word in self._WORD.findall(text.lower()):
+                column = buckets.get(word)
+                if column is None:
+                    if len(buckets) >= self._REMEMBERED:
+                        buckets.clear()
+                    digest = hashlib.blake2b(word.encode(), digest_size=8).digest()
+                    column = buckets[word] = int.from_bytes(digest, "little") % self.dim
+                cells.append(base + column)
+        counts = np.bincount(np.asarray(cells, dtype=np.intp), minlength=len(texts) * self.dim)
+        out = counts.astype(np.float32).reshape(len(texts), self.dim)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.maximum(norms, 1e-9)
 

@@ -29,6 +29,9 @@ from index.vectors import PassageIndex
 log = logging.getLogger(__name__)
 
 CHUNK_ARTICLES = 256  # articles embedded per model call and written per transaction
+# A long ingest writes the index files at most this often, and at its end: a chunk's vectors are
+# searchable in this process at once, and another process follows the files within seconds.
+SAVE_SECONDS = 5.0
 TEXT_ID = "text-"  # ids made from an article's text: it came without an id, a URL or a file
 
 
@@ -156,23 +159,30 @@ class Ingestor:
         self.title_weight = title_weight
         self.copy_overlap = copy_overlap
         self._chunk: dict[str, _Prepared] = {}
+        self._chunk_norms: set[str] = set()  # every sentence of the chunk: most articles share none
+        self._unsaved: int | None = None  # the generation the index holds but its files do not yet
+        self._saved_at = 0.0
 
     def ingest(
         self, items: Iterable[ArticleIn | InputProblem], progress: bool = False, split_workers: int = 1
     ) -> IngestReport:
         report = IngestReport()
-        started = time.perf_counter()
-        with tqdm(unit=" articles", disable=not progress, desc="ingest", leave=False) as bar:
-            for item, spans in with_spans(items, split_workers):
-                if isinstance(item, InputProblem):
-                    report.problems.append(item)
-                    continue
-                prepared = self._prepare(item, spans, report, bar)
-                if prepared is not None:
-                    self._chunk[prepared.article_id] = prepared
-                if len(self._chunk) >= CHUNK_ARTICLES:
-                    self._flush(report, bar)
-            self._flush(report, bar)
+        started = self._saved_at = time.perf_counter()
+        try:
+            with tqdm(unit=" articles", disable=not progress, desc="ingest", leave=False) as bar:
+                for item, spans in with_spans(items, split_workers):
+                    if isinstance(item, InputProblem):
+                        report.problems.append(item)
+                        continue
+                    prepared = self._prepare(item, spans, report, bar)
+                    if prepared is not None:
+                        self._hold(prepared)
+                    if len(self._chunk) >= CHUNK_ARTICLES:
+                        self._flush(report, bar)
+                self._flush(report, bar)
+        finally:  # what committed is saved even when a later chunk failed
+            if self._unsaved is not None:
+                self._save()
         if report.stored:
             self.store.set_setting("last_ingest", now_iso())
         report.seconds = time.perf_counter() - started
@@ -256,11 +266,17 @@ class Ingestor:
         prepared.keep = self._own_sentences(prepared)
         return prepared
 
+    def _hold(self, prepared: _Prepared) -> None:
+        """Add ``prepared`` to the chunk to be written."""
+        self._chunk[prepared.article_id] = prepared
+        self._chunk_norms.update(prepared.norms)
+
     def _overlaps_pending(self, norms: list[str]) -> bool:
         wanted = set(norms)
-        return any(
-            len(wanted.intersection(p.norms)) >= self.copy_overlap * len(wanted) for p in self._chunk.values()
-        )
+        needed = self.copy_overlap * len(wanted)
+        if len(wanted & self._chunk_norms) < needed:  # then no one article of the chunk shares enough
+            return False
+        return any(len(wanted.intersection(p.norms)) >= needed for p in self._chunk.values())
 
     def _match_story(self, prepared: _Prepared, *, may_be_edit: bool) -> None:
         """Make ``prepared`` a wire copy of the first stored story that it nearly repeats from another
@@ -294,13 +310,13 @@ class Ingestor:
 
     def _flush(self, report: IngestReport, bar: tqdm) -> None:
         while self._chunk:
-            batch, self._chunk = list(self._chunk.values()), {}
+            batch, self._chunk, self._chunk_norms = list(self._chunk.values()), {}, set()
             self._write(batch, report)
             bar.update(sum(not p.rechecked for p in batch))
             # A story whose text changed may no longer be what its copies repeat: judge them again.
             changed = [p.replaces for p in batch if p.replaces is not None and p.copy_of is None]
             for row in self.store.copies_of(changed):
-                self._chunk[row["id"]] = self._recheck(row)
+                self._hold(self._recheck(row))
 
     def _write(self, batch: list[_Prepared], report: IngestReport) -> None:
         indexed = [p for p in batch if p.keep]
@@ -316,14 +332,18 @@ class Ingestor:
             # Passage pks are given here, not left to SQLite, so that the chunk's passages go in with one
             # statement and FAISS still learns each one's pk: past the largest before the chunk's
             # removals (read in this, the one writer's, transaction), so none is reused within it.
+            # New articles are numbered the same way, and go in with one statement before their sentences.
             next_pk = self.store.next_passage_pk()
+            next_article_pk = self.store.next_article_pk()
+            article_rows: list[dict[str, Any]] = []
             for p in batch:
                 title_vec = next(title_vecs) if p.keep else None
                 if p.replaces is not None:
                     removed += self.store.replace_article(p.replaces, self._row(p, title_vec))
                     pk = p.replaces
                 else:
-                    pk = self.store.insert_article(self._row(p, title_vec))
+                    pk = next_article_pk + len(article_rows)
+                    article_rows.append({"pk": pk, **self._row(p, title_vec)})
                 _count(p, report)
                 if not p.keep:
                     continue
@@ -337,6 +357,7 @@ class Ingestor:
                     for i, (a, b) in enumerate(windows)
                 ]
                 added_vecs.append(passage_vectors(sentence_vecs, title_vec, windows, self.title_weight))
+            self.store.insert_articles(article_rows)
             self.store.insert_sentences(sentence_rows)
             self.store.insert_passages(passage_rows)
             generation = self.store.bump_generation()
@@ -347,7 +368,15 @@ class Ingestor:
             if passage_rows:
                 added_ids = np.fromiter((row["pk"] for row in passage_rows), np.int64, len(passage_rows))
                 self.index.add(added_ids, np.concatenate(added_vecs))
-            self.index.save(generation=generation)
+            self._unsaved = generation
+        if time.perf_counter() - self._saved_at >= SAVE_SECONDS:
+            self._save()
+
+    def _save(self) -> None:
+        with self.write_lock:
+            self.index.save(generation=self._unsaved)
+            self._unsaved = None
+        self._saved_at = time.perf_counter()
 
     @staticmethod
     def _row(p: _Prepared, title_vec: np.ndarray | None) -> dict:

@@ -33,7 +33,6 @@ _READER_PRAGMAS = ("mmap_size=1073741824", "cache_size=-16384")
 # Stories a wire-copy check reads per sentence: a boilerplate line ("Follow us on X") is printed by
 # thousands, and reading them all made every ingest slower as the corpus grew.
 HOLDERS_CHECKED = 64
-_COMPOUND_TERMS = 200  # SELECTs one UNION ALL joins (SQLite allows 500)
 
 
 @dataclass(frozen=True)
@@ -215,7 +214,7 @@ class Store:
                 foreign_keys=[("article_pk", "articles", "pk")],
             )
             db["sentences"].create_index(["article_pk", "idx"], unique=True)
-            db["sentences"].create_index(["norm"])
+            _copy_check_index(db)
             db["sentences"].enable_fts(["text"], tokenize="porter", create_triggers=True)
         # Term frequencies by seek (index/termstats.py); also added to data dirs made before it.
         db.execute(
@@ -273,6 +272,7 @@ class Store:
         if version == str(SCHEMA_VERSION):
             with self.lock:
                 _scope_indexes(self.db)
+                _copy_check_index(self.db)
             return True
         if version != "2":
             return False
@@ -280,6 +280,7 @@ class Store:
             self.db.execute("ALTER TABLE articles ADD COLUMN scope TEXT")
             self.db.execute("DROP INDEX IF EXISTS idx_articles_id")
             _scope_indexes(self.db)
+            _copy_check_index(self.db)
             self.db.execute(
                 "UPDATE settings SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION)]
             )
@@ -354,40 +355,54 @@ class Store:
 
         Bounded by the article, not the corpus: a story sharing ``overlap`` of the n sentences holds at
         least one of any n - ceil(overlap * n) + 1 of them, so only the holders of that many of the
-        rarest are candidates; and of a sentence more than `HOLDERS_CHECKED` stories print (boilerplate)
-        only the newest that many are, so an article made of nothing but boilerplate may miss an older
-        story it copies."""
+        rarest are candidates, and how many each shares is counted from the holder lists already read.
+        Of a sentence more than `HOLDERS_CHECKED` stories print (boilerplate) only the newest that many
+        are candidates, so an article made of nothing but boilerplate may miss an older story it copies.
+        """
         distinct = sorted(set(norms))
         if not distinct:
             return []
-        holders: dict[str, list[int]] = {norm: [] for norm in distinct}
-        one = (
-            "SELECT ? AS norm, * FROM "
-            "(SELECT article_pk FROM sentences WHERE norm = ? ORDER BY pk DESC LIMIT ?)"
-        )
-        for start in range(0, len(distinct), _COMPOUND_TERMS):
-            part = distinct[start : start + _COMPOUND_TERMS]
-            rows = self.query(
-                " UNION ALL ".join([one] * len(part)),
-                [p for norm in part for p in (norm, norm, HOLDERS_CHECKED + 1)],
-            )
-            for row in rows:
-                holders[row["norm"]].append(row["article_pk"])
+        holders = self._holders(distinct)
         needed = math.ceil(overlap * len(distinct) - 1e-9)
         rarest = sorted(distinct, key=lambda norm: len(holders[norm]))[: len(distinct) - needed + 1]
         candidates = sorted({pk for norm in rarest for pk in holders[norm][:HOLDERS_CHECKED]})
-        if not candidates:
+        complete = [set(pks) for pks in holders.values() if len(pks) <= HOLDERS_CHECKED]
+        unread = [norm for norm, pks in holders.items() if len(pks) > HOLDERS_CHECKED]
+        known = {pk: sum(pk in held for held in complete) for pk in candidates}
+        sharing = [pk for pk in candidates if known[pk] >= needed]
+        undecided = [pk for pk in candidates if known[pk] < needed <= known[pk] + len(unread)]
+        if undecided:  # how many of the boilerplate sentences they print decides
+            rows = self.query(
+                "SELECT article_pk, count(DISTINCT norm) AS n FROM sentences "
+                "WHERE norm IN (SELECT value FROM json_each(?)) "
+                "AND article_pk IN (SELECT value FROM json_each(?)) GROUP BY article_pk",
+                [json.dumps(unread), json.dumps(undecided)],
+            )
+            sharing += [r["article_pk"] for r in rows if known[r["article_pk"]] + r["n"] >= needed]
+        if not sharing:
             return []
         return self.query(
-            f"SELECT s.article_pk AS pk, a.id, a.source, count(DISTINCT s.norm) AS shared, "
-            f"(SELECT count(DISTINCT t.norm) FROM sentences t WHERE t.article_pk = s.article_pk) AS total "
-            f"FROM articles a JOIN sentences s ON s.article_pk = a.pk "
-            f"WHERE a.pk IN ({','.join('?' * len(candidates))}) "
-            f"AND s.norm IN ({','.join('?' * len(distinct))}) "
-            f"AND a.copy_of IS NULL AND coalesce(a.scope, '') = ? "
-            f"GROUP BY s.article_pk HAVING shared >= ? AND shared >= ? * total ORDER BY shared DESC, pk",
-            [*candidates, *distinct, scope or "", overlap * len(distinct), overlap],
+            "SELECT s.article_pk AS pk, a.id, a.source, count(DISTINCT s.norm) AS shared, "
+            "(SELECT count(DISTINCT t.norm) FROM sentences t WHERE t.article_pk = s.article_pk) AS total "
+            "FROM articles a NOT INDEXED JOIN sentences s ON s.article_pk = a.pk "  # by pk, not scope
+            "WHERE a.pk IN (SELECT value FROM json_each(?)) AND s.norm IN (SELECT value FROM json_each(?)) "
+            "AND a.copy_of IS NULL AND coalesce(a.scope, '') = ? "
+            "GROUP BY s.article_pk HAVING shared >= ? AND shared >= ? * total ORDER BY shared DESC, pk",
+            [json.dumps(sharing), json.dumps(distinct), scope or "", overlap * len(distinct), overlap],
         )
+
+    def _holders(self, norms: list[str]) -> dict[str, list[int]]:
+        """The stories printing each sentence, newest first: `HOLDERS_CHECKED` + 1 at most, so that a
+        longer list shows the sentence is printed by more. One statement of fixed text (so prepared
+        once), read from the (norm, article_pk) index alone."""
+        rows = self.query(
+            "SELECT q.value AS norm, (SELECT group_concat(article_pk) FROM (SELECT article_pk FROM "
+            "sentences WHERE norm = q.value ORDER BY article_pk DESC LIMIT ?)) AS held FROM json_each(?) q",
+            [HOLDERS_CHECKED + 1, json.dumps(norms)],
+        )
+        return {
+            r["norm"]: sorted(map(int, r["held"].split(",")), reverse=True) if r["held"] else [] for r in rows
+        }
 
     def sentence_norms(self, article_pk: int) -> set[str]:
         return {
@@ -420,8 +435,18 @@ class Store:
     # -- writes (call inside `transaction`) ----------------------------------------------------
 
     def insert_article(self, row: dict[str, Any]) -> int:
-        row = {**row, "meta": json.dumps(row.get("meta") or {}, ensure_ascii=False)}
-        return int(self.db["articles"].insert(row).last_pk)
+        pk = self.next_article_pk()
+        self.insert_articles([{**row, "pk": pk}])
+        return pk
+
+    def next_article_pk(self) -> int:
+        """The first pk past every article, for a writer numbering a batch as `next_passage_pk` does."""
+        return self.db.execute("SELECT coalesce(max(pk), 0) + 1 FROM articles").fetchone()[0]
+
+    def insert_articles(self, rows: list[dict[str, Any]]) -> None:
+        """Rows carry their pk (from `next_article_pk`): one bulk insert."""
+        rows = [{**row, "meta": json.dumps(row.get("meta") or {}, ensure_ascii=False)} for row in rows]
+        self.db["articles"].insert_all(rows, batch_size=100)
 
     def replace_article(self, pk: int, row: dict[str, Any]) -> list[int]:
         """Give a stored article new text in place (its pk, so its wire copies, stay); drops its old
@@ -461,3 +486,10 @@ def _scope_indexes(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS idx_articles_scope ON articles(scope)")
     # a scope's newest day is then the end of an index range, not a scan of its articles
     db.execute(f"CREATE INDEX IF NOT EXISTS idx_articles_scope_day ON articles(scope, {published_day('')})")
+
+
+def _copy_check_index(db: sqlite_utils.Database) -> None:
+    """Which stories print a sentence, from the index alone (the wire-copy check reads nothing else),
+    in place of the index on the sentence key by itself that data dirs had before."""
+    db.execute("CREATE INDEX IF NOT EXISTS idx_sentences_norm_article ON sentences(norm, article_pk)")
+    db.execute("DROP INDEX IF EXISTS idx_sentences_norm")

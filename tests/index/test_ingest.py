@@ -109,6 +109,43 @@ def test_a_failed_batch_writes_nothing(hash_engine, monkeypatch):
     assert hash_engine.store.count("passages") == hash_engine.index.count
 
 
+def test_a_long_ingest_saves_the_index_files_now_and_then_and_at_its_end(hash_engine, monkeypatch):
+    """Each chunk is searchable at once; the files follow at most every SAVE_SECONDS, and a chunk that
+    fails still leaves the committed ones saved, so a restart finds the files current."""
+    import json
+
+    import index.ingest as ingest
+
+    monkeypatch.setattr(ingest, "CHUNK_ARTICLES", 2)
+    monkeypatch.setattr(ingest, "SAVE_SECONDS", 3600.0)
+    saves = []
+    save = hash_engine.index.save
+    monkeypatch.setattr(
+        hash_engine.index, "save", lambda generation=None: saves.append(generation) or save(generation)
+    )
+    articles = [
+        _article(f"Story number {n} is here. It has a second sentence.", id=f"s{n}") for n in range(6)
+    ]
+    calls = 0
+    insert = hash_engine.store.insert_sentences
+
+    def fail_third_chunk(rows):
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise RuntimeError("disk full")
+        insert(rows)
+
+    monkeypatch.setattr(hash_engine.store, "insert_sentences", fail_third_chunk)
+    with pytest.raises(RuntimeError):
+        hash_engine.ingest(articles)
+    assert hash_engine.store.count("articles") == 4  # two chunks landed
+    assert hash_engine.index.count == hash_engine.store.count("passages")
+    assert saves == [hash_engine.store.generation()]  # once, after the failure, at the last commit
+    manifest = json.loads(hash_engine.index.manifest_path.read_text())
+    assert manifest["generation"] == hash_engine.store.generation()
+
+
 def test_a_model_change_is_refused_until_reindex(hash_settings):
     from index.embed import HashEmbedder
     from index.engine import Engine, EngineError
