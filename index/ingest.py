@@ -373,9 +373,10 @@ class Ingestor:
             self._save()
 
     def _save(self) -> None:
-        with self.write_lock:
-            self.index.save(generation=self._unsaved)
-            self._unsaved = None
+        """Without the write lock: the index guards itself, and questions search the old base while a
+        merge writes the new one (seconds at a million passages)."""
+        self.index.save(generation=self._unsaved)
+        self._unsaved = None
         self._saved_at = time.perf_counter()
 
     @staticmethod

@@ -19,7 +19,10 @@ from index.store import Store
 COMMON_SHARE = 0.05
 # FTS5 scores every sentence holding any OR'd term (~2 us each): the terms searched are the rarest whose
 # sentence counts add up to at most this many, so a question costs the same at 1M passages as at 10k.
-POSTINGS_BUDGET = 10_000
+# 5,000 rather than 10,000 took 2-4 ms off a question at 1M passages (bench/scale.py), and changed the
+# terms of 1 of 885 news questions over BBC (news-dev, news-check, news-train), of none of the 5,397
+# even-half reqa-squad ones, and no figure of news-dev or news-check.
+POSTINGS_BUDGET = 5_000
 STEM_CACHE = 50_000  # words whose stems are remembered (a stem depends on the word alone)
 
 _UNSEEN = object()

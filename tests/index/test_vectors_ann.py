@@ -239,6 +239,23 @@ def test_auto_moves_to_ivf_when_a_save_crosses_the_threshold(tmp_path):
     assert index.search(_clustered(300, seed=11)[7], 1)[0][0] == 7
 
 
+def test_an_ivf_base_the_passages_have_outgrown_is_built_afresh_from_sqlite_at_a_save(tmp_path):
+    """Lists trained at 2,000 passages, probed DEFAULT_NPROBE at a time, would each hold four times as
+    many at 8,000: the save rebuilds the base from SQLite's vectors with the lists 8,000 should have."""
+    ids, vecs = np.arange(FIRST_PK, FIRST_PK + 4 * N), _clustered(4 * N, seed=13)
+    index = PassageIndex(tmp_path / "p.faiss", "m", DIM, kind="ivf")
+    index.load(N, rebuild=lambda: (ids[:N], vecs[:N]), generation=1)
+    lists = index.info["nlist"]
+    index.load(N, rebuild=lambda: (ids, vecs), generation=1)  # the files are good: only the source changes
+    index.add(ids[N:], vecs[N:])
+    assert index.outgrown and lists == nlist_for(N) < nlist_for(4 * N)
+    index.save(generation=2)
+    assert not index.outgrown and index.info["nlist"] == nlist_for(4 * N)
+    assert index.count == 4 * N and index.info["delta"] == 0
+    assert _overlap(index.search(vecs[-1], 10), _exact(ids, vecs, vecs[-1], 10)) >= 0.9
+    assert _reopened(tmp_path, "ivf", 4 * N, 2).info["nlist"] == nlist_for(4 * N)
+
+
 def test_searches_run_in_parallel_with_a_writer(tmp_path):
     index = _built(tmp_path, "ivf")
     queries = _clustered(20, seed=12)
