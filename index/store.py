@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 import sqlite_utils
 
+from index.sqlite_config import stop_memory_statistics
+
 SCHEMA_VERSION = 3  # bump when the tables change; `Store.upgrade` moves the previous one forward
 
 # Page caches sized for a million-passage (3 GB) database; SQLite's default is 2 MB a connection.
@@ -134,6 +136,7 @@ class Store:
     """
 
     def __init__(self, path: Path) -> None:
+        stop_memory_statistics()  # before the first connection, so reads on threads run in parallel
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.db = sqlite_utils.Database(sqlite3.connect(path, check_same_thread=False))
