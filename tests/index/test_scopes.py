@@ -148,25 +148,31 @@ def test_a_data_dir_of_the_previous_schema_is_upgraded_and_its_news_is_shared(
         engine.close()
 
 
-def test_a_data_dir_of_this_schema_made_before_an_index_gets_it_on_open(hash_settings: Settings) -> None:
-    Engine(hash_settings).close()
-    db = sqlite3.connect(hash_settings.db_path)
-    db.execute("DROP INDEX idx_articles_scope_day")
+def _made_then_altered(settings: Settings, sql: str) -> None:
+    """A data dir made by this version, then changed by ``sql`` as another version left it."""
+    Engine(settings).close()
+    db = sqlite3.connect(settings.db_path)
+    db.executescript(sql)
     db.commit()
     db.close()
+
+
+def test_a_data_dir_of_this_schema_made_before_an_index_gets_it_on_open(hash_settings: Settings) -> None:
+    _made_then_altered(
+        hash_settings,
+        "DROP INDEX idx_articles_scope_day; DROP INDEX idx_sentences_norm_article; "
+        "CREATE INDEX idx_sentences_norm ON sentences(norm)",  # the copy check's index before
+    )
     engine = Engine(hash_settings)
     try:
         names = {r["name"] for r in engine.store.query("SELECT name FROM sqlite_master WHERE type = 'index'")}
-        assert "idx_articles_scope_day" in names
+        assert {"idx_articles_scope_day", "idx_sentences_norm_article"} <= names
+        assert "idx_sentences_norm" not in names
     finally:
         engine.close()
 
 
 def test_an_unknown_schema_is_refused_saying_what_to_do(hash_settings: Settings) -> None:
-    Engine(hash_settings).close()
-    db = sqlite3.connect(hash_settings.db_path)
-    db.execute("UPDATE settings SET value = '1' WHERE key = 'schema_version'")
-    db.commit()
-    db.close()
+    _made_then_altered(hash_settings, "UPDATE settings SET value = '1' WHERE key = 'schema_version'")
     with pytest.raises(EngineError, match=r"schema 1; this one reads 3 and upgrades 2 in place\): run that"):
         Engine(hash_settings)
