@@ -186,9 +186,9 @@ def test_settings_and_schema_version(store: Store) -> None:
 
 
 def test_connections_are_tuned_for_a_big_database(store: Store) -> None:
-    # the writer syncs per checkpoint, not per commit (WAL), and keeps 64 MB of pages; readers map the file
+    # the writer syncs per checkpoint, not per commit (WAL), and keeps 256 MB of pages; readers map the file
     assert store.db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
-    assert store.db.execute("PRAGMA cache_size").fetchone()[0] == -65536
+    assert store.db.execute("PRAGMA cache_size").fetchone()[0] == -262144  # 256 MB
     assert store.db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     reader = store._reader()
     assert reader is not None and reader.execute("PRAGMA mmap_size").fetchone()["mmap_size"] > 0
