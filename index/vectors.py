@@ -212,11 +212,8 @@ class PassageIndex:
                 return
             if problem != _NO_INDEX or expected_count:
                 log.warning("FAISS index %s: %s; rebuilding it from SQLite", self.path, problem)
-            started = time.perf_counter()
-            ids, vectors = rebuild()
-            self._write_base(build_index(self.kind, self.dim, ids, vectors, self.threshold))
+            self._build_base(rebuild)
             self._write_state(generation)
-            log.info("built %s: %s in %.1fs", self.path, self.info, time.perf_counter() - started)
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         """Add vectors under new pks (to the delta: nothing is written until `save`)."""
@@ -257,10 +254,7 @@ class PassageIndex:
         once the index holds what SQLite committed, as the one writer does after its adds."""
         with self._write_lock:
             if self.outgrown and self._source is not None:
-                started = time.perf_counter()
-                ids, vectors = self._source()
-                self._write_base(build_index(self.kind, self.dim, ids, vectors, self.threshold))
-                log.info("rebuilt %s: %s in %.1fs", self.path, self.info, time.perf_counter() - started)
+                self._build_base(self._source)
             elif self.needs_merge or not self._base_saved:
                 self._fold()
             self._write_state(generation)
@@ -344,6 +338,13 @@ class PassageIndex:
         if len(ids):
             base.add_with_ids(vectors, ids)
         self._write_base(base)
+
+    def _build_base(self, source: RebuildSource) -> None:
+        """A base built afresh from `source`'s (pks, vectors), lists sized for them; written, swapped in."""
+        started = time.perf_counter()
+        ids, vectors = source()
+        self._write_base(build_index(self.kind, self.dim, ids, vectors, self.threshold))
+        log.info("built %s: %s in %.1fs", self.path, self.info, time.perf_counter() - started)
 
     def _write_base(self, base: faiss.Index) -> None:
         """Write a new base and swap in its memory-mapped file, with an empty delta."""
