@@ -21,7 +21,7 @@ from index.settings import Settings
 from index.watch import NewArticles
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "watch"
-MARGINS = (0.0, 0.1, 0.25, 0.5, 1.0)
+MARGINS = (-1.0, -0.5, -0.25, 0.0, 0.1, 0.25, 0.5, 1.0)
 
 
 def main(folder: Path) -> None:
@@ -39,7 +39,7 @@ def main(folder: Path) -> None:
         new = NewArticles(after=after, upto=after + 1)
         for query, fires_for in watches.items():
             result = engine.ask(query, None, new)
-            over = result.confidence - threshold if result.answered else float("-inf")
+            over = result.confidence - threshold if result.answers else float("-inf")  # -inf: no quote
             pairs.append((over, article["id"] in fires_for, query, article["id"]))
     for over, wanted, query, article_id in sorted(pairs, reverse=True):
         print(f"{over:+7.2f} {'fire' if wanted else '    '}  {query!r} <- {article_id}")

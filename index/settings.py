@@ -85,16 +85,16 @@ class Settings(BaseSettings):
     # on, refusing at most 8% of their answerable ones (see README).
     refusal_weights: dict[str, float] = Field(
         default_factory=lambda: {
-            "rerank": 0.1766,
-            "sent": 1.3464,
-            "ctx_overlap": 0.0,
-            "story_overlap": 3.1203,
+            "rerank": 0.1974,
+            "sent": 0.3366,
+            "ctx_overlap": 0.3713,
+            "story_overlap": 2.9344,
             "story_missing": 0.0,
-            "number_missing": -0.6582,
+            "number_missing": -0.6727,
         },
         description="Weights of the best quote's evidence in the confidence that it answers at all.",
     )
-    min_answer_score: float = Field(2.6932, description="Below this confidence the engine refuses to answer.")
+    min_answer_score: float = Field(2.2340, description="Below this confidence the engine refuses to answer.")
     # The same, for NEWSBOT_RERANK=false (no reranker logit to weigh).
     first_stage_refusal_weights: dict[str, float] = Field(
         default_factory=lambda: {

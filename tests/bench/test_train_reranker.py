@@ -57,7 +57,8 @@ def test_train_reranker_builds_a_folder_the_engine_loads(tmp_path, model):
     # the even-line articles train (r-mill); the last even one (r-bus) is kept back to validate on
     assert manifest["training"]["questions"] == 2
     assert set(manifest["validation_hit@1"]["reqa"]) >= {"first stage", "20/1.0"}
-    assert manifest["trained_layers"] == [2, 3, 4, 5] and manifest["before"] is True
+    assert manifest["trained_layers"] == [0, 1, 2, 3, 4, 5] and manifest["before"] is True
+    assert manifest["top"] == 10  # --max-top's default: the latency budget, whatever validates best
     reranker = CrossEncoderReranker(out)
     scores = reranker.score(
         "who will run the mill museum", ["Mill: The trust will run it.", "Mill: It closed."]

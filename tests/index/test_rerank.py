@@ -128,10 +128,10 @@ def test_without_the_reranker_the_answers_are_the_first_stages_order(engine):
 
 
 def test_the_shipped_reranker_fixes_an_order_the_first_stage_gets_wrong(engine):
-    question, first_pick, answer = (
-        "why is the night bus to brenford being cut",
-        "The night bus from Dunmore",
-        "The operator, Wealdline",
+    question, first_pick, answer = (  # pinned for the shipped model: a new model may need another pair
+        "when will the orchard give apples",
+        "The orchard was designed",
+        "Its first apples",
     )
     plain = Engine(engine.settings.model_copy(update={"rerank": False}), embedder=engine.embedder)
     try:
