@@ -13,7 +13,7 @@ many candidates to rerank and how much the first stage's score weighs beside the
 
 Each question's candidates are the engine's own first stage (so the negatives are the hard ones it
 ranks high). The model is the bundled all-MiniLM-L6-v2 with a fresh one-logit head; the embeddings stay
-frozen (and --frozen-layers lower layers), the layers and the head learn a listwise softmax over one answering
+frozen (and the lowest --frozen-layers layers), the rest and the head learn a listwise softmax over one answering
 sentence and several of the first stage's best wrong ones (with --no-answer-share, also a fixed
 "none of these" slot, the target for questions shown without their answer). The defaults rebuild the
 shipped model. Only the trained tensors are saved (float16), with a manifest: the rest is the bundled
