@@ -24,7 +24,7 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import expit
 
-from index.answer import refusal_evidence
+from index.answer import REFUSAL_TERMS, refusal_evidence
 from index.engine import Engine
 from index.evaluate import contains_answer, load_questions
 from index.settings import Settings
@@ -52,7 +52,7 @@ def collect(engine: Engine, path: str, skip: set[str]) -> tuple[np.ndarray, np.n
         if not ranked:
             continue
         evidence = refusal_evidence(candidates, reranked.model, ranked[0].position)
-        rows.append([evidence[t] for t in TERMS])
+        rows.append([evidence[t] for t in REFUSAL_TERMS])
         answerable.append(bool(q.answers))
         hits.append(contains_answer(candidates.sentences[ranked[0].position]["text"], q.answers))
     return np.asarray(rows), np.asarray(answerable), np.asarray(hits)
@@ -63,6 +63,15 @@ def collect(engine: Engine, path: str, skip: set[str]) -> tuple[np.ndarray, np.n
 SIGNS = {
     "rerank": 1,
     "sent": 1,
+    "ctx": 1,
+    "topic": 1,
+    "title": 1,
+    "story_bm25": 1,
+    "story_dense": 1,
+    "answer_type": 1,
+    "amount": 1,
+    "head": 1,
+    "local_overlap": 1,
     "ctx_overlap": 1,
     "story_overlap": 1,
     "story_missing": -1,
@@ -111,6 +120,13 @@ def main() -> None:
         help="question files the reranker trained on (a glob; '' for none): the questions it trained on "
         "are left out, so its logit is weighed as it scores questions it never saw",
     )
+    parser.add_argument(
+        "--terms",
+        nargs="+",
+        default=list(TERMS),
+        choices=sorted(SIGNS),
+        help="the evidence the rule weighs (cross-validation tells which earn their place)",
+    )
     args = parser.parse_args()
     skip = trained_ids(args.trained_on) if args.trained_on else set()
 
@@ -119,10 +135,10 @@ def main() -> None:
         data_dir, path = spec.split("=", 1)
         engine = Engine(Settings(data_dir=Path(data_dir)))
         parts.append(collect(engine, path, skip))
-        terms = TERMS if engine.reranker is not None else TERMS[1:]
+        terms = tuple(t for t in args.terms if engine.reranker is not None or t != "rerank")
         engine.close()
     X, answerable, hits = (np.concatenate(p) for p in zip(*parts, strict=True))
-    X = X[:, [TERMS.index(t) for t in terms]]
+    X = X[:, [REFUSAL_TERMS.index(t) for t in terms]]
     sizes = np.cumsum([0, *(len(p[0]) for p in parts)])
     origin = [
         (np.arange(len(X)) >= a) & (np.arange(len(X)) < b) for a, b in zip(sizes, sizes[1:], strict=False)
