@@ -62,6 +62,7 @@ def collect(engine: Engine, path: str, skip: set[str]) -> tuple[np.ndarray, np.n
 # a fit free to flip a sign learns the quirks of a few dozen unanswerable questions instead.
 SIGNS = {
     "rerank": 1,
+    "rerank_gap": 1,
     "sent": 1,
     "ctx": 1,
     "topic": 1,
@@ -135,7 +136,7 @@ def main() -> None:
         data_dir, path = spec.split("=", 1)
         engine = Engine(Settings(data_dir=Path(data_dir)))
         parts.append(collect(engine, path, skip))
-        terms = tuple(t for t in args.terms if engine.reranker is not None or t != "rerank")
+        terms = tuple(t for t in args.terms if engine.reranker is not None or not t.startswith("rerank"))
         engine.close()
     X, answerable, hits = (np.concatenate(p) for p in zip(*parts, strict=True))
     X = X[:, [REFUSAL_TERMS.index(t) for t in terms]]

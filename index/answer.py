@@ -70,15 +70,20 @@ class AskResult:
         }
 
 
-# What refusal may weigh: the best quote's evidence features and the reranker's logit for it.
-REFUSAL_TERMS = (*FEATURES, "rerank")
+# What refusal may weigh: the best quote's evidence features, the reranker's logit for it, and how far
+# that logit stands above the best other sentence the reranker read ("rerank_gap": a clear winner).
+REFUSAL_TERMS = (*FEATURES, "rerank", "rerank_gap")
 
 
 def refusal_evidence(candidates: Candidates, model: np.ndarray, position: int) -> dict[str, float]:
     """The best quote's evidence for the confidence that it answers at all. `model` holds the
-    reranker's logits (NaN where it did not read, or when it is off: then it weighs 0)."""
+    reranker's logits (NaN where it did not read, or when it is off: then both weigh 0)."""
     row = dict(zip(FEATURES, candidates.features[position].tolist(), strict=True))
-    row["rerank"] = 0.0 if np.isnan(model[position]) else float(model[position])
+    others = ~np.isnan(model)
+    scored = bool(others[position])
+    others[position] = False
+    row["rerank"] = float(model[position]) if scored else 0.0
+    row["rerank_gap"] = row["rerank"] - float(model[others].max()) if scored and others.any() else 0.0
     return row
 
 

@@ -115,8 +115,13 @@ def test_ranking_skips_what_is_no_quote_repeats_or_is_already_quoted_as_a_lead_i
 def test_refusal_evidence_and_confidence() -> None:
     candidates = _candidates((1, QUAY))
     candidates.features = np.arange(5 * len(FEATURES), dtype=np.float32).reshape(5, len(FEATURES))
-    model = np.asarray([np.nan, 2.0, np.nan, np.nan, np.nan], np.float32)
+    model = np.asarray([np.nan, 2.0, np.nan, 2.5, -1.0], np.float32)
     evidence = refusal_evidence(candidates, model, 1)
     assert evidence["sent"] == len(FEATURES) and evidence["rerank"] == 2.0
-    assert refusal_evidence(candidates, model, 0)["rerank"] == 0.0  # not read by the reranker
+    assert evidence["rerank_gap"] == pytest.approx(-0.5)  # 3 read higher: no clear winner
+    assert refusal_evidence(candidates, model, 3)["rerank_gap"] == pytest.approx(0.5)
+    unread = refusal_evidence(candidates, model, 0)
+    assert unread["rerank"] == unread["rerank_gap"] == 0.0  # not read by the reranker
+    alone = np.asarray([np.nan, 2.0, np.nan, np.nan, np.nan], np.float32)
+    assert refusal_evidence(candidates, alone, 1)["rerank_gap"] == 0.0  # nothing else read
     assert confidence(evidence, {"sent": 0.5, "rerank": 1.0}) == pytest.approx(len(FEATURES) / 2 + 2.0)
