@@ -5,9 +5,10 @@
 Articles are made of real BBC sentences (../shared/eval/bbc-news) drawn at random, 6 to 10 to an
 article, embedded by the model-free hash embedder (NEWSBOT_MODEL=hash), so the figures are the
 engine's own costs: per-question latency (p50 / p95, first stage, one asker), throughput with 4
-askers against 1, ingest speed, index bytes, a 10-article delta ingest, a rebuild of the vector
-index from SQLite, and a fresh `newsbot ask` process (cold start, peak RSS). ANN recall against
-exact search is bench/ann_recall.py's.
+askers against 1 (4 threads on the engine, and 4 threads waiting on 2 answering processes, as
+NEWSBOT_ANSWER_PROCESSES=2 serves: bench/askers.py), ingest speed, index bytes, a 10-article delta
+ingest, a rebuild of the vector index from SQLite, and a fresh `newsbot ask` process (cold start,
+peak RSS). ANN recall against exact search is bench/ann_recall.py's.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ import random
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
+
+from askers import parallel_gain, processes_gain  # a sibling script: bench/ is on sys.path
 
 from index.engine import Engine
 from index.models import ArticleIn
@@ -85,7 +87,8 @@ def measure(size: int, pool: list[str], args: argparse.Namespace) -> dict:
     report["ask mean ms"] = round(statistics.fmean(latencies), 1)
     report["ask p50 ms"] = round(statistics.median(latencies), 1)
     report["ask p95 ms"] = round(percentile(latencies, 0.95), 1)
-    report["4 askers / 1"] = _parallel_gain(engine, questions)
+    report["4 askers / 1"] = parallel_gain(engine, engine, questions)
+    report["4 askers / 1, 2 processes"] = processes_gain(settings(data), engine, questions, 2)[0]
     t = time.perf_counter()
     engine.ingest(articles(pool, 10, rng, "delta-"))
     report["10-article ingest s"] = round(time.perf_counter() - t, 2)
@@ -101,25 +104,6 @@ def measure(size: int, pool: list[str], args: argparse.Namespace) -> dict:
     engine.close()
     report.update(_cold_ask(data, questions[1]))
     return report
-
-
-def _parallel_gain(engine: Engine, questions: list[str], rounds: int = 3) -> float:
-    """Questions a second with 4 askers over 1: the median of `rounds` ratios, each of the two taken
-    in turn, since one run of each moved by ±0.2 from run to run on a busy VM."""
-    ratios = [_throughput(engine, questions, 4) / _throughput(engine, questions, 1) for _ in range(rounds)]
-    return round(statistics.median(ratios), 2)
-
-
-def _throughput(engine: Engine, questions: list[str], askers: int) -> float:
-    """Questions answered per second by `askers` threads sharing the questions."""
-    share = [questions[i::askers] for i in range(askers)]
-    threads = [threading.Thread(target=lambda qs=qs: [engine.ask(q) for q in qs]) for qs in share]
-    t = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return len(questions) / (time.perf_counter() - t)
 
 
 def _cold_ask(data: Path, question: str) -> dict:

@@ -3,7 +3,9 @@
 The engine is synchronous and CPU-bound (the model and FAISS). Every call to it goes through
 `NewsBot.run_engine`, on the bot's own thread pool, so the event loop is always free to answer
 Discord's heartbeats and to acknowledge new interactions within their 3 seconds. Questions go through
-`NewsBot.run_question`, which bounds how many may wait for a thread (NEWSBOT_QUEUE_LIMIT).
+`NewsBot.run_question`, which bounds how many may wait for a thread (NEWSBOT_QUEUE_LIMIT), and are
+answered by `NewsBot.questions`: the engine itself, or with NEWSBOT_ANSWER_PROCESSES worker processes
+(`index.processes`), which the threads wait on; everything that writes stays on this process's engine.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from bot.outlets import OutletList
 from bot.settings import BotSettings
 from index import locks
 from index.engine import Engine, EngineError
+from index.processes import Answerer, QuestionProcesses
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +82,12 @@ class NewsBot(commands.Bot):
         self.engine = engine if engine is not None else Engine(settings)
         self.commands_only = commands_only
         self.executor = ThreadPoolExecutor(settings.workers, thread_name_prefix="engine")
+        self.processes = (
+            QuestionProcesses(settings, settings.answer_processes)
+            if settings.answer_processes and not commands_only
+            else None
+        )
+        self.questions: Answerer = self.processes or self.engine  # who answers /ask, /search, mentions
         self.limits = QuestionLimits(settings)
         self._outlets: dict[str | None, OutletList] = {}  # by scope: see `outlets_in`
         self._feed_poller: tasks.Loop[Any] | None = None
@@ -116,6 +125,9 @@ class NewsBot(commands.Bot):
             engine.embedder.dim,
             engine.index.count,
         )
+        if self.processes is not None:
+            self.processes.warm()
+            log.info("%d answering processes ready", self.processes.workers)
 
     async def outlets_in(self, scope: str | None) -> OutletList:
         """The outlets a scope sees (shared + its own), for autocomplete and for checking a typed outlet.
@@ -176,6 +188,8 @@ class NewsBot(commands.Bot):
         # Let questions already being answered finish, off the event loop, before closing the store;
         # closing it waits in turn for a feed ingest still running on its own thread.
         await asyncio.to_thread(self.executor.shutdown, wait=True, cancel_futures=True)
+        if self.processes is not None:
+            await asyncio.to_thread(self.processes.close)
         if self._owns_engine:
             await asyncio.to_thread(self.engine.close)
 

@@ -33,6 +33,13 @@ class BotSettings(Settings):
     shard_count: int | None = Field(None, ge=1, description="Run this many shards (AutoShardedBot).")
     autoshard: bool = Field(False, description="Shard as Discord recommends (AutoShardedBot).")
     workers: int = Field(4, ge=1, description="Threads answering questions beside the event loop.")
+    answer_processes: int = Field(
+        0,
+        ge=0,
+        description="Processes answering /ask, /search and mentions, each with its own engine (about "
+        "850 MB each with the models): more questions a second on several cores; 0 = the threads "
+        "answer in the bot's own process.",
+    )
     cooldown_rate: int = Field(5, ge=1, description="Questions one user may ask per cooldown window.")
     cooldown_seconds: float = Field(30.0, gt=0, description="Length of the per-user cooldown window.")
     guild_rate: int = Field(

@@ -6,6 +6,7 @@ import re
 
 from fakediscord import FakeDiscord
 from harness import (
+    embed_text,
     ephemeral_reply,
     final_message,
     finished,
@@ -81,3 +82,13 @@ async def test_each_user_has_a_question_budget(start_bot, fake: FakeDiscord) -> 
         other = await fake.slash_command("ask", {"question": "who warned ships?"}, user=fake.admin_user)
         await finished(bot, other)
         assert other.callback_types == [5]
+
+
+async def test_answering_processes_quote_what_the_bot_itself_would(start_bot, fake: FakeDiscord) -> None:
+    async with start_bot(answer_processes=2) as bot:
+        assert bot.questions is bot.processes is not None
+        ix = await run_command(bot, fake, "ask", {"question": "who warned ships?"})
+        embed = final_message(fake, ix)["embeds"][0]
+        assert f"**{COAST_GUARD} within the country on falling debris.**" in embed["description"]
+        search = await run_command(bot, fake, "search", {"query": "coast guard debris"})
+        assert COAST_GUARD in embed_text(final_message(fake, search)["embeds"][0])

@@ -44,6 +44,6 @@ class Ask(commands.Cog):
     ) -> None:
         filters = await make_filters(interaction, outlet, since)
         await interaction.response.defer(thinking=True)
-        result = await self.bot.run_question(self.bot.engine.ask, question, None, filters)
+        result = await self.bot.run_question(self.bot.questions.ask, question, None, filters)
         embed, view = await answer_reply(self.bot, result, filters, interaction.user.id)
         await interaction.edit_original_response(embed=embed, view=view)

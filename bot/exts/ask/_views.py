@@ -35,7 +35,7 @@ CHANGED = "That answer has changed since it was posted: ask again, and vote on t
 
 
 async def ask_again(bot: NewsBot, saved: SavedQuestion) -> AskResult:
-    return await bot.run_question(bot.engine.ask, saved.text, None, saved.filters)
+    return await bot.run_question(bot.questions.ask, saved.text, None, saved.filters)
 
 
 class AnswerButton(OwnerButton[AskResult], prefix="ask", actions=ACTIONS):

@@ -47,7 +47,7 @@ class Search(commands.Cog):
     ) -> None:
         filters = await make_filters(interaction, outlet, since, until)
         await interaction.response.defer(thinking=True)
-        hits = await self.bot.run_question(self.bot.engine.search, query, RESULTS, filters)
+        hits = await self.bot.run_question(self.bot.questions.search, query, RESULTS, filters)
         view = None
         if len(hits) > PAGE_SIZE:
             key = await save(self.bot, query, filters)

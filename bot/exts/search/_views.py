@@ -29,7 +29,7 @@ class Pages:
 
 class PageButton(OwnerButton[Pages], prefix="search", actions=ACTIONS):
     async def compute(self, bot: NewsBot, saved: SavedQuestion) -> Pages:
-        hits = await bot.run_question(bot.engine.search, saved.text, RESULTS, saved.filters)
+        hits = await bot.run_question(bot.questions.search, saved.text, RESULTS, saved.filters)
         return Pages(saved.text, hits)
 
     async def press(self, interaction: discord.Interaction) -> None:

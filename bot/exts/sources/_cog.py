@@ -41,6 +41,6 @@ class Sources(commands.Cog):
         question = question_of(message.clean_content, self.bot.engine.settings.max_question_chars)
         await interaction.response.defer(thinking=True, ephemeral=True)
         filters = Filters(scope=scope_of(interaction.guild_id))
-        result = await self.bot.run_question(self.bot.engine.ask, question, None, filters)
+        result = await self.bot.run_question(self.bot.questions.ask, question, None, filters)
         embed, view = await answer_reply(self.bot, result, filters, interaction.user.id)
         await interaction.edit_original_response(embed=embed, view=view)

@@ -1,0 +1,74 @@
+"""Questions answered in worker processes: the same answers as the engine's own, new news followed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from index.engine import Engine
+from index.errors import QuestionError
+from index.models import ArticleIn
+from index.processes import QuestionProcesses
+from index.settings import Settings
+from index.store import Filters
+
+
+def _story(n: int, text: str) -> ArticleIn:
+    return ArticleIn(f"Story {n}", text, id=f"s{n}", source="Harbour Post", published="2026-11-02")
+
+
+@pytest.fixture
+def served(hash_settings: Settings) -> Iterator[tuple[Engine, QuestionProcesses]]:
+    """The writer's engine with two stories, and two question workers on its data dir."""
+    engine = Engine(hash_settings)
+    engine.ingest(
+        [
+            _story(1, "The ferry to Port Ellis sailed on time. The harbour master warned ships about fog."),
+            _story(2, "The council voted to close the library. Forty people protested outside the hall."),
+        ]
+    )
+    workers = QuestionProcesses(hash_settings, 2)
+    workers.warm()
+    yield engine, workers
+    workers.close()
+    engine.close()
+
+
+def test_workers_answer_as_the_engine_does(served):
+    engine, workers = served
+    for question in ("who warned ships about fog?", "how many people protested?"):
+        assert workers.ask(question).to_dict() == engine.ask(question).to_dict()
+    filters = Filters(outlet="Harbour Post", since="2026-11-01")
+    hits = workers.search("library vote", 3, filters)
+    expected = engine.search("library vote", 3, filters)
+    assert hits and [h.to_dict() for h in hits] == [h.to_dict() for h in expected]
+
+
+def test_a_question_the_engine_refuses_is_refused_the_same_way(served):
+    _, workers = served
+    with pytest.raises(QuestionError, match="empty"):
+        workers.ask("   ")
+
+
+def test_workers_answer_from_news_the_writer_adds_after_they_started(served):
+    engine, workers = served
+    engine.ingest([_story(3, "The lighthouse keeper retired after forty years at the light.")])
+    deadline = time.monotonic() + 30
+    while True:  # each worker follows the writer within its refresh interval (a few seconds)
+        sentences = {workers.ask("lighthouse keeper retired").answers[0].sentence for _ in range(4)}
+        if sentences == {"The lighthouse keeper retired after forty years at the light."}:
+            break
+        assert time.monotonic() < deadline, sentences
+        time.sleep(0.5)
+
+
+def test_a_dead_worker_is_replaced_and_the_question_answered(served):
+    engine, workers = served
+    os.kill(workers.pids[0], signal.SIGKILL)
+    time.sleep(0.5)
+    answer = workers.ask("who warned ships about fog?")
+    assert answer.to_dict() == engine.ask("who warned ships about fog?").to_dict()
