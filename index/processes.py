@@ -1,11 +1,12 @@
 """Questions answered in worker processes, each with an engine of its own on the same data dir.
 
-Threads share one interpreter lock, and about half of a question's time holds it (building rows,
-features, stems): on 2 cores 4 threads answer only ~1.35x as many questions as one. Processes do not
-share it. Each worker opens its own read-only `Engine` (its own model, SQLite connection and
-memory-mapped passage index) and follows the writer as any second process does (`Engine.refresh`:
-new articles are answered from within a few seconds of being saved). The caller keeps its own
-engine for everything that writes (ingest, forget, feeds), so writes stay in one process.
+Threads share one interpreter lock, and about half of a model-free question's time holds it
+(building rows, features, stems): on 2 cores 4 threads answer only 0.9-1.5x as many questions as one
+(`bench/scale.py`). Processes do not share it. Each worker opens its own read-only `Engine` (its own
+model, SQLite connection and memory-mapped passage index) and follows the writer as any second
+process does (`Engine.refresh`: new articles are answered from within a few seconds of being saved).
+The caller keeps its own engine for everything that writes (ingest, forget, feeds), so writes stay in
+one process.
 
 Workers are spawned, not forked (the model's and FAISS's threads must not be inherited), so the
 caller's main module must be guarded (`newsbot serve` and `python -m bot` are; see `index.presplit`).
@@ -34,8 +35,8 @@ _engine: Engine | None = None  # the worker's own, opened by `_open`
 
 def _open(settings: Settings, threads: int) -> None:
     """In a new worker: open its engine and load the model and the index now, not at its first question.
-    Its torch runs ``threads`` threads (set before torch loads): workers each running one per core
-    would fight over the cores and answer fewer questions than one process."""
+    Its torch runs ``threads`` threads (set before torch loads): two workers each running a thread per
+    core answered 0.4x the questions of one process on 2 cores; with one thread each, 1.16x."""
     global _engine
     os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
     _engine = Engine(settings)
@@ -49,12 +50,6 @@ def _call(method: str, *args: Any) -> Any:
 
 class Answerer(Protocol):
     """What answers questions: an `Engine`, or `QuestionProcesses` on its data dir."""
-
-    @property
-    def pids(self) -> list[int]:
-        """The workers' process ids (for memory figures, and for tests that kill one)."""
-        with self._lock:
-            return list(self._pool._processes or {})
 
     def ask(self, question: str, k: int | None = None, filters: Filters | None = None) -> AskResult: ...
 
