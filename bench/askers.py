@@ -54,8 +54,8 @@ def processes_gain(
     each process's memory (MB) after it."""
     processes = QuestionProcesses(settings, workers)
     try:
-        processes.warm()
-        return parallel_gain(processes, engine, questions, rounds), [_memory_mb(p) for p in processes.pids]
+        pids = processes.warm()
+        return parallel_gain(processes, engine, questions, rounds), [_memory_mb(p) for p in pids]
     finally:
         processes.close()
 

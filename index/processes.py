@@ -19,6 +19,7 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol
@@ -41,6 +42,11 @@ def _open(settings: Settings, threads: int) -> None:
     os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
     _engine = Engine(settings)
     _engine.ask("warm up")
+
+
+def _pid(pause: float) -> int:
+    time.sleep(pause)  # long enough that every ready worker takes one of a round's calls
+    return os.getpid()
 
 
 def _call(method: str, *args: Any) -> Any:
@@ -74,18 +80,16 @@ class QuestionProcesses:
             initargs=(self.settings, max(1, (os.cpu_count() or 1) // self.workers)),
         )
 
-    def warm(self) -> None:
-        """Start every worker and wait until each has loaded its model and index."""
+    def warm(self) -> list[int]:
+        """Start every worker and wait until each has loaded its model and index (a worker takes calls
+        only once its initializer is done); returns their process ids. A worker that cannot open its
+        engine raises here, at start-up, not at the first question."""
         with self._lock:
             pool = self._pool
-        for future in [pool.submit(_call, "refresh") for _ in range(self.workers)]:
-            future.result()
-
-    @property
-    def pids(self) -> list[int]:
-        """The workers' process ids (for memory figures, and for tests that kill one)."""
-        with self._lock:
-            return list(self._pool._processes or {})
+        ready: set[int] = set()
+        while len(ready) < self.workers:
+            ready |= {f.result() for f in [pool.submit(_pid, 0.05) for _ in range(self.workers)]}
+        return sorted(ready)
 
     def ask(self, question: str, k: int | None = None, filters: Filters | None = None) -> AskResult:
         return self._run("ask", question, k, filters)

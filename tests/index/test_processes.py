@@ -40,6 +40,7 @@ def served(hash_settings: Settings) -> Iterator[tuple[Engine, QuestionProcesses]
 
 def test_workers_answer_as_the_engine_does(served):
     engine, workers = served
+    assert len(workers.warm()) == 2  # both started, each with its engine open
     for question in ("who warned ships about fog?", "how many people protested?"):
         assert workers.ask(question).to_dict() == engine.ask(question).to_dict()
     filters = Filters(outlet="Harbour Post", since="2026-11-01")
@@ -68,7 +69,7 @@ def test_workers_answer_from_news_the_writer_adds_after_they_started(served):
 
 def test_a_dead_worker_is_replaced_and_the_question_answered(served):
     engine, workers = served
-    os.kill(workers.pids[0], signal.SIGKILL)
+    os.kill(workers.warm()[0], signal.SIGKILL)
     time.sleep(0.5)
     answer = workers.ask("who warned ships about fog?")
     assert answer.to_dict() == engine.ask("who warned ships about fog?").to_dict()
