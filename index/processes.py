@@ -37,7 +37,7 @@ _engine: Engine | None = None  # the worker's own, opened by `_open`
 def _open(settings: Settings, threads: int) -> None:
     """In a new worker: open its engine and load the model and the index now, not at its first question.
     Its torch runs ``threads`` threads (set before torch loads): two workers each running a thread per
-    core answered 0.4x the questions of one process on 2 cores; with one thread each, 1.16x."""
+    core answered 0.4x the questions of one process on 2 cores; with one thread each, 1.14x."""
     global _engine
     os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
     _engine = Engine(settings)
