@@ -10,13 +10,13 @@ same ratios model-free. Also prints each answering process's memory.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from index.engine import Engine
+from index.evaluate import load_questions
 from index.processes import Answerer, QuestionProcesses
 from index.settings import Settings
 
@@ -74,7 +74,7 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
-    questions = [json.loads(line)["question"] for line in args.questions.open() if line.strip()]
+    questions = [q.question for q in load_questions(args.questions)]
     settings = Settings(data_dir=args.data_dir)
     engine = Engine(settings)
     with ThreadPoolExecutor(1) as single:

@@ -87,12 +87,16 @@ class NewsBot(commands.Bot):
             if settings.answer_processes and not commands_only
             else None
         )
-        self.questions: Answerer = self.processes or self.engine  # who answers /ask, /search, mentions
         self.limits = QuestionLimits(settings)
         self._outlets: dict[str | None, OutletList] = {}  # by scope: see `outlets_in`
         self._feed_poller: tasks.Loop[Any] | None = None
 
     # -- the engine ----------------------------------------------------------------------------
+
+    @property
+    def questions(self) -> Answerer:
+        """Who answers /ask, /search and mentions: the answering processes, or the engine itself."""
+        return self.processes or self.engine
 
     async def run_engine(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """``fn(*args, **kwargs)`` on the engine threads; an `EngineError` becomes a `UserError`."""
