@@ -66,6 +66,7 @@ def measure(size: int, pool: list[str], args: argparse.Namespace) -> dict:
     data = args.work / f"p{size}"
     engine = Engine(settings(data))
     started = time.perf_counter()
+    before = engine.store.count("sentences")
     built = 0
     while engine.store.count("passages") < size:  # ~4 passages an article: grow until the size is met
         need = max(1, (size - engine.store.count("passages")) // 4)
@@ -75,7 +76,8 @@ def measure(size: int, pool: list[str], args: argparse.Namespace) -> dict:
     report = {
         "passages": engine.store.count("passages"),
         "sentences": engine.store.count("sentences"),
-        "ingest sentences/s": round(engine.store.count("sentences") / ingest_s),
+        # of this run's build: none when the dir was built before
+        "ingest sentences/s": round((engine.store.count("sentences") - before) / ingest_s) if built else None,
     }
     questions = [" ".join(rng.choice(pool).split()[:8]) for _ in range(args.questions)]
     engine.ask(questions[0])
@@ -135,7 +137,7 @@ def main() -> None:
     print("| " + " | ".join(keys) + " |")
     print("|" + "---|" * len(keys))
     for row in rows:
-        print("| " + " | ".join(str(row[k]) for k in keys) + " |")
+        print("| " + " | ".join("–" if row[k] is None else str(row[k]) for k in keys) + " |")
 
 
 if __name__ == "__main__":
