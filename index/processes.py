@@ -18,7 +18,9 @@ against the executor's 1.71, while a second such comparison gave 1.39 against 1.
 difference is within the run-to-run noise.
 
 Lock story: the queue of idle workers is the only shared state. A thread owns the worker it took
-until it puts it back, so only that thread writes its pipe or replaces it when it has died.
+until it puts it back, so only that thread writes its pipe or replaces it when it has died. A worker
+left between a call and its reply (an interrupt) is replaced too: its next reply would be the old
+question's answer.
 
 Workers are spawned, not forked (the model's and FAISS's threads must not be inherited), so the
 caller's main module must be guarded (`newsbot serve` and `python -m bot` are; see `index.presplit`).
@@ -99,6 +101,7 @@ class _Worker:
         self.process.start()
         theirs.close()
         self.pid: int | None = None  # known once it has opened its engine
+        self.awaiting = True  # a reply is due: its readiness, then each call's answer
 
     def ready(self) -> int:
         """Wait until its engine is open; returns its process id."""
@@ -109,10 +112,12 @@ class _Worker:
     def call(self, method: str, args: tuple[Any, ...]) -> Any:
         self.ready()
         self.pipe.send((method, args))
+        self.awaiting = True
         return self._receive()
 
     def _receive(self) -> Any:
         status, value = self.pipe.recv()
+        self.awaiting = False
         if status == "error":
             raise value
         return value
@@ -180,6 +185,9 @@ class QuestionProcesses:
             worker = self._start(worker.cores)
             return worker.call(method, args)
         finally:
+            if worker.awaiting:  # left mid-call (interrupted, or died again): its replies are out of step
+                worker.stop()
+                worker = self._start(worker.cores)
             self._idle.put(worker)
 
     def _take(self) -> _Worker:

@@ -12,7 +12,7 @@ import pytest
 from index.engine import Engine
 from index.errors import QuestionError
 from index.models import ArticleIn
-from index.processes import QuestionProcesses, core_shares
+from index.processes import QuestionProcesses, _Worker, core_shares
 from index.settings import Settings
 from index.store import Filters
 
@@ -94,3 +94,20 @@ def test_core_shares_split_the_cores_evenly_or_share_them_all():
     assert core_shares([0, 1, 2, 3, 4], 2) == [{0, 1}, {2, 3}]
     assert core_shares([4, 7], 2) == [{4}, {7}]
     assert core_shares([0, 1], 3) == [{0, 1}] * 3
+
+
+def test_a_question_left_midway_does_not_hand_its_answer_to_the_next(served, monkeypatch):
+    engine, workers = served
+    receive = _Worker._receive
+    calls = iter([KeyboardInterrupt, None])
+
+    def interrupted_once(worker: _Worker) -> object:
+        if (error := next(calls, None)) is not None:
+            raise error  # as Ctrl-C would between the send and the reply
+        return receive(worker)
+
+    monkeypatch.setattr(_Worker, "_receive", interrupted_once)
+    with pytest.raises(KeyboardInterrupt):
+        workers.ask("who warned ships about fog?")
+    for question in ("how many people protested?", "what did the council vote to close?") * 2:
+        assert workers.ask(question).to_dict() == engine.ask(question).to_dict()
