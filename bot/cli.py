@@ -141,7 +141,7 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_stats)
 
     p = sub.add_parser(
-        "trend", parents=[common, scoped], help="chart the articles on something per day or week, by outlet"
+        "trend", parents=[common, scoped], help="chart the articles on something over time, by outlet"
     )
     p.add_argument("query", nargs="+", metavar="QUERY")
     p.add_argument("--since", help="only articles published on or after this date (YYYY-MM-DD)")

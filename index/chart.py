@@ -1,4 +1,4 @@
-"""A `Trend` drawn as a PNG: stacked bars of articles per day or week, one colour per outlet.
+"""A `Trend` drawn as a PNG: stacked bars of articles per day, week, month..., one colour per outlet.
 
 Discord previews an image about 400 px wide, so the chart is drawn at twice that with type big enough
 to read at half size, and few series (`trend.SERIES`). It draws with matplotlib's Agg canvas on a
@@ -8,10 +8,10 @@ figure of its own (no pyplot state), so charts can be drawn on several engine th
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from datetime import date
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
@@ -23,6 +23,7 @@ COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9")
 OTHER_COLOUR = "#999999"
 TITLE_CHARS = 40
 LABEL_CHARS = 22
+CALENDAR = date2num(date.min), date2num(date.max)
 
 
 def _plain(text: str, limit: int) -> str:
@@ -39,21 +40,22 @@ def draw(trend: Trend) -> bytes:
         raise ValueError("nothing to chart: the trend has no dated articles")
     figure = Figure(figsize=(WIDTH / DPI, HEIGHT / DPI), dpi=DPI, layout="constrained")
     axes = figure.add_subplot()
-    days = 1 if trend.bucket == "day" else 7
+    lefts, days = date2num(trend.starts), trend.days  # as numbers (days): bars of varying widths
     bottom = [0] * len(trend.starts)
     colours = iter(COLOURS)
     for name, counts in trend.counts.items():
         axes.bar(
-            trend.starts,
+            lefts,
             counts,
-            width=0.8 * days,
+            width=[0.8 * length for length in days],
             bottom=bottom,
             align="edge",
             label=_plain(name, LABEL_CHARS),
             color=OTHER_COLOUR if name == OTHER else next(colours),
         )
         bottom = [b + c for b, c in zip(bottom, counts, strict=True)]
-    axes.set_xlim(trend.starts[0] - timedelta(days=days * 0.2), trend.starts[-1] + timedelta(days=days))
+    # Held to the calendar, which matplotlib's dates (and the ticks' labels) cannot leave.
+    axes.set_xlim(max(lefts[0] - 0.2 * days[0], CALENDAR[0]), min(lefts[-1] + days[-1], CALENDAR[1]))
     locator = AutoDateLocator(minticks=2, maxticks=5)
     axes.xaxis.set_major_locator(locator)
     axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))

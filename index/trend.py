@@ -11,7 +11,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import MAXYEAR, MINYEAR, date
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 MIN_SCORE = 0.5
 # As many as one search finds: the stories of its dense and BM25 candidates (60 + 60 by default).
 SEARCHED = 200
-DAILY_DAYS = 45  # a longer span is counted by week: more bars would not fit a preview ~400 px wide
+# Bars at most, in the finest bucket that keeps to it: more would not fit a preview ~400 px wide. Only
+# a span of over BARS centuries (years 1 to 9999 allow 100) gets more, one per century.
+BARS = 45
 SERIES = 5  # outlets shown: with more, the biggest SERIES - 1 and "other"
 OTHER = "other"
 UPLOADED = "uploaded"  # an article uploaded to a server has no outlet of its own
@@ -38,12 +40,60 @@ class Dated:
     day: date | None
 
 
+Bucket = Literal["day", "week", "month", "quarter", "year", "decade", "century"]
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A bucket size, counted in days (weeks start on Monday) or in months (from January)."""
+
+    name: Bucket
+    days: int = 0
+    months: int = 0
+
+    def index(self, day: date) -> int:
+        """The number of the bucket holding ``day``: buckets are numbered, never stepped through, so
+        no date past the calendar's ends is ever made."""
+        if self.days:
+            return (day.toordinal() - 1) // self.days  # day 1, 0001-01-01, is a Monday
+        return (day.year * 12 + day.month - 1) // self.months
+
+    def first_ordinal(self, index: int) -> int:
+        """The ordinal of bucket ``index``'s first day, held to the calendar (one past its last day)."""
+        if self.days:
+            return index * self.days + 1
+        year, month = divmod(index * self.months, 12)
+        if year < MINYEAR:
+            return 1
+        return date(year, month + 1, 1).toordinal() if year <= MAXYEAR else date.max.toordinal() + 1
+
+
+UNITS = {
+    unit.name: unit
+    for unit in (
+        Unit("day", days=1),
+        Unit("week", days=7),
+        Unit("month", months=1),
+        Unit("quarter", months=3),
+        Unit("year", months=12),
+        Unit("decade", months=120),
+        Unit("century", months=1200),
+    )
+}
+
+
+def unit_for(first: date, last: date) -> Unit:
+    """The finest bucket that counts ``first`` to ``last`` in at most BARS (else centuries)."""
+    fits = (unit for unit in UNITS.values() if unit.index(last) - unit.index(first) < BARS)
+    return next(fits, UNITS["century"])
+
+
 @dataclass(frozen=True)
 class Trend:
-    """Matching articles per bucket (a day or a week, by its first day), by outlet."""
+    """Matching articles per bucket (a day, a week, a month... by its first day), by outlet."""
 
     query: str
-    bucket: Literal["day", "week"]
+    bucket: Bucket
     starts: list[date]
     first: date | None  # the days counted, from first to last
     last: date | None
@@ -53,6 +103,12 @@ class Trend:
     @property
     def total(self) -> int:
         return sum(map(sum, self.counts.values()))
+
+    @property
+    def days(self) -> list[int]:
+        """Each bucket's length in days, for the bars' widths: months and years vary."""
+        unit = UNITS[self.bucket]
+        return [unit.first_ordinal(unit.index(start) + 1) - start.toordinal() for start in self.starts]
 
     def summary(self) -> str:
         """What the chart shows, or why there is none, in a sentence."""
@@ -80,25 +136,21 @@ def day_of(published: str | None) -> date | None:
 
 def count(query: str, articles: Iterable[Dated], since: str | None = None, until: str | None = None) -> Trend:
     """``articles`` in buckets from ``since`` (else the first article's day) to ``until`` (else the
-    last's); articles outside those days are left out."""
+    last's); articles outside those days are left out. Dates asked so much wider than the articles'
+    that the buckets would be coarser are narrowed to the articles' first and last days."""
     low, high = day_of(since) or date.min, day_of(until) or date.max
     articles = list(articles)
     dated = [(a.outlet, a.day) for a in articles if a.day and low <= a.day <= high]
     undated = sum(a.day is None for a in articles)
     if not dated:
         return Trend(query, "day", [], None, None, {}, undated)
-    first = low if since else min(day for _, day in dated)
-    last = high if until else max(day for _, day in dated)
-    bucket: Literal["day", "week"] = "day" if (last - first).days < DAILY_DAYS else "week"
-    step = timedelta(days=1 if bucket == "day" else 7)
-
-    def start(day: date) -> date:
-        return day if bucket == "day" else day - timedelta(days=day.weekday())  # weeks start on Monday
-
-    starts = [start(first)]
-    while starts[-1] + step <= last:
-        starts.append(starts[-1] + step)
-    position = {day: i for i, day in enumerate(starts)}
+    earliest, latest = min(day for _, day in dated), max(day for _, day in dated)
+    first, last = (low if since else earliest), (high if until else latest)
+    if unit_for(first, last) != unit_for(earliest, latest):
+        first, last = earliest, latest
+    unit = unit_for(first, last)
+    offset = unit.index(first)
+    starts = [date.fromordinal(unit.first_ordinal(index)) for index in range(offset, unit.index(last) + 1)]
     totals = Counter(outlet for outlet, _ in dated)
     ranked = sorted(totals, key=lambda name: (-totals[name], name))
     shown = ranked if len(ranked) <= SERIES else ranked[: SERIES - 1]
@@ -106,8 +158,8 @@ def count(query: str, articles: Iterable[Dated], since: str | None = None, until
     if len(shown) < len(ranked):
         counts[OTHER] = [0] * len(starts)
     for outlet, day in dated:
-        counts[outlet if outlet in shown else OTHER][position[start(day)]] += 1
-    return Trend(query, bucket, starts, first, last, counts, undated)
+        counts[outlet if outlet in shown else OTHER][unit.index(day) - offset] += 1
+    return Trend(query, unit.name, starts, first, last, counts, undated)
 
 
 def outlet_name(source: str | None, uploaded: bool) -> str:

@@ -43,6 +43,19 @@ def test_trend_with_nothing_to_chart_writes_nothing(cli, tmp_path: Path) -> None
     assert code == 2 and "--since must be a date" in err
 
 
+def test_trend_over_all_dates_charts_the_days_with_articles(cli, tmp_path: Path) -> None:
+    cli("ingest", str(write_harbour_stories(tmp_path)))
+    out = tmp_path / "ferry.png"
+    code, stdout, _ = cli(
+        "trend", "ferry", "--since", "0001-01-01", "--until", "9999-12-31", "--out", str(out)
+    )
+    assert code == 0 and stdout.startswith(
+        f"{out}: 5 articles about “ferry”, 2024-03-01 to 2024-03-07, per day"
+    )
+    code, _, err = cli("trend", "ferry", "--until", "10000-01-01", "--out", str(out))
+    assert code == 2 and "--until must be a date" in err
+
+
 def test_trend_needs_a_png_to_write(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit:
         main(["trend", "ferry", "--out", str(tmp_path / "chart.jpg"), "--data-dir", str(tmp_path)])

@@ -25,11 +25,13 @@ ClientT = TypeVar("ClientT", bound=discord.Client)
 
 @asynccontextmanager
 async def running_client(
-    client: ClientT, fake: FakeDiscord, *, ready_timeout: float = 10.0
+    client: ClientT, fake: FakeDiscord, *, ready_timeout: float = 120.0
 ) -> AsyncIterator[ClientT]:
     """Start ``client`` against ``fake``, yield once ``on_ready`` fired, then close it cleanly.
 
-    A failed start (bad token, crash in ``setup_hook``) is re-raised instead of timing out.
+    A failed start (bad token, crash in ``setup_hook``) is re-raised instead of timing out. The ready
+    timeout only catches a start that hangs: ``setup_hook`` may load models in answering processes, which
+    takes tens of seconds on a cold, busy 2-core machine, so it is not a measure of start-up speed.
     """
     restore = point_discord_at(fake.api_url, fake.gateway_url)
     task = asyncio.create_task(client.start(fake.token or "any-token"), name="fake-discord-client")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import statistics
+import time
 from datetime import date, timedelta
 
 import numpy as np
@@ -10,7 +12,7 @@ import pytest
 from PIL import Image
 
 from index.chart import COLOURS, HEIGHT, OTHER_COLOUR, WIDTH, draw
-from index.trend import Dated, count
+from index.trend import Dated, Trend, count
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -57,3 +59,26 @@ def test_one_outlet_draws_in_the_first_colour_only() -> None:
 def test_an_empty_trend_is_not_drawn() -> None:
     with pytest.raises(ValueError, match="nothing to chart"):
         draw(count("quantum", []))
+
+
+def _cpu_seconds(trend: Trend) -> float:
+    """The median CPU time of three drawings of ``trend``."""
+    times = []
+    for _ in range(3):
+        began = time.process_time()
+        draw(trend)
+        times.append(time.process_time() - began)
+    return statistics.median(times)
+
+
+def test_a_chart_over_decades_takes_no_longer_than_one_over_days() -> None:
+    start = date(1950, 1, 1)
+    weekly = [Dated(f"Outlet {n % 5}", start + timedelta(weeks=n)) for n in range(75 * 52)]
+    wide = count("harbour", weekly, "1950-01-01", "2024-12-31")
+    assert _cpu_seconds(wide) < 3 * _cpu_seconds(_trend(5))  # a bar per week took 20 s
+
+
+def test_articles_at_the_ends_of_the_calendar_are_drawn() -> None:
+    trend = count("harbour", [Dated("Herald", date.min), Dated("Times", date.max)], until="9999-12-31")
+    image = _pixels(draw(trend))
+    assert image.shape == (HEIGHT, WIDTH, 3) and _share(image, COLOURS[0]) > 0

@@ -1,7 +1,8 @@
-"""Counting a query's coverage per day or week by outlet: the buckets, and which articles match."""
+"""Counting a query's coverage over time by outlet: the buckets, and which articles match."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -13,7 +14,7 @@ from index.engine import Engine
 from index.models import ArticleIn
 from index.settings import Settings
 from index.store import Filters
-from index.trend import OTHER, Dated, count, trend_of
+from index.trend import BARS, OTHER, Dated, count, trend_of
 
 ARTICLES = Path(__file__).resolve().parents[1] / "fixtures" / "trend" / "articles.jsonl"
 
@@ -31,6 +32,58 @@ def test_a_long_span_is_counted_by_week_from_mondays() -> None:
     assert all(start.weekday() == 0 for start in trend.starts) and trend.starts[-1] == date(2024, 2, 26)
     assert trend.counts["Times"][:2] == [2, 1] and trend.counts["Times"][-1] == 1 and trend.total == 4
     assert (trend.first, trend.last) == (date(2024, 1, 3), date(2024, 3, 1))
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "bucket", "start"),
+    [
+        (date(2024, 5, 1), date(2024, 6, 14), "day", date(2024, 5, 1)),  # 45 days
+        (date(2023, 1, 15), date(2024, 6, 10), "month", date(2023, 1, 1)),
+        (date(2015, 2, 10), date(2024, 6, 10), "quarter", date(2015, 1, 1)),
+        (date(1990, 7, 4), date(2024, 6, 10), "year", date(1990, 1, 1)),
+        (date(1883, 7, 4), date(2024, 6, 10), "decade", date(1880, 1, 1)),
+        (date.min, date.max, "century", date.min),  # the calendar's ends: no bucket starts past them
+    ],
+)
+def test_a_longer_span_gets_the_finest_bucket_that_keeps_the_bars_few(
+    first: date, last: date, bucket: str, start: date
+) -> None:
+    trend = count("harbour", [Dated("Times", first), Dated("Times", last)])
+    assert trend.bucket == bucket and trend.starts[0] == start and len(trend.starts) <= max(BARS, 100)
+    assert trend.counts["Times"][0] == 1 and trend.counts["Times"][-1] == 1
+    assert all(
+        a + timedelta(days=n) == b
+        for a, n, b in zip(trend.starts, trend.days, trend.starts[1:], strict=False)
+    )
+    assert trend.starts[-1] + timedelta(days=trend.days[-1] - 1) >= last  # the last bar reaches the last day
+
+
+@pytest.mark.parametrize(
+    ("since", "until"),
+    [
+        ("1950-01-01", "2024-12-31"),
+        ("1880-01-01", "2024-12-31"),
+        ("0001-01-01", "9990-01-01"),
+        ("0001-01-01", "9999-12-31"),
+    ],
+)
+def test_any_date_range_is_counted_in_few_buckets_at_once(since: str, until: str) -> None:
+    low, high = date.fromisoformat(since), date.fromisoformat(until)
+    step = max((high - low) // 400, timedelta(days=1))
+    days = [low + step * n for n in range((high - low) // step)] + [high]
+    articles = [Dated(f"Outlet {n % 5}", day) for n, day in enumerate(days)]
+    began = time.process_time()
+    trend = count("harbour", articles, since, until)
+    assert time.process_time() - began < 1.0
+    assert len(trend.starts) <= max(BARS, 100) and trend.total == len(articles)
+    assert (trend.first, trend.last) == (low, high)
+
+
+def test_dates_asked_far_wider_than_the_articles_narrow_to_them() -> None:
+    articles = [Dated("Herald", date(2024, 3, 1)), Dated("Herald", date(2024, 3, 5))]
+    trend = count("ferry", articles, since="0001-01-01", until="9999-12-31")
+    assert trend.bucket == "day" and trend.starts == [date(2024, 3, d) for d in range(1, 6)]
+    assert trend.summary().startswith("2 articles about “ferry”, 2024-03-01 to 2024-03-05, per day")
 
 
 def test_small_outlets_are_merged_into_other_beyond_five() -> None:

@@ -1,4 +1,4 @@
-"""/trend: a chart of how many articles about something appeared per day or week, by outlet."""
+"""/trend: a chart of how many articles about something appeared over time, by outlet."""
 
 from __future__ import annotations
 

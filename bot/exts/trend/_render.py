@@ -26,4 +26,4 @@ def trend_embed(trend: Trend) -> discord.Embed:
 
 
 def chart_file(png: bytes) -> discord.File:
-    return discord.File(io.BytesIO(png), FILENAME, description="Articles per day or week, by outlet")
+    return discord.File(io.BytesIO(png), FILENAME, description="Articles over time, by outlet")
