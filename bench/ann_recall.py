@@ -35,7 +35,7 @@ import numpy as np
 from index.embed import SentenceTransformerEmbedder
 from index.ingest import stored_passage_vectors
 from index.store import Store
-from index.vectors import PassageIndex
+from index.vectors import PassageIndex, from_arrays
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = [
@@ -121,7 +121,7 @@ def _measure(
             path = Path(tmp) / "passages.faiss"
             index = PassageIndex(path, "bench", DIM, kind=kind)
             started = time.perf_counter()
-            index.load(len(ids), rebuild=lambda: (ids, vectors), generation=1)
+            index.load(len(ids), rebuild=from_arrays(ids, vectors), generation=1)
             build = time.perf_counter() - started
             latencies, found = [], []
             for query in queries:
@@ -165,7 +165,7 @@ def _measure(
     return rows
 
 
-def _no_rebuild() -> tuple[np.ndarray, np.ndarray]:
+def _no_rebuild(every: int) -> list[tuple[np.ndarray, np.ndarray]]:
     raise RuntimeError("the index just saved should load without a rebuild")
 
 

@@ -1,11 +1,30 @@
-"""The Discord bot: one engine, a thread pool to run it in, the extensions, and explicit command sync.
+"""The Discord bot: one engine, the threads to run it on, the extensions, and explicit command sync.
 
-The engine is synchronous and CPU-bound (the model and FAISS). Every call to it goes through
-`NewsBot.run_engine`, on the bot's own thread pool, so the event loop is always free to answer
-Discord's heartbeats and to acknowledge new interactions within their 3 seconds. Questions go through
-`NewsBot.run_question`, which bounds how many may wait for a thread (NEWSBOT_QUEUE_LIMIT), and are
-answered by `NewsBot.questions`: the engine itself, or with NEWSBOT_ANSWER_PROCESSES worker processes
-(`index.processes`), which the threads wait on; everything that writes stays on this process's engine.
+The engine is synchronous and CPU-bound (the model and FAISS), so no call to it runs on the event loop,
+which must stay free for Discord's heartbeats and to acknowledge each interaction within 3 seconds.
+Its calls go to one of three thread pools, by kind, so that admin work never takes a question's thread:
+
+- `run_question` and `run_engine`: the question threads (NEWSBOT_WORKERS): /ask, /search, /trend's
+  count, mentions, and the small reads commands make (outlets, saved questions, /coverage).
+  `run_question` bounds how many questions may wait for a thread (NEWSBOT_QUEUE_LIMIT); they are
+  answered by `NewsBot.questions`: the engine itself, or NEWSBOT_ANSWER_PROCESSES worker processes
+  (`index.processes`) that the threads wait on.
+- `run_admin`: the admin threads (NEWSBOT_ADMIN_WORKERS): /feeds and /watch, the watch loop's checks,
+  /trend's charts, reading an uploaded file.
+- `run_write`: one writer thread, for what adds or removes articles (/ingest's batches, /forget). The
+  engine writes one at a time (`Engine`'s ingest lock, and between processes the data dir's writer
+  lock, `index.locks`): a write waiting for its turn on another pool would hold a thread for nothing.
+  Writes queue here instead, first come first served, so concurrent jobs take turns batch by batch.
+  Questions wait for a write only while it stores a chunk, never while it embeds.
+
+Feed polls run on the event loop and on asyncio's default threads (`index.feeds.poll_feeds`); their
+ingests take the same engine lock, and no thread of these pools. Every write stays on this process's
+engine. In front of the pools stand the limits of `bot.checks` (questions per user, per server and
+waiting; /ingest jobs per server) and the per-server counts of feeds and watches.
+
+An `EngineError` from any pool reaches the user as a `UserError` with its message; an `OperatorError`
+(another process holding the writer lock) names paths and processes, so it is logged and the user
+gets `bot.errors.UNAVAILABLE`.
 """
 
 from __future__ import annotations
@@ -16,7 +35,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import discord
@@ -25,12 +44,15 @@ from discord.ext import commands, tasks
 
 from bot.checks import QuestionLimits
 from bot.discord_urls import point_discord_at
-from bot.errors import UserError, answer_error
+from bot.errors import UNAVAILABLE, UserError, answer_error
 from bot.exts import EXTENSIONS
+from bot.metrics import BotMetrics
 from bot.outlets import OutletList
 from bot.settings import BotSettings
+from bot.watchdog import LoopWatchdog
 from index import locks
 from index.engine import Engine, EngineError
+from index.errors import OperatorError
 from index.processes import Answerer, QuestionProcesses
 
 log = logging.getLogger(__name__)
@@ -82,6 +104,8 @@ class NewsBot(commands.Bot):
         self.engine = engine if engine is not None else Engine(settings)
         self.commands_only = commands_only
         self.executor = ThreadPoolExecutor(settings.workers, thread_name_prefix="engine")
+        self.admin_executor = ThreadPoolExecutor(settings.admin_workers, thread_name_prefix="admin")
+        self.write_executor = ThreadPoolExecutor(1, thread_name_prefix="writer")
         self.processes = (
             QuestionProcesses(settings, settings.answer_processes)
             if settings.answer_processes and not commands_only
@@ -90,6 +114,8 @@ class NewsBot(commands.Bot):
         self.limits = QuestionLimits(settings)
         self._outlets: dict[str | None, OutletList] = {}  # by scope: see `outlets_in`
         self._feed_poller: tasks.Loop[Any] | None = None
+        self.watchdog = LoopWatchdog(settings.loop_block_ms / 1000)
+        self.metrics = BotMetrics(self)
 
     # -- the engine ----------------------------------------------------------------------------
 
@@ -98,13 +124,28 @@ class NewsBot(commands.Bot):
         """Who answers /ask, /search and mentions: the answering processes, or the engine itself."""
         return self.processes or self.engine
 
-    async def run_engine(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        """``fn(*args, **kwargs)`` on the engine threads; an `EngineError` becomes a `UserError`."""
+    async def _run(self, executor: Executor, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """``fn(*args, **kwargs)`` on ``executor``'s threads; an `EngineError` becomes a `UserError`."""
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self.executor, functools.partial(fn, *args, **kwargs))
+            return await loop.run_in_executor(executor, functools.partial(fn, *args, **kwargs))
+        except OperatorError as exc:
+            log.warning("refused with a generic message: %s", exc)
+            raise UserError(UNAVAILABLE) from exc
         except EngineError as exc:
             raise UserError(str(exc)) from exc
+
+    async def run_engine(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """``fn(*args, **kwargs)`` on the question threads: for questions and the reads commands make."""
+        return await self._run(self.executor, fn, *args, **kwargs)
+
+    async def run_admin(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """``fn(*args, **kwargs)`` on the admin threads: feeds, watches, charts, reading uploads."""
+        return await self._run(self.admin_executor, fn, *args, **kwargs)
+
+    async def run_write(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """``fn(*args, **kwargs)`` on the writer thread, after the writes before it: ingests, forgets."""
+        return await self._run(self.write_executor, fn, *args, **kwargs)
 
     async def run_question(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """`run_engine` for a question (/ask, /search, @mention): `Busy` at once, without waiting, when
@@ -154,6 +195,7 @@ class NewsBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         if not self.commands_only:
+            await self.metrics.serve()
             await asyncio.get_running_loop().run_in_executor(self.executor, self._load_engine)
             await self.refresh_outlets()
         for name in EXTENSIONS:
@@ -163,6 +205,9 @@ class NewsBot(commands.Bot):
                 log.exception("could not load extension %s; going on without it", name)
         if self.commands_only:
             return
+        # Watched from here on, as the gateway connects: loading the extensions imports big modules on
+        # the loop (matplotlib for /trend), which holds up nothing before there is a connection.
+        self.watchdog.start(asyncio.get_running_loop())
         if self.settings.sync_on_start:
             await self.sync_commands()
         if self.settings.feed_poll_minutes:
@@ -186,12 +231,15 @@ class NewsBot(commands.Bot):
             await guild.leave()
 
     async def close(self) -> None:
+        self.watchdog.stop()
+        await self.metrics.close()
         if self._feed_poller is not None:
             self._feed_poller.cancel()
         await super().close()
-        # Let questions already being answered finish, off the event loop, before closing the store;
-        # closing it waits in turn for a feed ingest still running on its own thread.
-        await asyncio.to_thread(self.executor.shutdown, wait=True, cancel_futures=True)
+        # Let the calls already running finish, off the event loop, before closing the store; closing
+        # it waits in turn for a feed ingest still running on its own thread.
+        for executor in (self.executor, self.admin_executor, self.write_executor):
+            await asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)
         if self.processes is not None:
             await asyncio.to_thread(self.processes.close)
         if self._owns_engine:
@@ -205,7 +253,9 @@ class NewsBot(commands.Bot):
             report = await self.engine.poll_feeds()
         except Exception:
             log.exception("feed poll failed")
+            self.metrics.feed_poll(None)
             return
+        self.metrics.feed_poll(report)
         if report.new_items:
             await self.refresh_outlets()
 

@@ -1,9 +1,12 @@
-"""Who may do what, and how often: the question budgets, the engine's queue and the Manage Server rule."""
+"""Who may do what, and how often: the question budgets, the engine's queue, the jobs a server runs at
+once and the Manage Server rule."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, TypeVar, cast
 
 import discord
@@ -58,18 +61,30 @@ class EngineQueue:
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
+        self.busy = 0  # questions told "busy" (at admission or here), for the metrics
         self._waiting = 0
         self._lock = threading.Lock()  # a question leaves the queue on the engine thread that takes it
 
     @property
+    def waiting(self) -> int:
+        return self._waiting
+
+    @property
     def full(self) -> bool:
         return self._waiting >= self.limit
+
+    def refuse(self) -> Busy:
+        """The `Busy` to raise for a question that finds the queue full, counted."""
+        with self._lock:
+            self.busy += 1
+        return Busy()
 
     def join(self) -> Callable[[], None]:
         """One more waiting question, or `Busy`. Call what it returns when a thread takes the question,
         and again when it is given up: only the first call counts."""
         with self._lock:
             if self.full:
+                self.busy += 1
                 raise Busy()
             self._waiting += 1
         left = False
@@ -98,7 +113,7 @@ class QuestionLimits:
         """Take one question from the user's and the server's budgets, or refuse it at once: `Busy`,
         `CommandOnCooldown` (the user's) or `ServerCooldown`. A refused question spends nothing."""
         if self.queue.full:
-            raise Busy()
+            raise self.queue.refuse()
         user = self.users[user_id]
         if retry_after := user.get_retry_after():
             raise app_commands.CommandOnCooldown(user, retry_after)
@@ -108,6 +123,33 @@ class QuestionLimits:
                 raise ServerCooldown(server.rate, retry_after)
             server.update_rate_limit()
         user.update_rate_limit()
+
+
+class JobSlots:
+    """The jobs each server runs at once, at most ``limit``: the bot writes one batch at a time for
+    every server, so a server's extra jobs would only make all the others wait longer."""
+
+    def __init__(self, limit: int, what: str) -> None:
+        self.limit = limit
+        self.what = what  # a job's name in the refusal, e.g. "/ingest job"
+        self._running: Counter[int] = Counter()  # used on the event loop only
+
+    @contextmanager
+    def take(self, key: int) -> Iterator[None]:
+        """One of ``key``'s slots while the job runs, or a `UserError` saying to wait for one."""
+        if self._running[key] >= self.limit:
+            jobs, which = (self.what, "it is") if self.limit == 1 else (f"{self.what}s", "one is")
+            raise UserError(
+                f"This server already has {self.limit} {jobs} running, the most it may: "
+                f"wait until {which} done, then try again."
+            )
+        self._running[key] += 1
+        try:
+            yield
+        finally:
+            self._running[key] -= 1
+            if not self._running[key]:
+                del self._running[key]
 
 
 def rate_limited() -> Callable[[T], T]:

@@ -297,10 +297,9 @@ def _quoted(text: str) -> str:
 
 
 def _citation(article: ArticleRef) -> str:
-    source = article.source or "unknown outlet"
-    if article.uploaded:
-        claim = f" (claims: {article.claimed_source})" if article.claimed_source else ""
-        source = f"uploaded to server {article.scope}{claim}"
+    claim = f" (claims: {article.claimed_source})" if article.claimed_source else ""
+    source = f"uploaded to server {article.scope}" if article.uploaded else article.source or "unknown outlet"
+    source += claim
     parts = [article.title, source, (article.published or "undated")[:10]]
     if article.url:
         parts.append(article.url)

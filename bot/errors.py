@@ -1,7 +1,8 @@
 """What the user is told when a command fails, and the one place that tells them.
 
 Expected problems (a bad date, an empty question, a cooldown, a missing permission) are answered
-with their own message (engine errors arrive as `UserError`, see `NewsBot.run_engine`); anything
+with their own message (engine errors arrive as `UserError`, see `NewsBot.run_engine`); the operator's
+problems (a held writer lock: `OperatorError`) are logged and answered with `UNAVAILABLE`; anything
 else gets a generic apology and is logged with its traceback. Answers to slash commands and buttons
 are ephemeral, so a mistake never clutters the channel.
 """
@@ -17,6 +18,9 @@ from discord import app_commands
 log = logging.getLogger(__name__)
 
 UNEXPECTED = "Something went wrong on my side; it has been logged. Please try again later."
+UNAVAILABLE = (
+    "I cannot do that right now; the reason is logged for the bot's operator. Try again in a few minutes."
+)
 
 
 class UserError(app_commands.AppCommandError):

@@ -33,6 +33,12 @@ class BotSettings(Settings):
     shard_count: int | None = Field(None, ge=1, description="Run this many shards (AutoShardedBot).")
     autoshard: bool = Field(False, description="Shard as Discord recommends (AutoShardedBot).")
     workers: int = Field(4, ge=1, description="Threads answering questions beside the event loop.")
+    admin_workers: int = Field(
+        2,
+        ge=1,
+        description="Threads for the admin work beside them (feeds, watches, charts, reading uploads); "
+        "ingests and forgets take one more thread of their own, one at a time.",
+    )
     answer_processes: int = Field(
         0,
         ge=0,
@@ -48,7 +54,9 @@ class BotSettings(Settings):
     queue_limit: int = Field(
         20, ge=1, description="Questions that may wait for an engine thread; one more is told 'busy' at once."
     )
-    feed_poll_minutes: int = Field(15, ge=0, description="Poll the RSS/Atom feeds this often; 0 = never.")
+    feed_poll_minutes: float = Field(
+        15, ge=0, description="Poll the RSS/Atom feeds this often (0.5 = every 30 s); 0 = never."
+    )
     watch_post_minutes: int = Field(
         30, ge=1, description="One watch (/watch) posts at most once per this many minutes."
     )
@@ -56,6 +64,10 @@ class BotSettings(Settings):
         6, ge=1, description="Watch posts one channel gets per hour at most, all its watches together."
     )
     watch_limit: int = Field(20, ge=1, description="Watches one server may keep (/watch add).")
+    ingest_jobs_per_server: int = Field(
+        2, ge=1, description="/ingest jobs one server may run at once; one more is refused until one ends."
+    )
+    feeds_per_server: int = Field(25, ge=1, description="Feeds one server may follow (/feeds add).")
     sync_on_start: bool = Field(
         True, description="Register the slash commands at start-up when they changed."
     )
@@ -67,6 +79,16 @@ class BotSettings(Settings):
     allowed_guilds: list[int] | None = Field(
         None, description="The servers the bot may be in (JSON list of ids); it leaves any other."
     )
+    loop_block_ms: float = Field(
+        250, gt=0, description="A callback holding the event loop longer is logged, with its stack."
+    )
+    metrics_port: int | None = Field(
+        None,
+        ge=0,
+        le=65535,
+        description="Serve /metrics (Prometheus) and /healthz on this port; unset = off, 0 = any free port.",
+    )
+    metrics_host: str = Field("127.0.0.1", description="The address /metrics and /healthz listen on.")
 
     @property
     def sharded(self) -> bool:

@@ -129,12 +129,12 @@ def day(published: str | None) -> str:
 
 
 def source_name(article: ArticleRef) -> str:
-    """Who the article is from: its outlet, or, for a file uploaded to the server, that (with the
-    outlet the file claims, as a claim)."""
+    """Who the article is from: its outlet, or, for a file uploaded to the server, that; with the outlet
+    the file, or a page that named another site's article as its own, claims, as a claim."""
+    claim = f" (claims: {one_line(article.claimed_source)})" if article.claimed_source else ""
     if article.uploaded:
-        claim = f" (claims: {one_line(article.claimed_source)})" if article.claimed_source else ""
         return "uploaded to this server" + claim
-    return article.source or "unknown outlet"
+    return (article.source or "unknown outlet") + claim
 
 
 def citation(article: ArticleRef, *, with_title: bool = True) -> str:

@@ -59,6 +59,9 @@ class AskResult:
     answers: list[Answer]
     confidence: float = 0.0  # how strongly the best quote answers; below the threshold = refused
     differing: list[Differing] = field(default_factory=list)  # figures the top answers disagree on
+    # Seconds spent per stage ("embed", "candidates", "rerank"; embed is the whole batch's), for the
+    # bot's metrics; not part of the JSON.
+    timings: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -32,11 +32,18 @@ from index.answer import (
 from index.candidates import CandidateFinder, Candidates, Query
 from index.cues import topic
 from index.embed import BUNDLED_MODEL, Embedder, create_embedder
-from index.errors import EngineError, QuestionError
+from index.errors import EngineError, OperatorError, QuestionError
 from index.evidence import FEATURES, Evidence, weigh
 from index.feeds import FeedStore, PollReport, poll_feeds
 from index.fetch import Fetcher, FetchError
-from index.ingest import Ingestor, IngestReport, reembed, stored_article, stored_passage_vectors
+from index.ingest import (
+    IndexChange,
+    Ingestor,
+    IngestReport,
+    reembed,
+    stored_article,
+    stored_passage_chunks,
+)
 from index.models import ArticleIn, ArticleRef, InputProblem, scope_label
 from index.readers import read_paths
 from index.recency import newest_day, prefer, time_cue
@@ -141,6 +148,10 @@ class Engine:
         self._closed = False
         self._next_refresh = 0.0
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def close(self) -> None:
         """Waits for an ingest in progress (a feed poll runs one on a thread of its own), so that the
         store is never closed under it; ingests after this are refused."""
@@ -154,9 +165,12 @@ class Engine:
 
     @cached_property
     def index(self) -> PassageIndex:
+        """The passage index. Stale files are rebuilt from SQLite, and saved only by a thread holding the
+        writer lock: any other rebuilds in memory, or while a writer is busy opens the files it is
+        about to bring up to date (see `PassageIndex.load`)."""
         stored = self.store.get_setting("model")
         if stored is not None and stored != self.model_name:
-            raise EngineError(
+            raise OperatorError(
                 f"the data in {self.settings.data_dir} was embedded with {stored!r}, "
                 f"not {self.model_name!r}: "
                 "set NEWSBOT_MODEL back, or run `newsbot reindex` to re-embed everything with the new model."
@@ -169,11 +183,29 @@ class Engine:
             kind=self.settings.vector_index,
             threshold=self.settings.ann_threshold,
         )
+        writer = locks.holds_writer(self.settings.data_dir)
         index.load(
             self.store.count("passages"),
-            lambda: stored_passage_vectors(self.store, dim, self.settings.passage_title_weight),
+            lambda every: stored_passage_chunks(self.store, dim, self.settings.passage_title_weight, every),
             generation=self.store.generation(),
+            persist=writer,
+            behind_ok=not writer and locks.writer_busy(self.settings.data_dir),
         )
+        return index
+
+    def _index_to_write(self) -> PassageIndex:
+        """The index a writer changes (holding the writer lock): SQLite's generation's, and saved. One
+        loaded without the lock may be another writer's files as they were, or a rebuild in memory: it
+        is reloaded (rebuilt and saved, if the files are stale) or saved here; an empty one is left to
+        the writer's next save, as rebuilding it costs a reader nothing."""
+        with self._lock:
+            index = self.index
+            if index.generation != self.store.generation():
+                for stale in ("index", "finder"):
+                    self.__dict__.pop(stale, None)
+                index = self.index
+        if index.count and not index.saved:
+            index.save(index.generation)
         return index
 
     def refresh(self) -> None:
@@ -213,32 +245,34 @@ class Engine:
         with self._ingest_lock, locks.writer(self.settings.data_dir):
             if self._closed:
                 raise EngineError("newsbot is shutting down: nothing more can be ingested now")
-            self._next_refresh = 0.0
-            self.refresh()  # another process may have written since: add to its index, not an old copy
+            index = self._index_to_write()  # another process may have written since: add to its index
             with self._lock:
-                index = self.index
                 if self.store.get_setting("model") is None:
                     self.store.set_setting("model", self.model_name)
                     self.store.set_setting("dim", str(self.embedder.dim))
-            ingestor = Ingestor(
-                self.store,
-                index,
-                self.embedder,
-                write_lock=self._lock,
-                passage_size=self.settings.passage_sentences,
-                passage_stride=self.settings.passage_stride,
-                title_weight=self.settings.passage_title_weight,
-                copy_overlap=self.settings.copy_overlap,
-            )
-            return ingestor.ingest(items, progress=progress, split_workers=split_workers)
+            return self._ingestor(index).ingest(items, progress=progress, split_workers=split_workers)
+
+    def _ingestor(self, index: PassageIndex) -> Ingestor:
+        """The pipeline that stores articles into the store and ``index``, shaped by the settings."""
+        return Ingestor(
+            self.store,
+            index,
+            self.embedder,
+            write_lock=self._lock,
+            passage_size=self.settings.passage_sentences,
+            passage_stride=self.settings.passage_stride,
+            title_weight=self.settings.passage_title_weight,
+            copy_overlap=self.settings.copy_overlap,
+        )
 
     def reindex(self, progress: bool = False) -> int:
         """Re-embed every stored sentence with the configured model and rebuild the FAISS index."""
         locks.refuse_while_serving(self.settings.data_dir, "re-embedding everything")
         with self._ingest_lock, locks.writer(self.settings.data_dir), self._lock:
             done = reembed(self.store, self.embedder, progress)
-            for stale in ("index", "finder"):  # the next use rebuilds them from the new vectors
+            for stale in ("index", "finder"):
                 self.__dict__.pop(stale, None)
+            self._index_to_write()  # rebuilt from the new vectors and saved now, while this is the writer
             return done
 
     def ingest_paths(
@@ -263,12 +297,11 @@ class Engine:
     def forget(self, ref: str, scope: str | None = None) -> str:
         """Delete the article of exactly ``scope`` whose id or URL is ``ref``, with its sentences,
         passages and vectors; returns its title. Its wire copies from other outlets are kept: they are
-        ingested again, as stories of their own or copies of another story."""
+        stored again, as stories of their own or copies of another story, in the delete's transaction,
+        so that a failure part way (a crash, a full disk) leaves the story and its copies as they were."""
         with self._ingest_lock, locks.writer(self.settings.data_dir):
             if self._closed:
                 raise EngineError("newsbot is shutting down: nothing can be forgotten now")
-            self._next_refresh = 0.0
-            self.refresh()
             article = self.store.article_in_scope(ref.strip(), scope)
             if article is None:
                 where = "shared news" if scope is None else f"server {scope}'s own news"
@@ -276,18 +309,28 @@ class Engine:
                     f"no article in {where} has the id or URL {ref.strip()[:200]!r}: "
                     "check it (ids are shown when articles are added, and by `newsbot ask --json`)"
                 )
-            with self._lock:
-                index = self.index
+            index = self._index_to_write()
             copies = self.store.copies_of([article["pk"]])
+            ingestor = self._ingestor(index) if copies else None  # the model loads before the write
+            # Questions wait on `_lock` while the copies are embedded: a story has a few at most.
             with self._lock, self.store.transaction():
                 removed = self.store.delete_articles([*(c["pk"] for c in copies), article["pk"]])
+                changes: list[IndexChange] = []
+                if ingestor is not None:
+                    report, changes = ingestor.ingest_uncommitted(stored_article(c) for c in copies)
+                    if report.problems:
+                        raise EngineError(
+                            f"{article['id']} was not forgotten: its wire copies could not all be kept ("
+                            + "; ".join(f"{p.origin}: {p.message}" for p in report.problems)
+                            + "); forget those copies first, by the ids named, then it"
+                        )
                 generation = self.store.bump_generation()
             # As for an ingest: FAISS follows SQLite only once it has committed.
             with self._lock:
                 index.remove(removed)
+                for change in changes:
+                    change.apply(index)
                 index.save(generation=generation)
-        if copies:
-            self.ingest([stored_article(c) for c in copies])
         return str(article["title"])
 
     async def fetch_articles(self, urls: Sequence[str]) -> list[ArticleIn | InputProblem]:
@@ -331,8 +374,12 @@ class Engine:
         weights, threshold = self.refusal_rule
         results = []
         self.refresh()
-        for query in self.queries([self._check(q) for q in questions]):
-            candidates, reranked, ranked, stories = self.rank(query, filters, k)
+        started = time.perf_counter()
+        queries = self.queries([self._check(q) for q in questions])
+        embedded = time.perf_counter() - started
+        for query in queries:
+            timings = {"embed": embedded}
+            candidates, reranked, ranked, stories = self.rank(query, filters, k, timings)
             answers = [_attributed(build_answer(candidates, r), candidates, r.position) for r in ranked]
             # Stage 4: whether to vouch for the best quote is a weighing of its own evidence.
             sure = (
@@ -340,20 +387,26 @@ class Engine:
                 if ranked
                 else 0.0
             )
-            result = AskResult(query.text, bool(answers) and sure >= threshold, answers, sure)
+            answered = bool(answers) and sure >= threshold
+            result = AskResult(query.text, answered, answers, sure, timings=timings)
             pks = [candidates.sentences[r.position]["article_pk"] for r in ranked]
             annotate(result, pks, candidates, stories, self.store)
             results.append(result)
         return results
 
     def rank(
-        self, query: Query, filters: Filters | None, k: int
+        self, query: Query, filters: Filters | None, k: int, timings: dict[str, float] | None = None
     ) -> tuple[Candidates, Reranked, list[Ranked], Stories]:
         """A question's stages up to the choice of quotes: candidates, evidence, rerank, ranking, and
         for a question with a time cue ("the latest", "in 2023") the preference it asks for; with the
-        story relation over the candidates that the preference and the annotations share."""
+        story relation over the candidates that the preference and the annotations share. The seconds
+        the first stage and the rerank took go into ``timings``."""
+        started = time.perf_counter()
         candidates, first = self.first_stage(query, filters, self.settings.max_stories)
+        found = time.perf_counter()
         reranked = self._reranked(query, candidates, first)
+        if timings is not None:
+            timings.update(candidates=found - started, rerank=time.perf_counter() - found)
         cue = time_cue(query.text, lambda: newest_day(self.store, filters))
         every = len(candidates.sentences) if cue else k  # the preference may reach past the best k
         ranked = rank_sentences(candidates, reranked.scores, every, self.settings.duplicate_similarity)
@@ -501,7 +554,7 @@ class Engine:
             "sentences": count("sentences"),
             "outlets": outlets,
             "published": {"first": dates["first"], "last": dates["last"]},
-            "last_ingest": store.get_setting("last_ingest"),
+            "last_ingest": store.last_ingest(scope),
             "index": {
                 "model": store.get_setting("model"),
                 "dim": int(store.get_setting("dim") or 0) or None,

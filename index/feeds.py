@@ -15,6 +15,9 @@ under a name of its own. It is fetched once per poll, whoever follows it, and ea
 once per scope that follows it (seen items are kept per scope), so it is visible to exactly those
 scopes and each scope's copy is matched, replaced and forgotten within that scope only. When the
 shared scope follows a feed its items are stored as shared news alone: every server sees them then.
+ETag / Last-Modified are kept per follower too, and sent only when every follower took the feed at
+them: a scope that follows a feed since another's poll (or that a failure left behind) must not be
+answered with a 304 hiding the items it never took.
 """
 
 from __future__ import annotations
@@ -160,11 +163,9 @@ def _when(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-# A feed's fetch state (shared by every scope that follows it), as `Feed` reads it.
-_FEED = (
-    "f.url, f.etag, f.last_modified, f.last_polled_at, f.last_ok_at, f.last_error, f.consecutive_failures, "
-    "f.next_poll_after"
-)
+# A feed's health (the feed's, whoever follows it), as `Feed` reads it; the validators are each
+# follower's own (feeds.etag / last_modified are what versions before that kept: left for them alone).
+_FEED = "f.url, f.last_polled_at, f.last_ok_at, f.last_error, f.consecutive_failures, f.next_poll_after"
 # A subscription's item counts: a server sees the shared copies of a feed the shared scope follows too.
 _ITEM_COUNTS = (
     "(SELECT count(DISTINCT i.guid) FROM feed_items i WHERE i.feed_url = f.url "
@@ -241,6 +242,11 @@ class FeedStore:
                 "INSERT INTO feed_subscriptions (feed_url, scope, name, added_at) "
                 "SELECT url, NULL, name, added_at FROM feeds"
             )
+        # Validators per follower. Those of a feed from before are not copied: which followers took
+        # everything at them is unknown, and one full fetch per feed is cheap next to a missed item.
+        for column in ("etag", "last_modified"):
+            if column not in self.db["feed_subscriptions"].columns_dict:
+                self.db.execute(f"ALTER TABLE feed_subscriptions ADD COLUMN {column} TEXT")
         self.db.execute(
             "CREATE TABLE IF NOT EXISTS feed_item_failures (feed_url TEXT NOT NULL REFERENCES feeds(url), "
             "guid TEXT NOT NULL, first_failed_at TEXT NOT NULL, error TEXT, PRIMARY KEY (feed_url, guid))"
@@ -301,17 +307,28 @@ class FeedStore:
         """The feeds ``scope`` follows."""
         return self._subscribed("coalesce(s.scope, '') = ?", [scope or ""])
 
+    def count(self, scope: str | None = None) -> int:
+        """How many feeds ``scope`` follows."""
+        with self.lock:
+            return int(
+                self.db.execute(
+                    "SELECT count(*) FROM feed_subscriptions WHERE coalesce(scope, '') = ?", [scope or ""]
+                ).fetchone()[0]
+            )
+
     def followers(self, url: str) -> list[Feed]:
         """The feed once for each scope that follows it (shared first)."""
         return self._subscribed("f.url = ?", [url])
 
     def polled(self) -> list[Feed]:
-        """Every feed some scope follows, once each (the fetch state is the feed's, not a scope's)."""
+        """Every feed some scope follows, once each, with its health (validators are a follower's:
+        see `followers`)."""
         with self.lock:
             rows = list(
                 self.db.query(
-                    f"SELECT {_FEED}, NULL AS name, NULL AS scope, f.added_at, 0 AS items_stored, "
-                    "0 AS items_failing, NULL AS item_error FROM feeds f ORDER BY 1"
+                    f"SELECT {_FEED}, NULL AS etag, NULL AS last_modified, NULL AS name, NULL AS scope, "
+                    "f.added_at, 0 AS items_stored, 0 AS items_failing, NULL AS item_error FROM feeds f "
+                    "ORDER BY 1"
                 )
             )
         return [_feed(row) for row in rows]
@@ -320,7 +337,8 @@ class FeedStore:
         with self.lock:
             rows = list(
                 self.db.query(
-                    f"SELECT {_FEED}, s.name, s.scope, s.added_at, {_ITEM_COUNTS} FROM feeds f "
+                    f"SELECT {_FEED}, s.etag, s.last_modified, s.name, s.scope, s.added_at, {_ITEM_COUNTS} "
+                    "FROM feeds f "
                     f"JOIN feed_subscriptions s ON s.feed_url = f.url WHERE {where} "
                     "ORDER BY s.scope IS NOT NULL, s.added_at, f.url",
                     params,
@@ -400,12 +418,27 @@ class FeedStore:
                 [(feed_url, guid) for guid in [*taken, *stale]],
             )
 
-    def record_success(self, url: str, now: datetime, *, etag: str | None, last_modified: str | None) -> None:
+    def record_success(
+        self,
+        url: str,
+        now: datetime,
+        *,
+        scopes: Iterable[str | None] = (),
+        etag: str | None = None,
+        last_modified: str | None = None,
+    ) -> None:
+        """A poll that worked; the followers in ``scopes`` have taken every item the feed listed at
+        these validators (the others keep theirs)."""
         with self.lock, self.db.atomic():
             self.db.execute(
-                "UPDATE feeds SET etag = ?, last_modified = ?, last_polled_at = ?, last_ok_at = ?, "
-                "last_error = NULL, consecutive_failures = 0, next_poll_after = NULL WHERE url = ?",
-                [etag, last_modified, _iso(now), _iso(now), url],
+                "UPDATE feeds SET last_polled_at = ?, last_ok_at = ?, last_error = NULL, "
+                "consecutive_failures = 0, next_poll_after = NULL WHERE url = ?",
+                [_iso(now), _iso(now), url],
+            )
+            self.db.conn.executemany(
+                "UPDATE feed_subscriptions SET etag = ?, last_modified = ? "
+                "WHERE feed_url = ? AND coalesce(scope, '') = ?",
+                [(etag, last_modified, url, scope or "") for scope in scopes],
             )
 
     def record_failure(self, url: str, now: datetime, error: str) -> Feed | None:
@@ -498,22 +531,25 @@ async def _poll_feed(
 async def _take_new_items(
     store: FeedStore, fetcher: Fetcher, ingest: _AsyncIngest, feed: Feed, now: datetime, result: FeedResult
 ) -> None:
-    response = await fetcher.get(feed.url, etag=feed.etag, last_modified=feed.last_modified)
+    followers = await asyncio.to_thread(store.followers, feed.url)
+    if any(f.scope is None for f in followers):  # shared news: every server sees it already
+        followers = [f for f in followers if f.scope is None]
+    scopes = [f.scope for f in followers]
+    etag, last_modified = _validators(followers)
+    response = await fetcher.get(feed.url, etag=etag, last_modified=last_modified)
     if response.not_modified:
         result.not_modified = True
         await asyncio.to_thread(
             store.record_success,
             feed.url,
             now,
-            etag=response.etag or feed.etag,
-            last_modified=response.last_modified or feed.last_modified,
+            scopes=scopes,
+            etag=response.etag or etag,
+            last_modified=response.last_modified or last_modified,
         )
         return
     parsed = await asyncio.to_thread(_parse_feed, response)
     entries = _entries_by_guid(parsed.entries)
-    followers = await asyncio.to_thread(store.followers, feed.url)
-    if any(f.scope is None for f in followers):  # shared news: every server sees it already
-        followers = [f for f in followers if f.scope is None]
     unseen: dict[str | None, list[str]] = {}
     for follower in followers:
         seen = await asyncio.to_thread(store.seen, feed.url, list(entries), follower.scope)
@@ -553,8 +589,9 @@ async def _take_new_items(
         store.record_success,
         feed.url,
         now,
-        etag=response.etag if complete else feed.etag,
-        last_modified=response.last_modified if complete else feed.last_modified,
+        scopes=scopes if complete else (),
+        etag=response.etag,
+        last_modified=response.last_modified,
     )
     log.info(
         "feed %s: %d new items, %d to retry, %d left for later polls",
@@ -565,18 +602,24 @@ async def _take_new_items(
     )
 
 
+def _validators(followers: Sequence[Feed]) -> tuple[str | None, str | None]:
+    """The ETag and Last-Modified a poll may send: those every follower took the feed at, else none
+    (a 304 would hide the items from a follower that has not taken them)."""
+    taken_at = {(f.etag, f.last_modified) for f in followers}
+    return taken_at.pop() if len(taken_at) == 1 else (None, None)
+
+
 def _for_scope(article: ArticleIn, scope: str | None, feed_title: str) -> ArticleIn:
     """A copy of a feed's article for one scope, its outlet the feed's title when the page named none."""
     return replace(article, scope=scope, source=article.source or feed_title, meta=dict(article.meta))
 
 
 def _parse_feed(response: FetchResult) -> Any:
-    headers = {"content-location": response.final_url}
-    if response.content_type:
-        charset = f"; charset={response.charset}" if response.charset else ""
-        headers["content-type"] = response.content_type + charset
+    # Decoded by the fetcher's rules (the web's encodings only) and handed on as UTF-8: feedparser
+    # would decode with any codec the feed names, punycode's quadratic one included.
+    headers = {"content-location": response.final_url, "content-type": "application/xml; charset=utf-8"}
     # A stream, not bytes: feedparser would treat a bytes body that names a file as a path to read.
-    parsed = feedparser.parse(io.BytesIO(response.body), response_headers=headers)
+    parsed = feedparser.parse(io.BytesIO(response.text.encode()), response_headers=headers)
     if not parsed.entries and (parsed.bozo or not parsed.version):
         problem = parsed.get("bozo_exception") or "no RSS or Atom elements"
         raise FeedError(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 
 import trafilatura
+from tld import get_fld
+from yarl import URL
 
 from index.clean import clean_text, shorten
 from index.models import ArticleIn
@@ -22,7 +24,16 @@ _META_FIELDS = ("author", "description", "categories", "tags", "language", "imag
 
 
 def extract_article(html: str, url: str | None = None) -> ArticleIn | None:
-    """The page's main article with its metadata, or None when the page holds no article text."""
+    """The page's main article with its metadata, or None when the page holds no article text.
+
+    ``url`` is where the page was fetched from. What the page says of itself, its canonical URL (or
+    og:url) and its outlet (og:site_name), is taken only when that URL is on the same site (`site_of`):
+    any page can name another outlet's article as its own, and since ingest matches articles by URL,
+    believing it would cite the page as that outlet and replace the outlet's stored article. Otherwise
+    the article is the fetched URL's, from that site, and the page's word is kept in ``meta`` as
+    ``claimed_url`` / ``claimed_source`` (shown as a claim, as for an uploaded file). A saved page (no
+    ``url``) is taken at its word: whoever ingests a file vouches for it, and uploads are claims anyway.
+    """
     doc = trafilatura.bare_extraction(
         html,
         url=url,
@@ -45,12 +56,32 @@ def extract_article(html: str, url: str | None = None) -> ArticleIn | None:
         log.debug("no article text in page %s", url or "(no url)")
         return None
     meta = {name: value for name in _META_FIELDS if (value := getattr(doc, name, None))}
+    page_url, source = doc.url or url, doc.sitename or doc.hostname  # the hostname is the page_url's
+    if url and page_url and site_of(page_url) != site_of(url):
+        log.info("page %s names %s as its address: kept as a claim", url, page_url)
+        claims = {"claimed_url": page_url, "claimed_source": source}
+        meta.update({key: value for key, value in claims.items() if value})
+        page_url, source = url, site_of(url)
     return ArticleIn(
         title=title or shorten(text.partition("\n")[0], 100),
         text=text,
-        url=doc.url or url,
-        source=doc.sitename or doc.hostname,  # the hostname comes from the (canonical) url
+        url=page_url,
+        source=source,
         published=doc.date or None,
         meta=meta,
         origin=url or "",
     )
+
+
+def site_of(url: str) -> str | None:
+    """The site a URL is on: its registrable domain by the Public Suffix List ("bbc.co.uk" for
+    m.bbc.co.uk, so a mobile or AMP page may name the main one; "alice.github.io", not github.io), else
+    its host without "www." (an IP address, a name under no known suffix); None without a host."""
+    try:
+        host = URL(url).raw_host  # as the fetcher parses it, internationalised names in their ASCII form
+    except ValueError:
+        return None
+    if not host:
+        return None
+    host = host.rstrip(".").lower()
+    return get_fld(host, fix_protocol=True, fail_silently=True) or host.removeprefix("www.")

@@ -7,7 +7,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import PurePath
@@ -32,6 +32,7 @@ CHUNK_ARTICLES = 256  # articles embedded per model call and written per transac
 # A long ingest writes the index files at most this often, and at its end: a chunk's vectors are
 # searchable in this process at once, and another process follows the files within seconds.
 SAVE_SECONDS = 5.0
+REBUILD_ARTICLES = 250  # articles per chunk of an index rebuild: ~2,500 passage vectors, ~4 MB
 TEXT_ID = "text-"  # ids made from an article's text: it came without an id, a URL or a file
 
 
@@ -70,6 +71,22 @@ class IngestReport:
             "article_ids": self.article_ids,
             "titles": self.titles,
         }
+
+
+@dataclass
+class IndexChange:
+    """One chunk's write as the passage index must follow it once SQLite has committed it: the
+    passages it removed, then those it added (chunks are applied in order: a later one may remove
+    what an earlier one added)."""
+
+    removed: list[int]
+    added_ids: np.ndarray
+    added_vecs: np.ndarray | None
+
+    def apply(self, index: PassageIndex) -> None:
+        index.remove(self.removed)
+        if self.added_vecs is not None:
+            index.add(self.added_ids, self.added_vecs)
 
 
 @dataclass
@@ -162,29 +179,52 @@ class Ingestor:
         self._chunk_norms: set[str] = set()  # every sentence of the chunk: most articles share none
         self._unsaved: int | None = None  # the generation the index holds but its files do not yet
         self._saved_at = 0.0
+        self._scopes: set[str | None] = set()  # those the ingest stored articles into
+        # While the caller's transaction is open around the ingest (`ingest_uncommitted`), the chunks'
+        # index changes wait here for its commit; None: each chunk commits, and the index follows it.
+        self._uncommitted: list[IndexChange] | None = None
 
     def ingest(
         self, items: Iterable[ArticleIn | InputProblem], progress: bool = False, split_workers: int = 1
     ) -> IngestReport:
-        report = IngestReport()
-        started = self._saved_at = time.perf_counter()
+        """A chunk per transaction: what committed stays, and is saved, even when a later chunk fails."""
         try:
-            with tqdm(unit=" articles", disable=not progress, desc="ingest", leave=False) as bar:
-                for item, spans in with_spans(items, split_workers):
-                    if isinstance(item, InputProblem):
-                        report.problems.append(item)
-                        continue
-                    prepared = self._prepare(item, spans, report, bar)
-                    if prepared is not None:
-                        self._hold(prepared)
-                    if len(self._chunk) >= CHUNK_ARTICLES:
-                        self._flush(report, bar)
-                self._flush(report, bar)
-        finally:  # what committed is saved even when a later chunk failed
+            report = self._ingest(items, progress, split_workers)
+        finally:
             if self._unsaved is not None:
                 self._save()
         if report.stored:
-            self.store.set_setting("last_ingest", now_iso())
+            self.store.set_last_ingest(self._scopes, now_iso())
+        return report
+
+    def ingest_uncommitted(self, items: Iterable[ArticleIn]) -> tuple[IngestReport, list[IndexChange]]:
+        """Store ``items`` inside the caller's open `Store.transaction`, so that they commit with the
+        caller's own writes or not at all (`Engine.forget` storing a story's copies again). Nothing is
+        committed here, so the index must not follow yet: its changes are returned, for the caller to
+        apply in order once it has committed."""
+        changes: list[IndexChange] = []
+        self._uncommitted = changes
+        try:
+            return self._ingest(items, progress=False, split_workers=1), changes
+        finally:
+            self._uncommitted = None
+
+    def _ingest(
+        self, items: Iterable[ArticleIn | InputProblem], progress: bool, split_workers: int
+    ) -> IngestReport:
+        report = IngestReport()
+        started = self._saved_at = time.perf_counter()
+        with tqdm(unit=" articles", disable=not progress, desc="ingest", leave=False) as bar:
+            for item, spans in with_spans(items, split_workers):
+                if isinstance(item, InputProblem):
+                    report.problems.append(item)
+                    continue
+                prepared = self._prepare(item, spans, report, bar)
+                if prepared is not None:
+                    self._hold(prepared)
+                if len(self._chunk) >= CHUNK_ARTICLES:
+                    self._flush(report, bar)
+            self._flush(report, bar)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -345,6 +385,8 @@ class Ingestor:
                     pk = next_article_pk + len(article_rows)
                     article_rows.append({"pk": pk, **self._row(p, title_vec)})
                 _count(p, report)
+                if not p.rechecked:
+                    self._scopes.add(p.article.scope)
                 if not p.keep:
                     continue
                 sentence_vecs = vectors[offset : offset + len(p.keep)]
@@ -361,13 +403,18 @@ class Ingestor:
             self.store.insert_sentences(sentence_rows)
             self.store.insert_passages(passage_rows)
             generation = self.store.bump_generation()
+        change = IndexChange(
+            removed,
+            np.fromiter((row["pk"] for row in passage_rows), np.int64, len(passage_rows)),
+            np.concatenate(added_vecs) if added_vecs else None,
+        )
+        if self._uncommitted is not None:
+            self._uncommitted.append(change)
+            return
         # FAISS follows SQLite only once it has committed: a failed commit leaves the index as it was,
         # a crash before the save leaves a manifest of an older generation, rebuilt at the next start.
         with self.write_lock:
-            self.index.remove(removed)
-            if passage_rows:
-                added_ids = np.fromiter((row["pk"] for row in passage_rows), np.int64, len(passage_rows))
-                self.index.add(added_ids, np.concatenate(added_vecs))
+            change.apply(self.index)
             self._unsaved = generation
         if time.perf_counter() - self._saved_at >= SAVE_SECONDS:
             self._save()
@@ -457,24 +504,42 @@ def _edit_of(article: ArticleIn, stored: dict[str, Any]) -> bool:
 
 
 def stored_passage_vectors(store: Store, dim: int, title_weight: float) -> tuple[np.ndarray, np.ndarray]:
-    """Every passage's (pk, vector), derived from the vectors SQLite keeps: no model needed."""
-    ids: list[np.ndarray] = []
-    vecs: list[np.ndarray] = []
-    for article in store.query("SELECT pk, title_vec FROM articles WHERE title_vec IS NOT NULL ORDER BY pk"):
-        rows = store.query("SELECT vec FROM sentences WHERE article_pk = ? ORDER BY idx", [article["pk"]])
-        passages = store.query(
-            'SELECT pk, "first", "last" FROM passages WHERE article_pk = ? ORDER BY idx', [article["pk"]]
-        )
-        if not rows or not passages:
-            continue
-        sentence_vecs = from_blobs([r["vec"] for r in rows], dim)
-        title_vec = from_blobs([article["title_vec"]], dim)[0]
-        windows = [(p["first"], p["last"]) for p in passages]
-        ids.append(np.asarray([p["pk"] for p in passages], dtype=np.int64))
-        vecs.append(passage_vectors(sentence_vecs, title_vec, windows, title_weight))
-    if not ids:
+    """Every passage's (pk, vector) at once (see `stored_passage_chunks`)."""
+    chunks = list(stored_passage_chunks(store, dim, title_weight))
+    if not chunks:
         return np.zeros(0, dtype=np.int64), np.zeros((0, dim), dtype=np.float32)
-    return np.concatenate(ids), np.concatenate(vecs)
+    return np.concatenate([ids for ids, _ in chunks]), np.concatenate([vecs for _, vecs in chunks])
+
+
+def stored_passage_chunks(
+    store: Store, dim: int, title_weight: float, every: int = 1
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The passages' (pks, vectors), `REBUILD_ARTICLES` articles at a time (of every n-th article by pk,
+    for n > 1), derived from the vectors SQLite keeps: no model needed, and a rebuild of the index
+    holds one chunk at a time."""
+    after = -1
+    while articles := store.query(
+        "SELECT pk, title_vec FROM articles WHERE title_vec IS NOT NULL AND pk > ? AND pk % ? = 0 "
+        "ORDER BY pk LIMIT ?",
+        [after, every, REBUILD_ARTICLES],
+    ):
+        after = articles[-1]["pk"]
+        ids: list[np.ndarray] = []
+        vecs: list[np.ndarray] = []
+        for article in articles:
+            rows = store.query("SELECT vec FROM sentences WHERE article_pk = ? ORDER BY idx", [article["pk"]])
+            passages = store.query(
+                'SELECT pk, "first", "last" FROM passages WHERE article_pk = ? ORDER BY idx', [article["pk"]]
+            )
+            if not rows or not passages:
+                continue
+            sentence_vecs = from_blobs([r["vec"] for r in rows], dim)
+            title_vec = from_blobs([article["title_vec"]], dim)[0]
+            windows = [(p["first"], p["last"]) for p in passages]
+            ids.append(np.asarray([p["pk"] for p in passages], dtype=np.int64))
+            vecs.append(passage_vectors(sentence_vecs, title_vec, windows, title_weight))
+        if ids:
+            yield np.concatenate(ids), np.concatenate(vecs)
 
 
 def reembed(store: Store, embedder: Embedder, progress: bool = False) -> int:

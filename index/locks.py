@@ -1,7 +1,9 @@
 """Locks between processes sharing one data dir (`newsbot serve` beside `newsbot ingest`).
 
 - `writer`: one writer at a time per data dir. An ingest, a feed poll or a reindex holds it while it
-  writes; another process waits for it (up to `wait` seconds) and is then told who holds it.
+  writes; another process waits for it (up to `wait` seconds) and is then told who holds it. Only
+  the thread holding it writes the passage index files (`holds_writer`): anyone else that finds them
+  stale rebuilds in memory, or, while a writer is busy (`writer_busy`), opens them as they are.
 - `serving`: held shared by every running `newsbot serve`; `newsbot reindex`, which rewrites every
   vector under a running bot's feet, refuses while anyone holds it.
 
@@ -13,16 +15,19 @@ from __future__ import annotations
 
 import fcntl
 import os
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from index.errors import EngineError
+from index.errors import EngineError, OperatorError
 
 WRITER = "writer.lock"
 SERVING = "serving.lock"
 WRITER_WAIT = 30.0  # seconds a second writer waits for the first
+
+_held = threading.local()  # .dirs: the data dirs whose writer lock the thread holds
 
 
 @contextmanager
@@ -38,7 +43,7 @@ def writer(data_dir: Path) -> Iterator[None]:
                 if time.monotonic() >= deadline:
                     handle.seek(0)
                     holder = handle.read().strip() or "another process"
-                    raise EngineError(
+                    raise OperatorError(
                         f"{holder} is writing to {data_dir}; newsbot writes one process at a time. "
                         "Try again when it has finished."
                     ) from None
@@ -47,10 +52,40 @@ def writer(data_dir: Path) -> Iterator[None]:
         handle.truncate()
         handle.write(f"newsbot (pid {os.getpid()})")
         handle.flush()
+        held = _held_dirs()
+        held.add(data_dir.resolve())
         try:
             yield
         finally:
+            held.discard(data_dir.resolve())
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def holds_writer(data_dir: Path) -> bool:
+    """Whether the calling thread holds `data_dir`'s writer lock: the one that may write its files."""
+    return data_dir.resolve() in _held_dirs()
+
+
+def writer_busy(data_dir: Path) -> bool:
+    """Whether anyone (this process included) holds `data_dir`'s writer lock now. Opens the lock file
+    read-only, so a reader never creates it; when that fails, no writer is known to be busy."""
+    try:
+        fd = os.open(data_dir / WRITER, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # also lets go of the shared lock, if taken
+    return False
+
+
+def _held_dirs() -> set[Path]:
+    if not hasattr(_held, "dirs"):
+        _held.dirs = set()
+    return _held.dirs
 
 
 @contextmanager

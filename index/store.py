@@ -263,9 +263,11 @@ class Store:
         if "saved_questions" not in db.table_names():
             db.execute(
                 "CREATE TABLE saved_questions (key TEXT PRIMARY KEY, text TEXT NOT NULL, outlet TEXT, "
-                "since TEXT, until TEXT, scope TEXT, saved_at REAL NOT NULL)"
+                "since TEXT, until TEXT, scope TEXT, saved_at REAL NOT NULL, asker TEXT)"
             )
             db.execute("CREATE INDEX idx_saved_questions_saved_at ON saved_questions(saved_at)")
+        elif "asker" not in db["saved_questions"].columns_dict:  # made before askers were kept
+            db.execute("ALTER TABLE saved_questions ADD COLUMN asker TEXT")
 
     def upgrade(self) -> bool:
         """Bring a data dir of the previous schema (2: before scopes) to this one in place: every
@@ -293,19 +295,37 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """All-or-nothing writes: an ingest batch lands whole or not at all."""
+        """All-or-nothing writes: an ingest batch lands whole or not at all. Nested in another (a
+        savepoint), it commits only with the outer one, and reads go on seeing its rows until then."""
         with self.lock, self.db.atomic():
+            outer = getattr(self._local, "writing", False)
             self._local.writing = True
             try:
                 yield
             finally:
-                self._local.writing = False
+                self._local.writing = outer
 
     # -- key/value settings (model name, dimension, last ingest) --------------------------------
 
     def get_setting(self, key: str) -> str | None:
         rows = self.query("SELECT value FROM settings WHERE key = ?", [key])
         return rows[0]["value"] if rows else None
+
+    def last_ingest(self, scope: str | None) -> str | None:
+        """When the news ``scope`` sees (shared news, and a server's own) last took an article."""
+        keys = {_last_ingest_key(None), _last_ingest_key(scope)}
+        marks = ", ".join("?" * len(keys))
+        rows = self.query(f"SELECT max(value) AS value FROM settings WHERE key IN ({marks})", list(keys))
+        return rows[0]["value"]
+
+    def set_last_ingest(self, scopes: Iterable[str | None], when: str) -> None:
+        """Note that articles were stored into each of ``scopes`` at ``when`` (an ISO time in UTC)."""
+        with self.lock, self.db.atomic():
+            self.db.conn.executemany(
+                "INSERT INTO settings(key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [(_last_ingest_key(scope), when) for scope in scopes],
+            )
 
     def generation(self) -> int:
         """The change generation: bumped by every committed write the passage index must follow."""
@@ -483,6 +503,12 @@ class Store:
     def insert_passages(self, rows: list[dict[str, Any]]) -> None:
         """Rows carry their pk (from `next_passage_pk`): one bulk insert, no per-row round trip."""
         self.db["passages"].insert_all(rows, batch_size=1000)
+
+
+def _last_ingest_key(scope: str | None) -> str:
+    """Shared news keeps the key that versions before kept for every scope: a data dir they wrote
+    then shows that time as shared news's, not as no ingest at all."""
+    return "last_ingest" if scope is None else f"last_ingest:{scope}"
 
 
 def _scope_indexes(db: sqlite_utils.Database) -> None:

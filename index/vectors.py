@@ -14,10 +14,16 @@ Files, named after ``path`` (``passages.faiss``):
   base pks removed since (tombstones, left out of base searches). Small, rewritten by every save, so
   adding 10 passages to a million costs milliseconds; `merge` folds it into a new base.
 - ``passages.json``, the manifest, written last: model, dim, count, kind, nprobe, the caller's
-  generation and fingerprints of the other two files (the base's size and mtime, the delta's hash).
+  generation and what identifies the other two files' content (the base's size and CRC-32, the
+  delta's hash), never their times: a data dir copied or restored from a backup opens as it is.
   Each file is written to a temp file and renamed, so a crash leaves old or new files, never half
   ones; a manifest that does not match the caller's count or generation, or the files beside it,
   means a rebuild from SQLite (never a re-embedding), with a log line saying why.
+
+Who writes: only the writer (the caller holding the data dir's writer lock, `index.locks`) saves.
+Another process, or a thread without the lock, that finds the files stale rebuilds in memory only
+(``load(..., persist=False)``) and leaves them to the writer, which would otherwise fold a base it
+never wrote into its own. A rebuild streams SQLite's vectors a chunk at a time into the new index.
 
 Threads: FAISS searches an index nobody modifies safely from many threads, so searches run in
 parallel, each holding the shared side of a readers-writer lock. Writers (`load`, `add`, `remove`,
@@ -28,6 +34,7 @@ builds the new base while searches go on against the old one; other writers wait
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -38,7 +45,8 @@ import tempfile
 import threading
 import time
 import zipfile
-from collections.abc import Callable, Iterator, Sequence
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -47,7 +55,10 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-RebuildSource = Callable[[], tuple[np.ndarray, np.ndarray]]
+Chunks = Iterable[tuple[np.ndarray, np.ndarray]]
+# The passages to build from, as (pks, vectors) chunks: every n-th article's for n > 1 (a sample to
+# train IVF lists on), all of them for 1.
+RebuildSource = Callable[[int], Chunks]
 
 KINDS = ("auto", "flat", "ivf")
 DEFAULT_KIND = "auto"
@@ -58,7 +69,8 @@ KMEANS_ITERATIONS = 10  # recall measured the same as with FAISS's default 25, i
 DEFAULT_NPROBE = 128  # recall@60 0.96-0.99 on question vectors at 17k, 100k, 200k and 1M passages
 MERGE_MIN = 10_000  # save() folds the delta once its additions and removals pass this many ...
 MERGE_FRACTION = 0.02  # ... or this share of the base, whichever is more
-FORMAT = 2  # the file layout; a manifest of another format is rebuilt
+FORMAT = 3  # the file layout; a manifest of another format is rebuilt, but for ...
+TIMED_FORMAT = 2  # ... the one before, which knew the base by its size and mtime (the layout is the same)
 
 _NO_INDEX = "no index yet"
 
@@ -97,21 +109,56 @@ def create_index(kind: str, dim: int, count: int, threshold: int = ANN_THRESHOLD
 
 
 def build_index(
-    kind: str, dim: int, ids: np.ndarray, vectors: np.ndarray, threshold: int = ANN_THRESHOLD
+    kind: str, dim: int, count: int, source: RebuildSource, threshold: int = ANN_THRESHOLD
 ) -> faiss.Index:
-    """`create_index` holding these vectors; an IVF index is first trained on a sample of them."""
-    index = create_index(kind, dim, len(ids), threshold)
-    if not len(ids):
+    """`create_index` for `count` vectors, filled from `source` a chunk at a time: memory for the index
+    and one chunk, never for every vector (at a million passages, all of them twice over took 3.7 GB).
+
+    An IVF index is first trained on every n-th article's passages, n picked for between one and two
+    `TRAIN_SAMPLE`s of vectors, cut down to one at random: one more pass, over a tenth of the
+    passages at a million. Below two samples that pass reads everything, and is kept for the adding.
+    """
+    index = create_index(kind, dim, count, threshold)
+    if not isinstance(index, faiss.IndexIVF):
+        _add(index, source(1))
         return index
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    if isinstance(index, faiss.IndexIVF):
+    every = max(1, count // TRAIN_SAMPLE)
+    ids, vectors = _joined(source(every), dim)
+    if len(ids):
         sample = vectors
         if len(vectors) > TRAIN_SAMPLE:
-            rows = np.random.default_rng(0).choice(len(vectors), TRAIN_SAMPLE, replace=False)
-            sample = vectors[np.sort(rows)]
+            sample = vectors[np.sort(np.random.default_rng(0).choice(len(vectors), TRAIN_SAMPLE, False))]
         index.train(sample)
-    index.add_with_ids(vectors, np.asarray(ids, dtype=np.int64))
+        del sample
+    if every == 1:
+        _add(index, [(ids, vectors)])
+    else:
+        del ids, vectors  # only a sample: freed before the adding
+        _add(index, source(1))
     return index
+
+
+def _joined(chunks: Chunks, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """The chunks as one (pks, float32 vectors) pair."""
+    parts = [(ids, vectors) for ids, vectors in chunks if len(ids)]
+    if not parts:
+        return _NO_IDS, np.zeros((0, dim), dtype=np.float32)
+    ids = np.concatenate([ids for ids, _ in parts]).astype(np.int64, copy=False)
+    vectors = np.concatenate([vectors for _, vectors in parts]).astype(np.float32, copy=False)
+    return ids, np.ascontiguousarray(vectors)
+
+
+def _add(index: faiss.Index, chunks: Chunks) -> None:
+    for ids, vectors in chunks:
+        if len(ids):
+            index.add_with_ids(
+                np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64)
+            )
+
+
+def from_arrays(ids: np.ndarray, vectors: np.ndarray) -> RebuildSource:
+    """A `RebuildSource` over vectors already in memory (every n-th vector for a sample)."""
+    return lambda every: [(ids[::every], vectors[::every])]
 
 
 def vectors_in_file(path: Path) -> int:
@@ -157,6 +204,7 @@ class PassageIndex:
         self._rw = _ReadWriteLock()
         self._base_saved = False  # whether self.path holds self._base
         self._dirty = False  # changes since the files were last written
+        self._format: int | None = None  # the manifest's, as last read or written
         self._source: RebuildSource | None = None  # SQLite's passages, as `load` was given them
         self._install(create_index(kind, dim, 0, threshold), _empty_delta(dim), _NO_IDS)
 
@@ -164,6 +212,12 @@ class PassageIndex:
     def count(self) -> int:
         with self._rw.shared():
             return self._live()
+
+    @property
+    def saved(self) -> bool:
+        """Whether the files hold this index under a manifest of this format: not after a rebuild in
+        memory, unsaved changes or an older manifest, until the writer's `save`."""
+        return self._base_saved and not self._dirty and self._format == FORMAT
 
     @property
     def needs_merge(self) -> bool:
@@ -202,18 +256,36 @@ class PassageIndex:
                 "vector_bytes": int(base_bytes + delta_bytes),
             }
 
-    def load(self, expected_count: int, rebuild: RebuildSource, generation: int | None = None) -> None:
+    def load(
+        self,
+        expected_count: int,
+        rebuild: RebuildSource,
+        generation: int | None = None,
+        *,
+        persist: bool = True,
+        behind_ok: bool = False,
+    ) -> None:
         """Open the files if they match the caller's count (and generation, when given) and each other;
-        otherwise rebuild from `rebuild()`'s (pks, vectors) and save."""
+        otherwise rebuild from `rebuild`'s passages, and save them only if `persist` (the writer).
+
+        ``behind_ok`` (a reader while a writer is busy): files saved at an older generation open as
+        they are if they agree with each other, since the writer saves what it has committed within
+        seconds (`Engine.refresh` then follows), where a rebuild would take minutes at a million."""
         with self._write_lock:
             self._source = rebuild
-            problem = self._open(expected_count, generation)
+            problem = self._open(expected_count, generation, behind_ok)
             if problem is None:
                 return
             if problem != _NO_INDEX or expected_count:
-                log.warning("FAISS index %s: %s; rebuilding it from SQLite", self.path, problem)
-            self._build_base(rebuild)
-            self._write_state(generation)
+                where = "" if persist else " in memory (the files are the writer's to save)"
+                log.warning("FAISS index %s: %s; rebuilding it from SQLite%s", self.path, problem, where)
+            base = self._built(rebuild, expected_count)
+            if persist:
+                self._write_base(base)
+                self._write_state(generation)
+            else:
+                self._install(base, _empty_delta(self.dim), _NO_IDS)
+                self._base_saved, self._dirty, self.generation = False, True, generation
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         """Add vectors under new pks (to the delta: nothing is written until `save`)."""
@@ -254,7 +326,7 @@ class PassageIndex:
         once the index holds what SQLite committed, as the one writer does after its adds."""
         with self._write_lock:
             if self.outgrown and self._source is not None:
-                self._build_base(self._source)
+                self._write_base(self._built(self._source, self._live()))
             elif self.needs_merge or not self._base_saved:
                 self._fold()
             self._write_state(generation)
@@ -326,25 +398,25 @@ class PassageIndex:
                 kept = ~np.isin(base_ids, self._removed)
                 ids = np.concatenate([base_ids[kept], ids])
                 vectors = np.concatenate([base_vectors[kept], vectors])
-            self._write_base(build_index("ivf", self.dim, ids, vectors))
+            self._write_base(build_index("ivf", self.dim, len(ids), from_arrays(ids, vectors)))
             return
-        # Change a copy read from the file: the mapped base is read-only.
-        if self._base_saved:
-            base = faiss.read_index(str(self.path))
-        else:
-            base = create_index(self.kind, self.dim, 0, self.threshold)
+        # Change a copy (searches go on against the base): read from the file, as the mapped base is
+        # read-only, or of one never written (empty, or a reader's rebuild in memory).
+        base = faiss.read_index(str(self.path)) if self._base_saved else faiss.clone_index(self._base)
         if len(self._removed):
             base.remove_ids(self._removed)
         if len(ids):
             base.add_with_ids(vectors, ids)
         self._write_base(base)
 
-    def _build_base(self, source: RebuildSource) -> None:
-        """A base built afresh from `source`'s (pks, vectors), lists sized for them; written, swapped in."""
+    def _built(self, source: RebuildSource, count: int) -> faiss.Index:
+        """A base built afresh from `source`'s `count` passages, lists sized for them."""
         started = time.perf_counter()
-        ids, vectors = source()
-        self._write_base(build_index(self.kind, self.dim, ids, vectors, self.threshold))
-        log.info("built %s: %s in %.1fs", self.path, self.info, time.perf_counter() - started)
+        base = build_index(self.kind, self.dim, count, source, self.threshold)
+        log.info(
+            "built the base of %s: %d vectors in %.1fs", self.path, base.ntotal, time.perf_counter() - started
+        )
+        return base
 
     def _write_base(self, base: faiss.Index) -> None:
         """Write a new base and swap in its memory-mapped file, with an empty delta."""
@@ -358,7 +430,7 @@ class PassageIndex:
         """Write the delta, then the manifest that vouches for it and the base."""
         data = _delta_bytes(self._delta, self._removed)
         _atomic_write(self.delta_path, lambda tmp: Path(tmp).write_bytes(data))
-        base, stat = self._base, self.path.stat()
+        base = self._base
         ivf = isinstance(base, faiss.IndexIVF)
         manifest = {
             "format": FORMAT,
@@ -370,7 +442,11 @@ class PassageIndex:
             "index": "ivf" if ivf else "flat",
             "nlist": base.nlist if ivf else None,
             "nprobe": base.nprobe if ivf else None,
-            "base": {"count": int(base.ntotal), "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns},
+            "base": {
+                "count": int(base.ntotal),
+                "bytes": self.path.stat().st_size,
+                "crc32": _checksum(self.path),
+            },
             "delta": {
                 "count": int(self._delta.ntotal),
                 "removed": len(self._removed),
@@ -379,9 +455,9 @@ class PassageIndex:
         }
         _atomic_write(self.manifest_path, lambda tmp: Path(tmp).write_text(json.dumps(manifest, indent=2)))
         self.generation = generation
-        self._dirty = False
+        self._dirty, self._format = False, FORMAT
 
-    def _open(self, expected_count: int, generation: int | None) -> str | None:
+    def _open(self, expected_count: int, generation: int | None, behind_ok: bool) -> str | None:
         """Install the files if the manifest vouches for them and the caller; otherwise say what is wrong."""
         if not self.path.exists() or not self.manifest_path.exists():
             return _NO_INDEX
@@ -391,21 +467,30 @@ class PassageIndex:
             return f"unreadable manifest ({exc})"
         if not isinstance(manifest, dict):
             return "unreadable manifest (not an object)"
+        saved_at, saved_count = manifest.get("generation"), manifest.get("count")
+        behind = (
+            behind_ok
+            and isinstance(saved_at, int)
+            and isinstance(saved_count, int)
+            and generation is not None
+            and saved_at < generation
+        )
         wanted = {
-            "format": FORMAT,
+            "format": manifest.get("format") if manifest.get("format") in (FORMAT, TIMED_FORMAT) else FORMAT,
             "model": self.model,
             "dim": self.dim,
             "kind": self.kind,
-            "count": expected_count,
+            "count": saved_count if behind else expected_count,
         }
-        if generation is not None:
+        if generation is not None and not behind:
             wanted["generation"] = generation
         got = {key: manifest.get(key) for key in wanted}
         if got != wanted:
             return f"manifest {got} does not match {wanted}"
+        if behind:
+            expected_count = saved_count
         base_info, delta_info = manifest.get("base") or {}, manifest.get("delta") or {}
-        stat = self.path.stat()
-        if (base_info.get("bytes"), base_info.get("mtime_ns")) != (stat.st_size, stat.st_mtime_ns):
+        if not _same_base(self.path, base_info, manifest["format"]):
             return f"{self.path.name} changed after the manifest was written (an interrupted merge?)"
         try:
             base = _read_base(self.path)
@@ -425,8 +510,8 @@ class PassageIndex:
         if isinstance(base, faiss.IndexIVF):
             base.nprobe = manifest.get("nprobe") or base.nprobe
         self._install(base, delta, removed)
-        self.generation = manifest.get("generation")
-        self._base_saved, self._dirty = True, False
+        self.generation = saved_at
+        self._base_saved, self._dirty, self._format = True, False, manifest["format"]
         return None
 
 
@@ -527,6 +612,37 @@ def _parse_delta(data: bytes, dim: int) -> tuple[faiss.IndexIDMap2, np.ndarray]:
     if len(ids):
         delta.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids.astype(np.int64))
     return delta, removed.astype(np.int64)
+
+
+def _same_base(path: Path, recorded: dict, manifest_format: int) -> bool:
+    """Whether the base file is the one the manifest recorded: by size and content, or for a manifest
+    of the format before, which knew only those, by size and mtime (a copy of it is rebuilt once)."""
+    stat = path.stat()
+    if recorded.get("bytes") != stat.st_size:
+        return False
+    if manifest_format == TIMED_FORMAT:
+        return recorded.get("mtime_ns") == stat.st_mtime_ns
+    return recorded.get("crc32") == _checksum(path)
+
+
+def _checksum(path: Path) -> int:
+    """The file's CRC-32 (~3 GB/s: 0.1 s for a million passages' IVF base, read 4 MiB at a time).
+
+    Remembered for the file as it is (same inode, size and change times): a reader reloads after each
+    of the writer's saves, every few seconds while it ingests, and most leave the base as it was."""
+    stat = path.stat()
+    return _checksum_of(
+        str(path), (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _checksum_of(path: str, version: tuple[int, ...]) -> int:
+    crc = 0
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 22):
+            crc = zlib.crc32(block, crc)
+    return crc
 
 
 def _digest(data: bytes) -> str:

@@ -25,7 +25,7 @@ from bot.text import (
 TOKEN = "MTIzNDU2Nzg5.fake-secret-token.do-not-log-me"
 
 
-async def finished(bot: NewsBot, ix: FakeInteraction, timeout: float = 15.0) -> FakeInteraction:
+async def finished(bot: NewsBot, ix: FakeInteraction, timeout: float = 60.0) -> FakeInteraction:
     """Until the command's callback returned (its buttons, if any, are then live)."""
     async with asyncio.timeout(timeout):
         while ix.id not in bot.completed:  # type: ignore[attr-defined]

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from fakediscord import FakeDiscord, UploadedFile
+from fakediscord import FakeDiscord, FakeInteraction, UploadedFile
 from harness import embed_text, ephemeral_reply, final_message, run_command
 
 from bot.app import NewsBot
+from bot.errors import UNAVAILABLE
 from bot.exts.admin._uploads import read_upload
+from index import locks
 from index.engine import Engine
 
 PINGING_ARTICLE = """Harbour alert for @everyone
@@ -223,3 +227,79 @@ def test_an_edited_re_upload_replaces_what_the_first_upload_stored(
             "scope": "42",
         }
     ]
+
+
+async def private_followup(fake: FakeDiscord, ix: FakeInteraction) -> str:
+    """The text of a private answer sent after the command deferred (a refusal found on a thread)."""
+    await fake.wait_until(lambda: ix.followup_ids)
+    message = fake.get_message(ix.followup_ids[0])
+    assert message["flags"] == 64, message
+    return message["content"]
+
+
+async def test_a_server_follows_a_limited_number_of_feeds(
+    start_bot, fake: FakeDiscord, engine: Engine
+) -> None:
+    admin, scope = fake.admin_user, str(fake.guild_id)
+    async with start_bot(feeds_per_server=2) as bot:
+        for n in (1, 2):
+            await run_command(bot, fake, "feeds add", {"url": f"https://news.example/{n}.xml"}, user=admin)
+        refused = await fake.slash_command("feeds add", {"url": "https://news.example/3.xml"}, user=admin)
+        assert await private_followup(fake, refused) == (
+            "This server follows 2 feeds, the most it may: stop following one with /feeds remove first."
+        )
+        renamed = await run_command(
+            bot, fake, "feeds add", {"url": "https://news.example/2.xml", "name": "Two"}, user=admin
+        )  # following a feed again only renames it: not one more
+        assert final_message(fake, renamed)["content"].startswith(
+            "Following <https://news.example/2.xml> (Two)"
+        )
+    assert [(f.url, f.name) for f in engine.feeds.list(scope)] == [
+        ("https://news.example/1.xml", None),
+        ("https://news.example/2.xml", "Two"),
+    ]
+
+
+def string_options(options: list[dict[str, Any]], where: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    for option in options:
+        if option["type"] in (1, 2):  # a subcommand (group)
+            yield from string_options(option.get("options") or [], f"{where} {option['name']}")
+        elif option["type"] == 3:
+            yield f"{where} {option['name']}", option
+
+
+async def test_every_free_text_option_has_a_length_cap(bot: NewsBot, fake: FakeDiscord) -> None:
+    options = [
+        found for c in fake.commands() for found in string_options(c.get("options") or [], f"/{c['name']}")
+    ]
+    assert len(options) >= 12
+    uncapped = [where for where, option in options if not 0 < option.get("max_length", 0) <= 6000]
+    assert uncapped == []
+
+
+async def test_an_over_long_option_is_refused_before_anything_is_done(
+    bot: NewsBot, fake: FakeDiscord, engine: Engine
+) -> None:
+    """Discord holds its users to the caps; a value past one (a stale command, a hand-made request) is
+    refused before the command acts, as a reply that fits in a message."""
+    name = "N" * 3000
+    ix = await fake.slash_command(
+        "feeds add", {"url": "https://news.example/rss", "name": name}, user=fake.admin_user
+    )
+    assert await ephemeral_reply(fake, ix) == "`name` is 3,000 characters long: keep it to 100."
+    assert engine.feeds.list(str(fake.guild_id)) == []
+
+
+async def test_a_held_writer_lock_is_reported_without_its_details(
+    bot: NewsBot,
+    fake: FakeDiscord,
+    engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(locks, "WRITER_WAIT", 0.2)
+    with locks.writer(engine.settings.data_dir):  # as another process writing to the data dir
+        ix = await fake.slash_command("forget", {"article": "h1"}, user=fake.admin_user)
+        told = await private_followup(fake, ix)
+    assert told == UNAVAILABLE
+    assert f"is writing to {engine.settings.data_dir}" in caplog.text  # the operator's details: logged

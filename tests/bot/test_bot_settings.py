@@ -8,6 +8,7 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from bot.discord_urls import point_discord_at
+from bot.exts.admin._render import polling_note
 from bot.settings import DISCORD_API_URL, BotSettings
 
 
@@ -50,3 +51,24 @@ def test_discords_own_urls_change_nothing() -> None:
     base, gateway = Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
     point_discord_at("https://discord.com/api/v10", "wss://gateway.discord.gg/")()
     assert (base, gateway) == (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
+
+
+def test_admin_threads_and_per_server_limits_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    defaults = BotSettings(_env_file=None)
+    assert (defaults.admin_workers, defaults.ingest_jobs_per_server, defaults.feeds_per_server) == (2, 2, 25)
+    monkeypatch.setenv("NEWSBOT_ADMIN_WORKERS", "3")
+    monkeypatch.setenv("NEWSBOT_INGEST_JOBS_PER_SERVER", "1")
+    monkeypatch.setenv("NEWSBOT_FEEDS_PER_SERVER", "5")
+    settings = BotSettings(_env_file=None)
+    assert (settings.admin_workers, settings.ingest_jobs_per_server, settings.feeds_per_server) == (3, 1, 5)
+
+
+def test_feeds_may_be_polled_every_fraction_of_a_minute(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSBOT_FEED_POLL_MINUTES", "0.25")  # bench/soak.py polls its local site every 15 s
+    minutes = BotSettings(_env_file=None).feed_poll_minutes
+    assert minutes == 0.25 and polling_note(minutes) == "I check the feeds every 0.25 minutes."
+    assert polling_note(BotSettings(_env_file=None, feed_poll_minutes=15).feed_poll_minutes).endswith(
+        "every 15 minutes."
+    )

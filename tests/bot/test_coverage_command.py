@@ -11,6 +11,7 @@ from harness import ephemeral_reply, final_message, run_command
 
 from bot.settings import BotSettings
 from index.engine import Engine
+from index.models import ArticleIn
 
 
 @pytest.fixture
@@ -36,3 +37,23 @@ async def test_coverage_spends_from_the_same_budget_as_questions(start_bot, fake
         assert "Easy there: you can ask again in" in await ephemeral_reply(fake, again)
         other = await run_command(bot, fake, "coverage", user=fake.admin_user)
         assert other.callback_types == [5]  # another user's budget is their own
+
+
+async def test_coverage_shows_when_the_news_this_server_sees_was_last_ingested(
+    start_bot, fake: FakeDiscord, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another server's upload is not news here: its time must not show as this server's last ingest."""
+    monkeypatch.setattr("index.ingest.now_iso", lambda: "2030-01-02T03:04:05+00:00")
+    upload = ArticleIn(title="Quay closes", text="The quay closed on Monday. Boats moved to the pier.")
+    assert engine.ingest([upload], scope=str(fake.other_guild_id)).new == 1
+    later = "<t:1893553445:f>"  # 2030-01-02T03:04:05Z
+
+    def last_ingest(ix) -> str:
+        fields = {f["name"]: f["value"] for f in final_message(fake, ix)["embeds"][0]["fields"]}
+        return fields["Last ingest"]
+
+    async with start_bot() as bot:
+        here = await run_command(bot, fake, "coverage")
+        there = await run_command(bot, fake, "coverage", channel_id=fake.other_channel_id)
+    assert later not in last_ingest(here) and last_ingest(here) != "never"  # the sample, as shared news
+    assert later in last_ingest(there)

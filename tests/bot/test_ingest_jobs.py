@@ -4,8 +4,11 @@ even once the interaction's token has expired (shortened here from Discord's 15 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,9 +17,11 @@ from typing import Any
 import pytest
 from aiohttp import web
 from fakediscord import FakeDiscord, UploadedFile
-from harness import final_message, run_command
+from harness import ephemeral_reply, final_message, finished, run_command
 
 from bot.app import NewsBot
+from bot.checks import JobSlots
+from bot.errors import UserError
 from index.engine import Engine
 from index.errors import EngineError
 from index.ingest import IngestReport
@@ -144,8 +149,83 @@ async def test_a_job_that_fails_in_the_background_says_why_in_its_channel_messag
     )
 
 
+async def test_a_job_running_when_the_bot_closes_says_it_was_stopped(
+    start_bot: Any,
+    fake: FakeDiscord,
+    engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    released, writing = threading.Event(), threading.Event()
+    real_ingest = engine.ingest
+
+    def held_ingest(*args: Any, **kwargs: Any) -> IngestReport:
+        writing.set()
+        released.wait(timeout=60)
+        return real_ingest(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "ingest", held_ingest)
+    upload = UploadedFile("file", "quay.txt", "text/plain", b"Quay\n\nThe quay closes on Monday.")
+    async with start_bot():
+        monkeypatch.setattr(sys.modules["bot.exts.admin._job"], "NOTICE_AFTER", 0.0)
+        ix = await fake.slash_command("ingest", {"file": upload}, user=fake.admin_user)
+        await asyncio.to_thread(writing.wait, 30)
+        # the job has its channel message once the private reply points at it
+        await fake.wait_until(lambda: any(r.method == "PATCH" for r in ix.requests))
+        released.set()  # the batch in hand finishes as the bot closes; the job itself is stopped
+    assert job_message(fake)["content"] == (
+        f"/ingest of “quay.txt” by <@{fake.admin_user.id}> was stopped: the bot is shutting down. "
+        "What it stored before then stays; run it again for the rest (what is stored already is skipped)."
+    )
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.records
+
+
 async def test_a_quick_job_answers_privately_only(bot: NewsBot, fake: FakeDiscord) -> None:
     upload = UploadedFile("file", "quay.txt", "text/plain", b"Quay\n\nThe quay closes on Monday.")
     ix = await run_command(bot, fake, "ingest", {"file": upload}, user=fake.admin_user)
     assert final_message(fake, ix)["content"].startswith("Added: 1 new")
     assert [m for m in fake.messages_in(fake.channel_id) if m.get("webhook_id") is None] == []
+
+
+async def test_a_server_runs_a_limited_number_of_ingest_jobs_at_once(
+    start_bot: Any, fake: FakeDiscord, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    released, writing = threading.Event(), threading.Event()
+    real_ingest = engine.ingest
+
+    def held_ingest(*args: Any, **kwargs: Any) -> IngestReport:
+        writing.set()
+        released.wait(timeout=60)
+        return real_ingest(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "ingest", held_ingest)
+
+    def upload(n: int) -> UploadedFile:
+        return UploadedFile("file", f"quay{n}.txt", "text/plain", f"Quay {n}\n\nBerth {n} closes.".encode())
+
+    async with start_bot(ingest_jobs_per_server=1) as bot:
+        try:
+            first = await fake.slash_command("ingest", {"file": upload(1)}, user=fake.admin_user)
+            assert await asyncio.to_thread(writing.wait, 30)
+            second = await fake.slash_command("ingest", {"file": upload(2)}, user=fake.admin_user)
+            assert await ephemeral_reply(fake, second) == (
+                "This server already has 1 /ingest job running, the most it may: "
+                "wait until it is done, then try again."
+            )
+        finally:
+            released.set()
+        await finished(bot, first)
+        assert final_message(fake, first)["content"].startswith("Added: 1 new")
+        third = await run_command(bot, fake, "ingest", {"file": upload(3)}, user=fake.admin_user)
+        assert final_message(fake, third)["content"].startswith("Added: 1 new")  # the slot was freed
+
+
+def test_job_slots_are_per_server_and_freed_when_a_job_ends() -> None:
+    slots = JobSlots(2, "/ingest job")
+    full = r"already has 2 /ingest jobs running.*wait until one is done"
+    with slots.take(1), slots.take(1), slots.take(2), pytest.raises(UserError, match=full):  # 2: its own
+        slots.take(1).__enter__()
+    with contextlib.suppress(RuntimeError), slots.take(1):
+        raise RuntimeError("a failed job")
+    with slots.take(1), slots.take(1):  # every slot was given back
+        pass

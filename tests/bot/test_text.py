@@ -109,6 +109,9 @@ def test_links_titles_and_citations() -> None:
     assert citation(article, with_title=False) == "[Example News](https://news.example/rail) · 2024-03-04"
     undated = ArticleRef("id", "T", None, None, None)
     assert citation(undated) == "T · unknown outlet · undated"
+    # A fetched page that named another site's article as its own: cited as its own site, with the claim.
+    copier = ArticleRef("id", "T", "copier.example", "https://copier.example/t", None, claimed_source="AP")
+    assert citation(copier) == "[T](https://copier.example/t) · copier.example (claims: AP) · undated"
 
 
 def test_outlets_line_links_copies_and_counts_the_rest() -> None:

@@ -18,6 +18,7 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Self, TypeVar
 
 from aiohttp import WSMsgType, web
@@ -41,6 +42,7 @@ from .payloads import (
     ALL_PERMISSIONS,
     APPLICATION_FLAGS,
     ATTACHMENT_SIZE_LIMIT,
+    DISCORD_EPOCH_MS,
     EVERYONE_PERMISSIONS,
     FLAG_EPHEMERAL,
     INTENT_DIRECT_MESSAGES,
@@ -332,7 +334,7 @@ class FakeDiscord:
                 waiter.set_result(None)
         self._waiters.clear()
 
-    async def wait_until(self, condition: Callable[[], T], timeout: float = 5.0) -> T:
+    async def wait_until(self, condition: Callable[[], T], timeout: float = 30.0) -> T:
         """Re-evaluate ``condition`` after every REST call or gateway frame; return its first truthy value."""
         loop = asyncio.get_running_loop()
         try:
@@ -347,18 +349,18 @@ class FakeDiscord:
         return result
 
     async def wait_for(
-        self, predicate: Callable[[RecordedRequest], bool], timeout: float = 5.0
+        self, predicate: Callable[[RecordedRequest], bool], timeout: float = 30.0
     ) -> RecordedRequest:
         """First recorded request (already seen or future) matching ``predicate``."""
         return await self.wait_until(lambda: next((r for r in self.requests if predicate(r)), None), timeout)
 
-    async def wait_for_request(self, method: str, path: str, timeout: float = 5.0) -> RecordedRequest:
+    async def wait_for_request(self, method: str, path: str, timeout: float = 30.0) -> RecordedRequest:
         """Like `wait_for`, matching ``method`` and a regex searched in the path."""
         return await self.wait_for(
             lambda r: r.method == method and re.search(path, r.path) is not None, timeout
         )
 
-    async def wait_until_ready(self, timeout: float = 5.0) -> None:
+    async def wait_until_ready(self, timeout: float = 30.0) -> None:
         """Until READY and GUILD_CREATE went out (discord.py's on_ready follows after guild_ready_timeout)."""
         await self.wait_until(lambda: self._session is not None and self._session.seq >= 2, timeout)
 
@@ -368,6 +370,33 @@ class FakeDiscord:
             for r in self.requests
             if (method is None or r.method == method) and (path is None or re.search(path, r.path))
         ]
+
+    def forget(self, older_than: float) -> None:
+        """Drop the records older than ``older_than`` seconds: requests, messages neither sent nor edited
+        since (and files uploaded before), interactions whose token has expired too, and the gateway
+        events the bot's last heartbeat confirmed it received. A long run (bench/soak.py) then holds a
+        window of records, so that the process's memory growth is the bot's."""
+        now, cutoff = time.time(), time.monotonic() - older_than
+        oldest_id = (int((now - older_than) * 1000) - DISCORD_EPOCH_MS) << 22
+
+        def recent(message_id: int, message: dict[str, Any]) -> bool:
+            edited = message.get("edited_timestamp")
+            return message_id >= oldest_id or (
+                edited is not None and datetime.fromisoformat(edited).timestamp() >= now - older_than
+            )
+
+        self.requests[:] = [r for r in self.requests if r.time >= cutoff]
+        self._messages = {i: m for i, m in self._messages.items() if recent(i, m)}
+        self._files = {i: data for i, data in self._files.items() if i >= oldest_id}
+        self.interactions = {
+            i: ix
+            for i, ix in self.interactions.items()
+            if ix.created >= cutoff or (self.token_lifetime is not None and not self.token_expired(ix))
+        }
+        beats = (p for p in reversed(self.gateway_received) if p.get("op") == OP_HEARTBEAT)
+        confirmed = next((p["d"] for p in beats if isinstance(p.get("d"), int)), 0)
+        if self._session is not None:
+            self._session.sent = [p for p in self._session.sent if p["s"] > confirmed]
 
     @property
     def unknown_requests(self) -> list[RecordedRequest]:
@@ -965,6 +994,29 @@ class FakeDiscord:
             member_permissions=None,
             locale="en-US",
             message=stored,
+        )
+
+    async def forged_click(
+        self,
+        message: dict[str, Any],
+        custom_id: str,
+        *,
+        user: FakeUser | None = None,
+        channel_id: int | None = None,
+    ) -> FakeInteraction:
+        """A button press from a hostile client: any ``custom_id`` (on the message or not), carrying
+        ``message`` as given (a stored one, or a tampered copy), from ``channel_id`` (by default the
+        message's own, or another guild's). `component_click` is the honest press."""
+        channel_id = channel_id or int(message["channel_id"])
+        return await self._send_interaction(
+            3,
+            {"custom_id": custom_id, "component_type": 2},
+            user=user,
+            channel_id=channel_id,
+            dm=self.channels[channel_id]["type"] == 1,
+            member_permissions=None,
+            locale="en-US",
+            message=message,
         )
 
     async def modal_submit(

@@ -15,6 +15,7 @@ from discord.ext import commands
 
 from .client import running_client
 from .payloads import FLAG_EPHEMERAL
+from .rest import ApiError
 from .server import FakeDiscord
 
 
@@ -281,3 +282,30 @@ async def test_guild_commands_files_modals_dms_and_intents() -> None:
             "hello in private",
             "dm ok",
         ]
+
+
+async def test_forget_keeps_a_window_of_records_and_the_bot_still_works() -> None:
+    async with bot_on_fake(heartbeat_interval_ms=100, token_lifetime=1.5) as (fake, bot):
+        ping = await fake.slash_command("ping")
+        await fake.wait_until(lambda: ping.followup_ids)
+        pong = fake.get_message(ping.followup_ids[0])
+        old = await fake.slash_command("echo", {"text": "old"})
+        await fake.wait_until(lambda: old.original_id)
+        await asyncio.sleep(2.0)  # heartbeats meanwhile confirm every event so far
+        sent = len(fake._session.sent)  # type: ignore[union-attr]
+        click = await fake.component_click(pong, "again")  # an edit: pong stays, though sent long ago
+        await fake.wait_until(lambda: click.callbacks)
+
+        fake.forget(older_than=1.5)
+        assert set(fake.interactions) == {click.id}  # ping and old: old, and past their token
+        assert {r.path for r in fake.requests} == {f"/interactions/{click.id}/{click.token}/callback"}
+        assert fake.get_message(int(pong["id"]))["content"] == "pong again"
+        with pytest.raises(ApiError):
+            fake.get_message(old.original_id)
+        assert len(fake._session.sent) < sent  # type: ignore[union-attr]
+
+        await fake.request_reconnect()  # RESUME replays what the bot has not confirmed
+        await fake.wait_until(lambda: fake.resumes == 1)
+        echo = await fake.slash_command("echo", {"text": "after"})
+        await fake.wait_until(lambda: echo.original_id)
+        assert fake.get_message(echo.original_id)["content"] == "after"

@@ -108,7 +108,7 @@ async def test_rss_feed(server: WebServer, fetcher: Fetcher, store: FeedStore, i
     assert all(article.meta["feed"] == feed_url for article in articles.values())
 
     tidal = articles["Port Wren switches on tidal energy pilot"]  # from its page, which names a canonical URL
-    assert tidal.url == "https://news.example/energy/port-wren-tidal-pilot"
+    assert tidal.url == server.url("/energy/port-wren-tidal-pilot")
     assert (tidal.source, tidal.published, tidal.origin) == (
         "The Example Gazette",
         "2024-03-14",
@@ -435,3 +435,48 @@ def test_a_server_sees_its_feeds_health_with_the_shared_copies_counted(store: Fe
     assert (shared_feed.items_stored, shared_feed.items_failing) == (2, 1)
     assert store.remove(url, scope="42") and store.remove(url)
     assert store.db.execute("SELECT count(*) FROM feed_item_failures").fetchone() == (0,)
+
+
+async def test_a_server_following_a_feed_another_has_polled_still_gets_its_items(
+    server: WebServer, fetcher: Fetcher, store: FeedStore, ingest: Collector
+) -> None:
+    """One server's poll must not leave validators that answer another's first fetch with a 304."""
+    feed_url = server.fixture("/rss.xml", "rss.xml", RSS, conditional=True)
+    store.add(feed_url, scope="1")
+    assert (await poll_feeds(store, fetcher, ingest, now=NOW, scope="1", every_scope=False)).new_items == 3
+    store.add(feed_url, scope="2")  # follows it later: the feed has not changed since server 1's poll
+    report = await poll_feeds(
+        store, fetcher, ingest, now=NOW + timedelta(minutes=15), scope="2", every_scope=False
+    )
+    assert report.new_items == 3 and not report.feeds[0].not_modified
+    assert [{a.scope for a in batch} for batch in ingest.batches] == [{"1"}, {"2"}]
+    assert "If-None-Match" not in server.request_headers["/rss.xml"]
+    feeds = {feed.scope: feed for feed in store.followers(feed_url)}
+    assert feeds["1"].etag == feeds["2"].etag is not None and feeds["2"].items_stored == 3
+    # Both have taken what it lists now: a conditional fetch is safe again, for either.
+    report = await poll_feeds(
+        store, fetcher, ingest, now=NOW + timedelta(minutes=30), scope="1", every_scope=False
+    )
+    assert report.feeds[0].not_modified and len(ingest.batches) == 2
+
+
+async def test_feed_validators_stored_before_they_were_per_server_are_not_trusted(
+    server: WebServer, fetcher: Fetcher, tmp_path: Path, ingest: Collector
+) -> None:
+    """A data dir whose feeds kept one ETag for every follower: the first poll after the upgrade is a
+    full fetch, so a server a 304 hid items from takes them then."""
+    feed_url = server.fixture("/rss.xml", "rss.xml", RSS, conditional=True)
+    before = open_store(tmp_path / "newsbot.db")
+    before.add(feed_url, scope="1")
+    await poll_feeds(before, fetcher, ingest, now=NOW)
+    before.add(feed_url, scope="2")
+    etag = before.get(feed_url, "1").etag  # type: ignore[union-attr]
+    before.db.executescript(
+        f"ALTER TABLE feed_subscriptions DROP COLUMN etag; ALTER TABLE feed_subscriptions DROP COLUMN "
+        f"last_modified; UPDATE feeds SET etag = '{etag}'"  # the layout before: the feed's validators
+    )
+    before.db.close()
+    after = open_store(tmp_path / "newsbot.db")
+    report = await poll_feeds(after, fetcher, ingest, now=NOW + timedelta(minutes=15))
+    after.db.close()
+    assert report.new_items == 3 and [a.scope for a in ingest.batches[-1]] == ["2"] * 3

@@ -1,20 +1,28 @@
-"""The fetcher against a local server: limits, redirects, conditional GET and the private-address guard."""
+"""The fetcher against a local server: limits, redirects, conditional GET, the private-address guard,
+charsets, and what a page may say about itself."""
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import json
 import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any
 
 import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
 from webserver import WebServer
 
 from index import fetch as fetch_module
-from index.fetch import Fetcher, FetchError, PrivateAddressError, private_address_reason
+from index.engine import Engine
+from index.feeds import _parse_feed
+from index.fetch import Fetcher, FetchError, FetchResult, PrivateAddressError, private_address_reason
+from index.models import ArticleIn
 from index.settings import Settings
+
+GAZETTE_URL = "https://news.example/energy/port-wren-tidal-pilot"  # the impostor page's canonical
 
 
 def make_settings(**overrides: object) -> Settings:
@@ -74,7 +82,7 @@ async def test_get_returns_body_and_headers(server: WebServer, fetcher: Fetcher)
 async def test_fetch_article_prefers_canonical_url(server: WebServer, fetcher: Fetcher) -> None:
     url = server.fixture("/news/tidal.html", "tidal-pilot.html") + "?utm_source=feed"
     article = await fetcher.fetch_article(url)
-    assert article.url == "https://news.example/energy/port-wren-tidal-pilot"
+    assert article.url == server.url("/energy/port-wren-tidal-pilot")
     assert article.origin == url
     assert article.title == "Port Wren switches on tidal energy pilot"
     assert article.source == "The Example Gazette"
@@ -315,3 +323,177 @@ async def test_guard_covers_redirects(
         with pytest.raises(PrivateAddressError, match=refused):
             await fetcher.get(f"http://public.example:{port}/hop")
     assert server.hits["/hop"] == 1
+
+
+# -- charsets ---------------------------------------------------------------------------------------
+
+STORY = "".join(
+    f"<p>{line}</p>"
+    for line in (
+        "The ferry to Holm Island will run twice a day from Monday, the harbour office said on Friday.",
+        "Islanders had asked for a second crossing since the old timetable was cut back in the spring.",
+    )
+)
+
+
+def result(body: bytes, charset: str | None = None) -> FetchResult:
+    return FetchResult(
+        "https://a.example/", "https://a.example/", 200, body, "text/html", charset, None, None
+    )
+
+
+def page(head: str, tail: str = "") -> bytes:
+    return f"<html><head>{head}<title>Ferry</title></head><body><article>{STORY}</article>{tail}".encode()
+
+
+def punycode_bomb(size: int) -> str:
+    """What Python's punycode codec decodes in quadratic time: a long run of letters after the last hyphen
+    (here an unclosed comment, which a parser ignores)."""
+    return "<!--" + "b" * size
+
+
+async def max_loop_gap(work: Awaitable[Any]) -> tuple[Any, float]:
+    """``work``'s result and the longest the event loop went without running a ticker meanwhile."""
+    loop = asyncio.get_running_loop()
+    done = asyncio.Event()
+    gap = 0.0
+
+    async def tick() -> None:
+        nonlocal gap
+        last = loop.time()
+        while not done.is_set():
+            await asyncio.sleep(0.005)
+            now = loop.time()
+            gap, last = max(gap, now - last), now
+
+    ticker = asyncio.create_task(tick())
+    try:
+        outcome = await work
+    finally:
+        done.set()
+        await ticker  # its last tick measures up to now
+    return outcome, gap
+
+
+@pytest.mark.parametrize(
+    ("charset", "head"),
+    [("punycode", ""), (None, '<meta charset="punycode">')],
+    ids=["http-header", "meta-charset"],
+)
+async def test_a_page_naming_a_slow_codec_neither_costs_cpu_nor_blocks_the_loop(
+    server: WebServer, fetcher: Fetcher, charset: str | None, head: str
+) -> None:
+    """Python's punycode codec takes seconds on 300 KB (minutes at the size cap): only the web's own
+    encodings are decoded, and the decoding runs beside the event loop, not on it."""
+    content_type = f"text/html; charset={charset}" if charset else "text/html"
+    url = server.add("/bomb.html", page(head, punycode_bomb(300_000)), content_type=content_type)
+    started = time.process_time()
+    (article,), gap = await max_loop_gap(asyncio.gather(fetcher.fetch_article(url), return_exceptions=True))
+    assert time.process_time() - started < 1.0
+    assert gap < 0.25
+    assert isinstance(article, ArticleIn)
+    assert article.text.startswith("The ferry to Holm Island will run twice a day")
+    body = page(head, punycode_bomb(300_000))
+    started = time.process_time()
+    assert "Islanders had asked" in result(body, charset).text
+    assert time.process_time() - started < 0.25
+
+
+@pytest.mark.parametrize(
+    ("body", "charset", "expected"),
+    [
+        ("café".encode(), "x-no-such-charset", "café"),  # unknown: UTF-8
+        ("café".encode(), "cp500", "café"),  # Python knows EBCDIC, browsers do not: UTF-8
+        ("café".encode(), "utf-7", "café"),
+        ("café".encode(), "iso-2022-kr", "café"),  # WHATWG's "replacement": nothing to read, skipped
+        (b"\x93quoted\x94", "latin1", "\u201cquoted\u201d"),  # WHATWG: latin1 means windows-1252
+        (b"\x93quoted\x94", "x-unknown", "\ufffdquoted\ufffd"),  # UTF-8 with replacement
+        (
+            b'<meta charset="windows-1251">\xcf\xf0\xe8\xe2\xe5\xf2',
+            None,
+            '<meta charset="windows-1251">Привет',
+        ),
+        (
+            b'<meta charset="koi8-r">\xf0\xd2',
+            "bogus",
+            '<meta charset="koi8-r">Пр',
+        ),  # header unknown
+        (b'<meta charset="utf-16"><p>hi</p>', None, '<meta charset="utf-16"><p>hi</p>'),  # ASCII-read: UTF-8
+        (
+            b'<?xml version="1.0" encoding="cp037"?><rss/>',
+            None,
+            '<?xml version="1.0" encoding="cp037"?><rss/>',
+        ),
+        (b"\xef\xbb\xbfcaf\xc3\xa9", "windows-1252", "café"),  # a byte order mark wins
+    ],
+)
+def test_only_the_webs_encodings_are_decoded(body: bytes, charset: str | None, expected: str) -> None:
+    assert result(body, charset).text == expected
+
+
+def test_feed_bodies_are_decoded_by_the_same_rules() -> None:
+    """feedparser would decode with whatever codec the feed names, punycode included."""
+    item = (
+        "<item><guid>1</guid><title>Ferry</title><description>Twice a day from Monday.</description></item>"
+    )
+    xml = f'<?xml version="1.0" encoding="punycode"?><rss version="2.0"><channel><title>Harbour</title>{item}'
+    body = (xml + "</channel></rss>\n" + punycode_bomb(300_000)).encode()
+    for charset in (None, "punycode"):
+        feed = FetchResult(
+            "https://a.example/rss", "https://a.example/rss", 200, body, None, charset, None, None
+        )
+        started = time.process_time()
+        parsed = _parse_feed(feed)
+        assert time.process_time() - started < 1.0
+        assert [entry.title for entry in parsed.entries] == ["Ferry"]
+    cp500 = f'<?xml version="1.0" encoding="cp500"?><rss version="2.0"><channel>{item}</channel></rss>'
+    feed = FetchResult(
+        "https://a.example/rss", "https://a.example/rss", 200, cp500.encode(), None, None, None, None
+    )
+    assert [entry.title for entry in _parse_feed(feed).entries] == ["Ferry"]
+
+
+# -- what a page says about itself ------------------------------------------------------------------
+
+
+async def test_a_canonical_url_on_another_host_is_only_a_claim(server: WebServer) -> None:
+    """Any page can name another site's article as its canonical URL and that site's name as its own:
+    it is cited as the host it came from, with the page's word kept as a claim."""
+    port = server.base.rsplit(":", 1)[1]
+    server.fixture("/copy.html", "impostor-tidal.html")
+    url = f"http://copycat.example:{port}/copy.html"
+    async with Fetcher(make_settings(), resolver=FakeResolver({"copycat.example": ["127.0.0.1"]})) as fetcher:
+        article = await fetcher.fetch_article(url)
+    assert (article.url, article.source) == (url, "copycat.example")
+    assert article.meta["claimed_url"] == GAZETTE_URL
+    assert article.meta["claimed_source"] == "The Example Gazette"
+
+
+async def test_a_page_claiming_another_sites_article_does_not_replace_it(
+    server: WebServer, hash_settings: Settings
+) -> None:
+    """Ingest matches articles by URL: a page taken at its canonical word would replace the real one."""
+    gazette = "The harbor town of Port Wren switched on a small tidal turbine on Friday, the first of three."
+    engine = Engine(hash_settings.model_copy(update={"allow_private_urls": True}))
+    try:
+        engine.ingest(
+            [
+                ArticleIn(
+                    "Port Wren switches on tidal energy pilot",
+                    gazette,
+                    url=GAZETTE_URL,
+                    source="The Example Gazette",
+                )
+            ]
+        )
+        url = server.fixture("/copy.html", "impostor-tidal.html")
+        report = await asyncio.to_thread(engine.ingest_sources, [url])
+        assert (report.new, report.updated) == (1, 0)
+        rows = {row["url"]: row for row in engine.store.query("SELECT url, source, text, meta FROM articles")}
+    finally:
+        engine.close()
+    assert rows[GAZETTE_URL]["text"] == gazette
+    assert rows[GAZETTE_URL]["source"] == "The Example Gazette"
+    assert "abandoned its tidal turbine" in rows[url]["text"]
+    assert rows[url]["source"] == "127.0.0.1"
+    assert json.loads(rows[url]["meta"])["claimed_source"] == "The Example Gazette"

@@ -177,6 +177,16 @@ def test_a_failed_transaction_writes_nothing(store: Store) -> None:
     assert store.count("articles") == 0
 
 
+def test_a_nested_transaction_commits_with_the_outer_one_and_reads_its_rows_meanwhile(store: Store) -> None:
+    """`Engine.forget` stores a story's copies, chunk transactions of their own, inside its delete's."""
+    with pytest.raises(RuntimeError), store.transaction():
+        with store.transaction():
+            store.insert_article({"id": "a", "title": "a", "text": "x", "content_hash": "h"})
+        assert store.find_existing("a", None, "h") is not None  # the outer one's view, not a reader's
+        raise RuntimeError("crash after the inner one")
+    assert store.count("articles") == 0
+
+
 def test_settings_and_schema_version(store: Store) -> None:
     assert store.get_setting("schema_version") == "3"
     assert store.get_setting("model") is None

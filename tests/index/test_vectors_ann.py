@@ -12,7 +12,15 @@ import numpy as np
 import pytest
 
 import index.vectors as vectors
-from index.vectors import DEFAULT_NPROBE, PassageIndex, create_index, nlist_for, vectors_in_file
+from index.vectors import (
+    DEFAULT_NPROBE,
+    PassageIndex,
+    RebuildSource,
+    create_index,
+    from_arrays,
+    nlist_for,
+    vectors_in_file,
+)
 
 DIM = 16
 N = 2000
@@ -34,14 +42,19 @@ def _overlap(got: list[tuple[int, float]], wanted: list[int]) -> float:
     return len({pk for pk, _ in got} & set(wanted)) / len(wanted)
 
 
-def _no_rebuild() -> tuple[np.ndarray, np.ndarray]:
+def _no_rebuild(every: int) -> list:
     raise AssertionError("these files are good: they must not be rebuilt")
+
+
+def _first_n() -> RebuildSource:
+    """The source of what `_built` built."""
+    return from_arrays(np.arange(FIRST_PK, FIRST_PK + N), _clustered(N))
 
 
 def _built(tmp_path, kind: str, n: int = N, threshold: int = vectors.ANN_THRESHOLD) -> PassageIndex:
     ids, vecs = np.arange(FIRST_PK, FIRST_PK + n), _clustered(n)
     index = PassageIndex(tmp_path / "p.faiss", "m", DIM, kind=kind, threshold=threshold)
-    index.load(n, rebuild=lambda: (ids, vecs), generation=1)
+    index.load(n, rebuild=from_arrays(ids, vecs), generation=1)
     return index
 
 
@@ -82,9 +95,9 @@ def test_a_stale_generation_is_rebuilt_with_a_log_line(tmp_path, caplog):
     _built(tmp_path, "flat")
     calls = []
 
-    def rebuild():
+    def rebuild(every: int):
         calls.append(1)
-        return np.arange(FIRST_PK, FIRST_PK + N), _clustered(N)
+        return _first_n()(every)
 
     with caplog.at_level(logging.WARNING):
         _reopened(tmp_path, "flat", N, generation=2, rebuild=rebuild)
@@ -96,9 +109,7 @@ def test_a_stale_generation_is_rebuilt_with_a_log_line(tmp_path, caplog):
 def test_another_kind_is_rebuilt(tmp_path, caplog):
     _built(tmp_path, "flat")
     with caplog.at_level(logging.WARNING):
-        index = _reopened(
-            tmp_path, "ivf", N, 1, rebuild=lambda: (np.arange(FIRST_PK, FIRST_PK + N), _clustered(N))
-        )
+        index = _reopened(tmp_path, "ivf", N, 1, rebuild=_first_n())
     assert "'kind': 'flat'" in caplog.text
     assert index.info["index"] == "ivf"
 
@@ -121,7 +132,7 @@ def test_a_crash_between_the_delta_and_the_manifest_is_caught_at_the_next_load(
         index.save(generation=2)
     monkeypatch.undo()
     with caplog.at_level(logging.WARNING):  # the old manifest matches the old count and generation ...
-        _reopened(tmp_path, kind, N, 1, rebuild=lambda: (np.arange(FIRST_PK, FIRST_PK + N), _clustered(N)))
+        _reopened(tmp_path, kind, N, 1, rebuild=_first_n())
     assert "p.delta does not match the manifest" in caplog.text  # ... but not the delta beside it
 
 
@@ -141,7 +152,7 @@ def test_a_crash_in_a_merge_after_the_new_base_is_caught_at_the_next_load(tmp_pa
         index.merge()
     monkeypatch.undo()
     with caplog.at_level(logging.WARNING):
-        _reopened(tmp_path, "ivf", N, 1, rebuild=lambda: (np.arange(FIRST_PK, FIRST_PK + N), _clustered(N)))
+        _reopened(tmp_path, "ivf", N, 1, rebuild=_first_n())
     assert "p.faiss changed after the manifest was written" in caplog.text
 
 
@@ -184,7 +195,11 @@ def test_a_merge_with_unsaved_changes_records_no_generation(tmp_path):
     index.merge()  # folds an add that no save vouched for: the caller's generation 1 no longer fits
     calls = []
     _reopened(
-        tmp_path, "flat", N + 3, 1, rebuild=lambda: calls.append(1) or (np.arange(3), _clustered(3, seed=6))
+        tmp_path,
+        "flat",
+        N + 3,
+        1,
+        rebuild=lambda every: calls.append(1) or [(np.arange(3), _clustered(3, seed=6))],
     )
     assert calls == [1]
 
@@ -244,9 +259,9 @@ def test_an_ivf_base_the_passages_have_outgrown_is_built_afresh_from_sqlite_at_a
     many at 8,000: the save rebuilds the base from SQLite's vectors with the lists 8,000 should have."""
     ids, vecs = np.arange(FIRST_PK, FIRST_PK + 4 * N), _clustered(4 * N, seed=13)
     index = PassageIndex(tmp_path / "p.faiss", "m", DIM, kind="ivf")
-    index.load(N, rebuild=lambda: (ids[:N], vecs[:N]), generation=1)
+    index.load(N, rebuild=from_arrays(ids[:N], vecs[:N]), generation=1)
     lists = index.info["nlist"]
-    index.load(N, rebuild=lambda: (ids, vecs), generation=1)  # the files are good: only the source changes
+    index.load(N, rebuild=from_arrays(ids, vecs), generation=1)  # the files are good: only the source changes
     index.add(ids[N:], vecs[N:])
     assert index.outgrown and lists == nlist_for(N) < nlist_for(4 * N)
     index.save(generation=2)

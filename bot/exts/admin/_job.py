@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable
+from typing import TYPE_CHECKING, cast
 
 import discord
 
@@ -19,10 +20,14 @@ from bot.exts.admin._render import ingest_message
 from bot.text import join_lines
 from index.ingest import IngestReport
 
+if TYPE_CHECKING:
+    from bot.app import NewsBot
+
 log = logging.getLogger(__name__)
 
 NOTICE_AFTER = 10.0  # seconds a job answers privately before it gets a channel message
 UPDATE_EVERY = 5.0  # seconds between edits of that message: Discord rate-limits edits per channel
+STOPPED = "What it stored before then stays; run it again for the rest (what is stored already is skipped)."
 
 
 class IngestJob:
@@ -58,6 +63,8 @@ class IngestJob:
         """The work's report; None when it failed after the job moved to the channel (the channel
         message says why). A failure before that is raised, and answered as any command's."""
         task = asyncio.ensure_future(work)
+        metrics = cast("NewsBot", self.interaction.client).metrics
+        metrics.ingest_started()
         try:
             await asyncio.wait({task}, timeout=NOTICE_AFTER)
             if task.done():
@@ -73,7 +80,11 @@ class IngestJob:
                 return None
             await self._finish(ingest_message(report, heading=f"{self._by} is done."))
             return report
+        except asyncio.CancelledError:  # the bot is closing (`Admin.cog_unload`)
+            await self._finish(f"{self._by} was stopped: the bot is shutting down. {STOPPED}")
+            raise
         finally:
+            metrics.ingest_ended(task)
             task.cancel()  # only if this was cancelled itself (the bot is closing): a no-op once done
 
     async def _post_notice(self) -> None:

@@ -67,7 +67,7 @@ def feeds_message(feeds: list[Feed]) -> str:
     return join_lines([f"I follow {len(feeds)} feeds:", *(feed_line(f) for f in feeds)])
 
 
-def polling_note(minutes: int) -> str:
+def polling_note(minutes: float) -> str:
     if minutes:
-        return f"I check the feeds every {minutes} minutes."
+        return f"I check the feeds every {minutes:g} minutes."
     return "Feed polling is off on this bot (NEWSBOT_FEED_POLL_MINUTES=0): run `newsbot feeds poll` to fetch."

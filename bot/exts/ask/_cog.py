@@ -10,7 +10,7 @@ from discord.ext import commands
 
 from bot.checks import rate_limited
 from bot.exts.ask._views import AnswerButton, VoteButton, answer_reply
-from bot.options import Since, make_filters, outlet_autocomplete
+from bot.options import Outlet, Question, Since, make_filters, outlet_autocomplete
 
 if TYPE_CHECKING:
     from bot.app import NewsBot
@@ -38,12 +38,14 @@ class Ask(commands.Cog):
     async def ask(
         self,
         interaction: discord.Interaction,
-        question: str,
-        outlet: str | None = None,
+        question: Question,
+        outlet: Outlet | None = None,
         since: Since | None = None,
     ) -> None:
         filters = await make_filters(interaction, outlet, since)
         await interaction.response.defer(thinking=True)
-        result = await self.bot.run_question(self.bot.questions.ask, question, None, filters)
+        result = await self.bot.metrics.question(
+            "ask", self.bot.run_question(self.bot.questions.ask, question, None, filters)
+        )
         embed, view = await answer_reply(self.bot, result, filters, interaction.user.id)
         await interaction.edit_original_response(embed=embed, view=view)

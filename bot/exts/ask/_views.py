@@ -16,7 +16,7 @@ import discord
 
 from bot.errors import UserError
 from bot.exts.ask._render import PAGE_SIZE, answer_embed, context_embed, page_count, page_of
-from bot.views import ButtonState, OwnerButton, pressed, save, show, tell
+from bot.views import ButtonState, OwnerButton, genuine, pressed, show, tell
 from index.answer import Answer, AskResult
 from index.feedback import DOWN, UP, Feedback
 from index.saved_questions import SavedQuestion
@@ -38,12 +38,11 @@ async def ask_again(bot: NewsBot, saved: SavedQuestion) -> AskResult:
     return await bot.run_question(bot.questions.ask, saved.text, None, saved.filters)
 
 
-class AnswerButton(OwnerButton[AskResult], prefix="ask", actions=ACTIONS):
+class AnswerButton(OwnerButton[AskResult], prefix="ask", actions=ACTIONS, private=["context"]):
     async def compute(self, bot: NewsBot, saved: SavedQuestion) -> AskResult:
         return await ask_again(bot, saved)
 
-    async def press(self, interaction: discord.Interaction) -> None:
-        result = await self.value(interaction, private=self.action == "context")
+    async def press(self, interaction: discord.Interaction, result: AskResult) -> None:
         last = page_count(len(result.answers)) - 1
         if self.action == "context":
             await tell(interaction, context_embed(result, min(self.state.page, last)))
@@ -84,6 +83,9 @@ class VoteButton(
     ) -> VoteButton:
         return cls(match["vote"], match["key"], match["quote"], int(match["number"]))
 
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        return await genuine(interaction, self.custom_id)
+
     async def callback(self, interaction: discord.Interaction) -> None:
         await pressed(interaction, self.press)
 
@@ -115,10 +117,9 @@ async def answer_reply(
     bot: NewsBot, result: AskResult, filters: Filters, owner_id: int
 ) -> tuple[discord.Embed, discord.ui.View | None]:
     """The embed for an answer, and its buttons when there are quotes to page through; the question is
-    saved (`bot.views.save`) so that the buttons still answer after a restart."""
+    saved with its asker (`OwnerButton.keep`) so that the buttons still answer after a restart."""
     embed = answer_embed(result, 0, bot.engine.min_answer_score)
     if not result.answers:
         return embed, None
-    key = await save(bot, result.question, filters)
-    AnswerButton.remember(key, result)
+    key = await AnswerButton.keep(bot, result.question, filters, owner_id, result)
     return embed, answer_buttons(ButtonState(key, 0, owner_id), result)

@@ -73,7 +73,9 @@ class Mention(commands.Cog):
             self.bot.limits.admit(message.author.id, message.guild.id)
             async with message.channel.typing():
                 filters = Filters(scope=scope_of(message.guild.id))
-                result = await self.bot.run_question(self.bot.questions.ask, question, None, filters)
+                result = await self.bot.metrics.question(
+                    "mention", self.bot.run_question(self.bot.questions.ask, question, None, filters)
+                )
             embed, view = await answer_reply(self.bot, result, filters, message.author.id)
             await message.reply(embed=embed, view=view, mention_author=False)
         except Exception as exc:

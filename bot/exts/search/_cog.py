@@ -11,8 +11,7 @@ from discord.ext import commands
 from bot.checks import rate_limited
 from bot.exts.search._render import PAGE_SIZE, RESULTS, search_embed
 from bot.exts.search._views import PageButton, Pages, search_buttons
-from bot.options import Since, Until, make_filters, outlet_autocomplete
-from bot.views import save
+from bot.options import Outlet, Query, Since, Until, make_filters, outlet_autocomplete
 
 if TYPE_CHECKING:
     from bot.app import NewsBot
@@ -40,16 +39,17 @@ class Search(commands.Cog):
     async def search(
         self,
         interaction: discord.Interaction,
-        query: str,
-        outlet: str | None = None,
+        query: Query,
+        outlet: Outlet | None = None,
         since: Since | None = None,
         until: Until | None = None,
     ) -> None:
         filters = await make_filters(interaction, outlet, since, until)
         await interaction.response.defer(thinking=True)
-        hits = await self.bot.run_question(self.bot.questions.search, query, RESULTS, filters)
+        hits = await self.bot.metrics.question(
+            "search", self.bot.run_question(self.bot.questions.search, query, RESULTS, filters)
+        )
         view = None
         if len(hits) > PAGE_SIZE:
-            key = await save(self.bot, query, filters)
-            view = search_buttons(key, interaction.user.id, Pages(query, hits))
+            view = await search_buttons(self.bot, filters, interaction.user.id, Pages(query, hits))
         await interaction.edit_original_response(embed=search_embed(query, hits, 0), view=view)

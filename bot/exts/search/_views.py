@@ -11,6 +11,7 @@ from bot.exts.search._render import RESULTS, page_count, search_embed
 from bot.views import ButtonState, OwnerButton, show
 from index.engine import SearchHit
 from index.saved_questions import SavedQuestion
+from index.store import Filters
 
 if TYPE_CHECKING:
     from bot.app import NewsBot
@@ -32,8 +33,7 @@ class PageButton(OwnerButton[Pages], prefix="search", actions=ACTIONS):
         hits = await bot.run_question(bot.questions.search, saved.text, RESULTS, saved.filters)
         return Pages(saved.text, hits)
 
-    async def press(self, interaction: discord.Interaction) -> None:
-        pages = await self.value(interaction, private=False)
+    async def press(self, interaction: discord.Interaction, pages: Pages) -> None:
         step = -1 if self.action == "prev" else 1
         page = max(0, min(self.state.page + step, page_count(len(pages.hits)) - 1))
         state = ButtonState(self.state.key, page, self.state.owner_id)
@@ -47,7 +47,8 @@ def page_buttons(state: ButtonState, pages: Pages) -> discord.ui.View:
     return view
 
 
-def search_buttons(key: str, owner_id: int, pages: Pages) -> discord.ui.View:
-    """Prev / Next under a search's first page; ``key`` is the saved query's (`bot.views.save`)."""
-    PageButton.remember(key, pages)
+async def search_buttons(bot: NewsBot, filters: Filters, owner_id: int, pages: Pages) -> discord.ui.View:
+    """Prev / Next under a search's first page; the query is saved with its asker (`OwnerButton.keep`)
+    so that they still turn after a restart."""
+    key = await PageButton.keep(bot, pages.query, filters, owner_id, pages)
     return page_buttons(ButtonState(key, 0, owner_id), pages)

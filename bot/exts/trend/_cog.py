@@ -10,7 +10,7 @@ from discord.ext import commands
 
 from bot.checks import rate_limited
 from bot.exts.trend._render import chart_file, trend_embed
-from bot.options import Since, Until, make_filters
+from bot.options import Query, Since, Until, make_filters
 from index.chart import draw
 from index.trend import trend_of
 
@@ -32,7 +32,7 @@ class TrendChart(commands.Cog):
     async def trend(
         self,
         interaction: discord.Interaction,
-        query: str,
+        query: Query,
         since: Since | None = None,
         until: Until | None = None,
     ) -> None:
@@ -42,5 +42,5 @@ class TrendChart(commands.Cog):
         if not counted.total:
             await interaction.edit_original_response(embed=trend_embed(counted))
             return
-        png = await self.bot.run_engine(draw, counted)
+        png = await self.bot.run_admin(draw, counted)
         await interaction.edit_original_response(embed=trend_embed(counted), attachments=[chart_file(png)])

@@ -22,6 +22,7 @@ from discord.ext import commands, tasks
 from bot.checks import require_manage_guild, scope_of
 from bot.errors import UserError
 from bot.exts.watch._render import added_message, match_embed, quoted_query, watches_message
+from bot.options import Query
 from index.watch import Match, Watches
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ class Watching(commands.Cog):
 
     @cached_property
     def watches(self) -> Watches:
-        """Made on an engine thread (it creates its tables where missing)."""
+        """Made on an admin thread (it creates its tables where missing)."""
         return Watches(self.bot.engine)
 
     async def cog_load(self) -> None:
@@ -61,11 +62,11 @@ class Watching(commands.Cog):
 
     @watch.command(name="add", description="Post the best quote here when new articles match a query")
     @app_commands.describe(query="What to watch for, e.g. ferry strike")
-    async def watch_add(self, interaction: discord.Interaction, query: str) -> None:
+    async def watch_add(self, interaction: discord.Interaction, query: Query) -> None:
         scope = scope_of(interaction.guild_id)
         await interaction.response.defer(thinking=True, ephemeral=True)
         limit = self.bot.settings.watch_limit
-        watch = await self.bot.run_engine(
+        watch = await self.bot.run_admin(
             lambda: self.watches.add(query, scope=scope, channel=interaction.channel_id, limit=limit)
         )
         content = added_message(watch, self.bot.settings.watch_post_minutes)
@@ -75,7 +76,7 @@ class Watching(commands.Cog):
     async def watch_list(self, interaction: discord.Interaction) -> None:
         scope = scope_of(interaction.guild_id)
         await interaction.response.defer(thinking=True, ephemeral=True)
-        watches = await self.bot.run_engine(lambda: self.watches.list(scope))
+        watches = await self.bot.run_admin(lambda: self.watches.list(scope))
         await interaction.edit_original_response(content=watches_message(watches))
 
     @watch.command(name="remove", description="Stop a watch")
@@ -86,7 +87,7 @@ class Watching(commands.Cog):
     ) -> None:
         scope = scope_of(interaction.guild_id)
         await interaction.response.defer(thinking=True, ephemeral=True)
-        removed = await self.bot.run_engine(lambda: self.watches.remove(watch_id, scope))
+        removed = await self.bot.run_admin(lambda: self.watches.remove(watch_id, scope))
         if removed is None:
             raise UserError(f"This server has no watch {watch_id}: /watch list shows its watches.")
         await interaction.edit_original_response(content=f"Stopped watching {quoted_query(removed)}.")
@@ -108,13 +109,13 @@ class Watching(commands.Cog):
     async def check_once(self) -> int:
         """Check the due watches (`Watches.due`) and post their matches; how many were posted."""
         settings = self.bot.settings
-        due = await self.bot.run_engine(
+        due = await self.bot.run_admin(
             lambda: self.watches.due(settings.watch_post_minutes, settings.watch_channel_hourly)
         )
         posted = 0
         for watch in due:
             try:
-                match = await self.bot.run_engine(self.watches.check, watch)
+                match = await self.bot.run_admin(self.watches.check, watch)
                 if match is not None:
                     posted += await self.post(match)
             except Exception:
@@ -130,10 +131,10 @@ class Watching(commands.Cog):
             await channel.send(embed=match_embed(match), allowed_mentions=discord.AllowedMentions.none())
         except discord.NotFound:
             log.warning("watch %s: channel %s is gone; removing the watch", watch.id, watch.channel)
-            await self.bot.run_engine(self.watches.remove, watch.id, watch.scope)
+            await self.bot.run_admin(self.watches.remove, watch.id, watch.scope)
             return False
         except discord.HTTPException as exc:
             log.warning("watch %s: cannot post in channel %s: %s", watch.id, watch.channel, exc)
             return False
-        await self.bot.run_engine(self.watches.posted, watch)
+        await self.bot.run_admin(self.watches.posted, watch)
         return True
