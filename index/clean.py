@@ -23,8 +23,10 @@ _CREDIT_LINE = re.compile(
     r"|\(?Getty Images\)?\.?",
     re.IGNORECASE,
 )
-# The same credit inside a sentence: "The mayor (Photo: AP) said ..." loses the parenthetical.
-_CREDIT_INLINE = re.compile(rf"[ \t]*\(\s*{_CREDIT_LABEL}[^()\n]*\)", re.IGNORECASE)
+# The same credit inside a sentence: "The mayor (Photo: AP) said ..." loses the parenthetical (and the
+# spaces before it, which `_drop_inline_credits` strips: a leading [ \t]* here would be tried from every
+# space of a long run, each time to its end, quadratic time on one line of spaces).
+_CREDIT_INLINE = re.compile(rf"\(\s*{_CREDIT_LABEL}[^()\n]*\)", re.IGNORECASE)
 
 # Links to other stories. "Related" needs its colon: "Related talks ..." is article text.
 _LINK_LINE = re.compile(
@@ -44,7 +46,6 @@ _REPLACED = str.maketrans(
     | dict.fromkeys([0x0B, 0x0C], "\n")
 )
 _BLANK_LINES = re.compile(r"\n(?:[ \t]*\n)+")
-_HEADING_MARKS = re.compile(r"^#{1,6}\s+|\s+#+$")
 # Ends like a sentence: . ! ? or an ellipsis, possibly followed by closing quotes or brackets.
 _SENTENCE_END = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]]*$")
 
@@ -70,7 +71,16 @@ def _clean_block(block: str) -> str:
             log.debug("dropping caption block: %.80r", block)
             return ""
         lines = [line for line in lines if line not in credits]
-    return "\n".join(_CREDIT_INLINE.sub("", line) for line in lines).strip("\n")
+    return "\n".join(_drop_inline_credits(line) for line in lines).strip("\n")
+
+
+def _drop_inline_credits(line: str) -> str:
+    """``line`` without its inline credits, nor the spaces and tabs before each."""
+    kept, end = [], 0
+    for credit in _CREDIT_INLINE.finditer(line):
+        kept.append(line[end : credit.start()].rstrip(" \t"))
+        end = credit.end()
+    return "".join(kept) + line[end:]
 
 
 def _is_slug(line: str) -> bool:
@@ -86,10 +96,22 @@ def split_title(text: str) -> tuple[str, str]:
     """
     body = clean_text(text)
     first, _, rest = body.partition("\n")
-    line = _HEADING_MARKS.sub("", first).strip()
+    line = _strip_heading_marks(first).strip()
     if len(line) <= _HEADLINE_MAX and not _SENTENCE_END.search(line):
         return line, rest.strip() or body
     return shorten(line, _TITLE_MAX), body
+
+
+def _strip_heading_marks(line: str) -> str:
+    """``line`` without Markdown's opening marks (one to six, then whitespace) and closing ones
+    (whitespace, then any number at the end): "## Title ##" gives "Title". String methods, not a
+    regex: one for the closing marks is tried from every space of a long run, each time to its end,
+    which is quadratic time on a line of spaces."""
+    marks = len(line) - len(line.lstrip("#"))
+    if 1 <= marks <= 6 and line[marks : marks + 1].isspace():
+        line = line[marks:].lstrip()
+    text = line.rstrip("#")
+    return text.rstrip() if text != line and text[-1:].isspace() else line
 
 
 def shorten(line: str, limit: int) -> str:

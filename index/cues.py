@@ -39,13 +39,16 @@ ASKING = re.compile(
 )
 HEAD = re.compile(r"^\s*(?:what|which|how many|how much)\s+([^\W\d_][^\W_]*)", re.I)
 
-# Asking for the state of things now: "the latest", "is it over", "has it ended", "still", "so far".
-CURRENT = re.compile(
+# Asking for the state of things now: "the latest", "still", "so far"; or whether it is over (see
+# `asks_current`).
+_NOW = re.compile(
     r"\b(?:latest|newest|most recent|recent(?:ly)?|now|currently|still|so far|to date|yet|at the moment|"
-    r"at present|this week|today|tonight|yesterday|any (?:news|updates?)|updates? on)\b"
-    r"|\b(?:is|are|was|has|have)\b.*\b(?:over|ended|finished|settled|resolved)\W*$",
+    r"at present|this week|today|tonight|yesterday|any (?:news|updates?)|updates? on)\b",
     re.I,
 )
+_STATE_VERB = re.compile(r"\b(?:is|are|was|has|have)\b", re.I)
+_ENDED = re.compile(r"\b(?:over|ended|finished|settled|resolved)\Z", re.I)
+_NON_WORDS = re.compile(r"\W*")
 # The content words of those phrases, and "happening" ("what is happening with the strike now"): no
 # sentence is expected to say them, so they are not terms a quote must cover ("what's the latest on the
 # strike" asks about the strike).
@@ -84,7 +87,24 @@ def terms(text: str) -> list[str]:
 def content_terms(question: str) -> list[str]:
     """The terms a quote should cover: `terms` less the words that only ask for the current state."""
     words = terms(question)
-    return [w for w in words if w not in CURRENT_WORDS] if CURRENT.search(question) else words
+    return [w for w in words if w not in CURRENT_WORDS] if asks_current(question) else words
+
+
+def asks_current(question: str) -> bool:
+    """Whether the question asks for the state of things now: "the latest", "still", "so far", or
+    whether it is over ("is the strike over?", "has it ended"): a verb of state, then that word last.
+
+    Not one regex: "verb, anything, that word, non-words to the end" is tried from every verb to the
+    end, quadratic time on "is is is ...".
+    """
+    if _NOW.search(question):
+        return True
+    # Matched reversed: searched for forwards, a run of non-words is tried from each of its characters.
+    trailing = len(_NON_WORDS.match(question[::-1]).group())
+    text = question[: len(question) - trailing]
+    line = text[text.rfind("\n") + 1 :]  # the verb and the word are on one line
+    ended = _ENDED.search(line)
+    return ended is not None and _STATE_VERB.search(line, 0, ended.start()) is not None
 
 
 def fts_query(text: str) -> str | None:

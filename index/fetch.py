@@ -18,12 +18,11 @@ from types import TracebackType
 from typing import Self
 
 import aiohttp
-import webencodings
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 from yarl import URL
 
-from index.html import extract_article
+from index.html import decode_page, extract_article
 from index.models import ArticleIn
 from index.settings import Settings
 
@@ -79,7 +78,6 @@ _GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")  # all of IPv6 that is assign
 _NUMERIC_HOST = re.compile(r"(?:0x[0-9a-f]*|\d+)(?:\.(?:0x[0-9a-f]*|\d+)){0,3}\.?", re.IGNORECASE)
 # A charset the document declares itself: <meta charset=...>, http-equiv content, <?xml encoding=...?>.
 # Only its first 4096 bytes are looked at, as a browser's prescan does (1024 bytes there).
-_DECLARED_CHARSET = re.compile(rb"""(?:charset|encoding)\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _HTTP_HINTS = {
     401: "the page needs a login",
     403: "the site refuses the request; it may block bots",
@@ -121,39 +119,9 @@ class FetchResult:
 
     @property
     def text(self) -> str:
-        """The body decoded as a browser would (see `_encoding`): up to a few tenths of a second of CPU
-        on a 5 MB page, so read it off the event loop."""
-        return webencodings.decode(self.body, _encoding(self.charset, self.body), errors="replace")[0]
-
-
-def _encoding(charset: str | None, body: bytes) -> webencodings.Encoding:
-    """The encoding of a page: the HTTP header's charset, else the one the document declares, else
-    UTF-8 (a byte order mark overrides all three, see `webencodings.decode`).
-
-    Only the encodings of the WHATWG Encoding Standard count, their labels read as it says ("latin1"
-    is windows-1252); any other name is ignored. Python's own codecs must not be reachable from a
-    page: punycode decodes in quadratic time (minutes on a 5 MB page), and a name like cp500 would
-    only turn the page into noise.
-    """
-    header = _web_encoding(charset)
-    if header is not None:
-        return header
-    match = _DECLARED_CHARSET.search(body[:4096])
-    declared = _web_encoding(match.group(1).decode("ascii")) if match else None
-    if declared is None or declared.name in ("utf-16le", "utf-16be"):
-        # Found by reading the bytes as ASCII, the page cannot be UTF-16 (HTML's prescan rule).
-        return webencodings.UTF8
-    if declared.name == "x-user-defined":  # the prescan rule again
-        return webencodings.lookup("windows-1252")
-    return declared
-
-
-def _web_encoding(label: str | None) -> webencodings.Encoding | None:
-    """The WHATWG encoding ``label`` names, if any. Not "replacement" (what the standard makes of
-    ISO-2022-KR, HZ and the like, so that nothing is read from them): its decoder here spends a second
-    of CPU, the GIL held, on 5 MB, to give what a browser reads as one U+FFFD."""
-    encoding = webencodings.lookup(label) if label else None
-    return None if encoding is None or encoding.name == "replacement" else encoding
+        """The body decoded as a browser would (`index.html.decode_page`): up to a few tenths of a
+        second of CPU on a 5 MB page, so read it off the event loop."""
+        return decode_page(self.body, self.charset)
 
 
 def private_address_reason(address: str) -> str | None:

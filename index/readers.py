@@ -18,10 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from dateutil import parser as dateparser
-from trafilatura.utils import decode_file
 
 from index.clean import clean_text, split_title
-from index.html import extract_article
+from index.html import decode_page, extract_article
 from index.limits import MAX_DOCUMENT_BYTES, MAX_FIELD_CHARS, MAX_JSON_DEPTH, MAX_LINE_CHARS
 from index.models import ArticleIn, InputProblem
 
@@ -110,7 +109,7 @@ def _read_file(path: Path) -> Iterator[ArticleIn | InputProblem]:
                 origin, f"not UTF-8 text (bad byte at offset {exc.start}); save the file as UTF-8"
             )
             return
-        content = decode_file(data)  # web pages declare their own charset
+        content = decode_page(data)  # web pages declare their own charset
     key = str(path.resolve())
     if suffix in TEXT_SUFFIXES:
         yield _guarded(origin, _text_article, content, origin, key)

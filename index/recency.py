@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from index.answer import Ranked
 from index.candidates import Candidates
-from index.cues import CURRENT, TOKEN
+from index.cues import TOKEN, asks_current
 from index.store import Filters, Store, published_day
 from index.stories import Stories
 
@@ -64,7 +64,7 @@ def time_cue(question: str, newest: Callable[[], date | None]) -> TimeCue | None
     """The question's time cue, or None. ``newest`` gives the newest article's day, what "last year"
     and a month without a year count from; it is only called for those (None: they are not read)."""
     period = _named_period(question, newest)
-    current = bool(CURRENT.search(question))
+    current = asks_current(question)
     return TimeCue(current, period) if period or current else None
 
 

@@ -52,3 +52,26 @@ FILES = st.one_of(
     st.lists(LINES, max_size=8).map(lambda lines: "\n".join(lines).encode("utf-8", "surrogatepass")),
     st.binary(max_size=300),
 )
+
+# Shapes of long input: a head, a short unit repeated to any length, a tail. A unit of one character is
+# a long run (20,000 spaces); a unit of a few is a pattern repeated ("is is is ...", "(Photo: (Photo: ").
+# Long runs of whitespace, punctuation, brackets, '#' and newlines are what a backtracking regex goes
+# quadratic on; the words are those the cleaner's and the question parser's patterns look for.
+_RUN_PIECES = (
+    " ", "\t", " \t", "\n", "\n ", "\n\n", "#", "# ", ".", "!", "?", ",", ";", ":", "-", " - ", "\u2014",
+    "\u2026", "(", ")", "[", "]", "\"", "'", "\u201d", "*", "_", "\\", "<", "|", "\u00a0", "\u2003",
+)  # fmt: skip
+_WORD_PIECES = (
+    "word", "The ", "Mr. ", "is ", "was ", "over", "ended", "in ", "May ", "2024", "1,000", "$5m ", "20%",
+    "how many ", "who ", "Aa ", "Photo:", "(Photo", "(Image credit", "credit", "Getty Images", "via ",
+    "READ MORE", "Related:", "SKOREA-", "http://", "<@1>",
+)  # fmt: skip
+_PIECE = st.sampled_from(_RUN_PIECES + _WORD_PIECES)
+_JOINED = st.lists(_PIECE, max_size=3).map("".join)
+SHAPES = st.tuples(_JOINED, st.lists(_PIECE, min_size=1, max_size=3).map("".join), _JOINED)
+
+
+def stretched(shape: tuple[str, str, str], size: int) -> str:
+    """The text of ``shape`` about ``size`` characters long: its unit repeated between head and tail."""
+    head, unit, tail = shape
+    return head + unit * max(1, (size - len(head) - len(tail)) // len(unit)) + tail

@@ -1,11 +1,20 @@
+import re
 import unicodedata
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 from strategies import TEXT
 
-from index.clean import clean_text, shorten, split_title
+from index.clean import (
+    _CREDIT_LABEL,
+    _drop_inline_credits,
+    _strip_heading_marks,
+    clean_text,
+    shorten,
+    split_title,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "examples" / "news" / "north-korea-missile-launches.txt"
@@ -76,6 +85,46 @@ def test_inline_photo_credit_removed():
 
 
 @pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("The mayor \t (Photo: City Hall) opened it.", "The mayor opened it."),
+        ("The mayor (Photo: A) (image credit: B) opened it.", "The mayor opened it."),
+        ("The mayor (Photo: A)(Photo: B), smiling, opened it.", "The mayor, smiling, opened it."),
+        ("He came.\t(Photo: City Hall) The mayor opened it.", "He came. The mayor opened it."),
+        ("The mayor (Photo: unclosed opened it.", "The mayor (Photo: unclosed opened it."),
+    ],
+)
+def test_inline_credits_go_with_the_spaces_before_them(line, expected):
+    assert clean_text(line) == expected
+
+
+# The patterns the cleaner had before issue 29, quadratic on long whitespace runs: the linear code
+# that replaced them must do exactly what they did.
+_OLD_HEADING_MARKS = re.compile(r"^#{1,6}\s+|\s+#+$")
+_OLD_CREDIT_INLINE = re.compile(rf"[ \t]*\(\s*{_CREDIT_LABEL}[^()\n]*\)", re.IGNORECASE)
+
+
+_HEADING_PIECES = st.sampled_from(["#", "###", "######", " ", "\t", "\u2003", "\x1f", "a", "b c"])
+
+
+@given(st.lists(_HEADING_PIECES, max_size=8).map("".join))
+@settings(max_examples=500, deadline=None)
+def test_heading_marks_go_as_the_old_pattern_took_them(line):
+    assert _strip_heading_marks(line) == _OLD_HEADING_MARKS.sub("", line)
+
+
+_CREDIT_PIECES = st.sampled_from(
+    [" ", "\t", "\u2003", "\n", "x", "(", ")", "(Photo: AP)", "( images credit :x)", "(photos", "credit", ":"]
+)  # fmt: skip
+
+
+@given(st.lists(_CREDIT_PIECES, max_size=14).map("".join))
+@settings(max_examples=500, deadline=None)
+def test_inline_credits_go_as_the_old_pattern_took_them(line):
+    assert _drop_inline_credits(line) == _OLD_CREDIT_INLINE.sub("", line)
+
+
+@pytest.mark.parametrize(
     "link",
     [
         "Read Also: Storm hits coast",
@@ -112,6 +161,21 @@ def test_split_title_headline_line_becomes_title():
     title, body = split_title("# Town votes to keep its library open #\n\nResidents voted on Saturday.")
     assert title == "Town votes to keep its library open"
     assert body == "Residents voted on Saturday."
+
+
+@pytest.mark.parametrize(
+    ("first", "title"),
+    [
+        ("## Council \t votes", "Council \t votes"),
+        ("### Council votes ###", "Council votes"),
+        ("Council votes #", "Council votes"),
+        ("#hashtag in a line", "#hashtag in a line"),
+        ("####### Seven marks", "####### Seven marks"),
+        ("C# developers meet", "C# developers meet"),
+    ],
+)
+def test_split_title_strips_markdown_heading_marks(first, title):
+    assert split_title(f"{first}\n\nThe vote was close.")[0] == title
 
 
 def test_split_title_lead_sentence_stays_in_body():

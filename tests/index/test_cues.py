@@ -1,9 +1,11 @@
 """The lexical cues the scorer uses: what a question asks for, and what a sentence offers."""
 
+import re
 import sqlite3
 
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 from strategies import TEXT
 
 from index.cues import (
@@ -11,6 +13,7 @@ from index.cues import (
     NUMBER,
     answer_type,
     asks_amount,
+    asks_current,
     content_terms,
     fts_query,
     has_answer_type,
@@ -112,3 +115,22 @@ def test_content_terms_leave_out_only_the_words_that_ask_for_the_current_state()
         "week",
         "awards",
     ]
+
+
+# The pattern `asks_current` replaced (issue 29): quadratic on "is is is ..." and on punctuation runs, so
+# now code, which must answer exactly as it did.
+_OLD_CURRENT = re.compile(
+    r"\b(?:latest|newest|most recent|recent(?:ly)?|now|currently|still|so far|to date|yet|at the moment|"
+    r"at present|this week|today|tonight|yesterday|any (?:news|updates?)|updates? on)\b"
+    r"|\b(?:is|are|was|has|have)\b.*\b(?:over|ended|finished|settled|resolved)\W*$",
+    re.I,
+)
+_CURRENT_PIECES = st.sampled_from(
+    ["is", "Has", "was", " ", "over", "ENDED", "resolved", "take", "x", "_", "!", "?", ".", "\n", "é", "now"]
+)
+
+
+@given(st.lists(_CURRENT_PIECES, max_size=10).map("".join))
+@settings(max_examples=500, deadline=None)
+def test_asks_current_answers_as_the_old_pattern(question):
+    assert asks_current(question) == bool(_OLD_CURRENT.search(question))

@@ -1,6 +1,7 @@
 import json
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -115,6 +116,21 @@ def test_non_utf8_html_is_decoded(tmp_path):
     (tmp_path / "page.html").write_bytes(page.encode("latin-1"))
     [article] = read(tmp_path / "page.html")
     assert article.text == body
+
+
+def test_a_saved_page_declaring_a_codec_browsers_do_not_know_is_read_as_utf8_at_once(tmp_path):
+    """As for a fetched page: Python's punycode codec is quadratic (seconds on this file), and no
+    browser decodes with it, so only the WHATWG encodings are reachable from a page's declaration."""
+    body = "Ferry crews on the northern route returned to work on Friday after the strike ended."
+    page = '<html><head><meta charset="punycode"><title>Ferries</title></head>'
+    filler = "caf\u00e9 " * 40_000
+    page += f"<body><article><p>{body}</p><p>{filler}</p></article></body></html>"
+    (tmp_path / "page.html").write_bytes(page.encode("latin-1"))
+    started = time.process_time()
+    [article] = read(tmp_path / "page.html")
+    assert time.process_time() - started < 3.0
+    assert article.text.startswith(body)
+    assert "caf\ufffd" in article.text  # latin-1's é is not UTF-8: replaced, as a browser would
 
 
 def test_empty_text_file(tmp_path):
