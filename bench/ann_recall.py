@@ -32,10 +32,10 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from index.embed import SentenceTransformerEmbedder
-from index.ingest import stored_passage_vectors
-from index.store import Store
-from index.vectors import PassageIndex, from_arrays
+from index.reading.ingest import stored_passage_vectors
+from index.storage.embed import SentenceTransformerEmbedder
+from index.storage.store import Store
+from index.storage.vectors import PassageIndex, from_arrays
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = [

@@ -15,10 +15,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from index.core.settings import Settings
 from index.engine import Engine
-from index.evaluate import load_questions
+from index.features.evaluate import load_questions
 from index.processes import Answerer, QuestionProcesses
-from index.settings import Settings
 
 
 def parallel_gain(four: Answerer, one: Engine, questions: list[str], rounds: int = 3) -> float:

@@ -15,8 +15,8 @@ import statistics
 import time
 from pathlib import Path
 
+from index.core.settings import Settings
 from index.engine import Engine
-from index.settings import Settings
 
 
 def _summary(milliseconds: list[float]) -> dict[str, float]:

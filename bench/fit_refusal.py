@@ -10,7 +10,7 @@ question the best quote's evidence is taken exactly as `newsbot ask` takes it, w
 (its logit is then evidence) or off (NEWSBOT_RERANK=false). A logistic regression on that evidence,
 each weight held to its sign (`SIGNS`), gives the weights; the threshold refuses at most
 --max-refused of the answerable questions. It reports the cross-validated refusal rates (rule fit
-on the other folds), then the rule fit on all, as settings to paste into index/settings.py.
+on the other folds), then the rule fit on all, as settings to paste into index/core/settings.py.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import expit
 
-from index.answer import REFUSAL_TERMS, refusal_evidence
+from index.core.settings import Settings
 from index.engine import Engine
-from index.evaluate import contains_answer, load_questions
-from index.settings import Settings
+from index.features.evaluate import contains_answer, load_questions
+from index.search.answer import REFUSAL_TERMS, refusal_evidence
 
 ROOT = Path(__file__).resolve().parent.parent
 TERMS = ("rerank", "sent", "ctx_overlap", "story_overlap", "story_missing", "number_missing")

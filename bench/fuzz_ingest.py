@@ -25,9 +25,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
+from index.core.settings import Settings
 from index.engine import Engine
-from index.readers import read_paths
-from index.settings import Settings
+from index.reading.readers import read_paths
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the shared strategies
 from strategies import FILES, LINES, TEXT  # noqa: E402
@@ -64,7 +64,7 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     logging.getLogger("trafilatura").setLevel(logging.CRITICAL)  # it logs every page it cannot parse
     caught = _Errors()
-    logging.getLogger("index.readers").addHandler(caught)
+    logging.getLogger("index.reading.readers").addHandler(caught)
     tally: Counter[str] = Counter()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:

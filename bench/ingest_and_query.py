@@ -17,12 +17,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from index.embed import SentenceTransformerEmbedder
+from index.core.models import ArticleIn
+from index.core.settings import Settings
 from index.engine import Engine
-from index.models import ArticleIn
-from index.readers import read_paths
-from index.sentences import split_sentences
-from index.settings import Settings
+from index.reading.readers import read_paths
+from index.reading.sentences import split_sentences
+from index.storage.embed import SentenceTransformerEmbedder
 
 
 def main() -> None:

@@ -24,17 +24,17 @@ from pathlib import Path
 
 from askers import parallel_gain, processes_gain  # a sibling script: bench/ is on sys.path
 
+from index.core.models import ArticleIn
+from index.core.settings import Settings
 from index.engine import Engine
-from index.models import ArticleIn
-from index.presplit import WORKERS
-from index.settings import Settings
+from index.reading.presplit import WORKERS
 
 ROOT = Path(__file__).resolve().parent.parent
 BBC = ROOT.parent / "shared" / "eval" / "bbc-news" / "articles.jsonl"
 
 
 def sentences() -> list[str]:
-    from index.sentences import split_sentences
+    from index.reading.sentences import split_sentences
 
     out = []
     with BBC.open(encoding="utf-8") as handle:

@@ -3,8 +3,8 @@
     python bench/splitters.py [--articles ../shared/eval/bbc-news/articles.jsonl] \
         [--questions ../shared/eval/news-dev/questions.jsonl] [--only NAME ...]
 
-Every splitter reads an article a line (a paragraph) at a time, as `index.sentences` feeds one; what it
-returns is located in the text, so a splitter that alters whitespace is not penalised for it.
+Every splitter reads an article a line (a paragraph) at a time, as `index.reading.sentences` feeds
+one; what it returns is located in the text, so a splitter that alters whitespace is not penalised for it.
 
 - gold: the share of the questions' gold answer sentences that the splitter produces exactly, as one
   whitespace-trimmed span of the article's text: a sentence the bot can quote whole.
@@ -17,7 +17,7 @@ returns is located in the text, so a splitter that alters whitespace is not pena
   sentence before. Heuristics: a few are false alarms ("latinohiphopradio.com. He").
 - sentences/s: over every article of the corpus, after one warm-up article.
 
-"newsbot" is `index.sentences.split_sentences` itself (its windows and run-on limit included); a
+"newsbot" is `index.reading.sentences.split_sentences` itself (its windows and run-on limit included); a
 splitter whose package is not installed is listed as such.
 """
 
@@ -119,7 +119,8 @@ SPLITTERS: dict[str, tuple[str, Callable[[], Callable[[str], Spans]]]] = {
 
 
 def by_paragraph(split: Callable[[str], Spans]) -> Callable[[str], Spans]:
-    """A whole-text splitter from a paragraph splitter, its spans trimmed, as index/sentences.py does."""
+    """A whole-text splitter from a paragraph splitter, its spans trimmed, as `index.reading.sentences`
+    does."""
 
     def whole(text: str) -> Spans:
         spans: Spans = []
@@ -187,7 +188,7 @@ def main() -> None:
     print(f"{'splitter':<12} {'gold':>6} {'tricky':>7} {'missed/k':>9} {'stray/k':>8} {'sentences/s':>12}")
     for name in args.only or [*SPLITTERS, "newsbot"]:
         if name == "newsbot":
-            from index.sentences import split_sentences as split
+            from index.reading.sentences import split_sentences as split
         else:
             package, factory = SPLITTERS[name]
             try:

@@ -19,7 +19,7 @@ from pathlib import Path
 from scale import sentences, settings
 
 from index.engine import Engine
-from index.store import Store
+from index.storage.store import Store
 
 
 def main() -> None:

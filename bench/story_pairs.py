@@ -1,10 +1,10 @@
-"""Measure the story relation (index/stories.py) over a whole data dir: how many article pairs the
+"""Measure the story relation (index/news/stories.py) over a whole data dir: how many article pairs the
 centroid cosine alone joins, how many the relation joins, and a sample of the joined pairs to read.
 
     python bench/story_pairs.py DATA_DIR [--sample 30] [--seed 3]
 
 Reads the store only (no model, no index); a copy of the data dir is safest while another process
-writes to it. The numbers in index/stories.py's docstring come from the BBC news set.
+writes to it. The numbers in index/news/stories.py's docstring come from the BBC news set.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from index.candidates import Candidates
-from index.store import Store, from_blobs
-from index.stories import STORY_SIMILARITY, Stories
-from index.termstats import TermStats
+from index.news.stories import STORY_SIMILARITY, Stories
+from index.search.candidates import Candidates
+from index.search.termstats import TermStats
+from index.storage.store import Store, from_blobs
 
 
 def whole_store(store: Store) -> Candidates:

@@ -1,4 +1,4 @@
-"""Train the reranker shipped in models/reranker (index/rerank.py) from the repo's own inputs.
+"""Train the reranker shipped in models/reranker (index/search/rerank.py) from the repo's own inputs.
 
     python bench/train_reranker.py --reqa /tmp/reqa --news /tmp/bbc --out models/reranker
 
@@ -38,10 +38,10 @@ import numpy as np
 import torch
 from safetensors.torch import save_file
 
-from index.embed import Embedder
+from index.core.settings import Settings
 from index.engine import Engine
-from index.evaluate import Question, by_position, contains_answer, load_questions
-from index.rerank import (
+from index.features.evaluate import Question, by_position, contains_answer, load_questions
+from index.search.rerank import (
     MANIFEST,
     WEIGHTS,
     CrossEncoderReranker,
@@ -51,7 +51,7 @@ from index.rerank import (
     pair_parts,
     pair_text,
 )
-from index.settings import Settings
+from index.storage.embed import Embedder
 
 log = logging.getLogger("train_reranker")
 ROOT = Path(__file__).resolve().parent.parent

@@ -27,10 +27,10 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import minimize
 
+from index.core.settings import Settings
 from index.engine import Engine
-from index.evaluate import Question, contains_answer, load_questions, without_held_out
-from index.evidence import FEATURES
-from index.settings import Settings
+from index.features.evaluate import Question, contains_answer, load_questions, without_held_out
+from index.search.evidence import FEATURES
 
 SHARPNESS = 10.0  # scores are multiplied by this inside the softmax: the L2 penalty then sets the scale
 # Evidence for refusing, not for ranking: as a ranking feature it lowered cross-validated news-dev hit@1.

@@ -1,4 +1,4 @@
-"""Measure when a watch should fire (index/watch.py's `MARGIN` over the refusal threshold).
+"""Measure when a watch should fire (index/features/watch.py's `MARGIN` over the refusal threshold).
 
     python bench/watch_margin.py [DATA_FOLDER]
 
@@ -16,9 +16,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from index.core.settings import Settings
 from index.engine import Engine
-from index.settings import Settings
-from index.watch import NewArticles
+from index.features.watch import NewArticles
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "watch"
 MARGINS = (-1.0, -0.5, -0.25, 0.0, 0.1, 0.25, 0.5, 1.0)

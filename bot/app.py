@@ -13,11 +13,11 @@ Its calls go to one of three thread pools, by kind, so that admin work never tak
   /trend's charts, reading an uploaded file.
 - `run_write`: one writer thread, for what adds or removes articles (/ingest's batches, /forget). The
   engine writes one at a time (`Engine`'s ingest lock, and between processes the data dir's writer
-  lock, `index.locks`): a write waiting for its turn on another pool would hold a thread for nothing.
+  lock, `index.storage.locks`): a write waiting for its turn on another pool would hold a thread for nothing.
   Writes queue here instead, first come first served, so concurrent jobs take turns batch by batch.
   Questions wait for a write only while it stores a chunk, never while it embeds.
 
-Feed polls run on the event loop and on asyncio's default threads (`index.feeds.poll_feeds`); their
+Feed polls run on the event loop and on asyncio's default threads (`index.reading.feeds.poll_feeds`); their
 ingests take the same engine lock, and no thread of these pools. Every write stays on this process's
 engine. In front of the pools stand the limits of `bot.checks` (questions per user, per server and
 waiting; /ingest jobs per server) and the per-server counts of feeds and watches.
@@ -50,10 +50,7 @@ from bot.metrics import BotMetrics
 from bot.outlets import OutletList
 from bot.settings import BotSettings
 from bot.watchdog import LoopWatchdog
-from index import locks
-from index.engine import Engine, EngineError
-from index.errors import OperatorError
-from index.processes import Answerer, QuestionProcesses
+from index import Answerer, Engine, EngineError, OperatorError, QuestionProcesses, locks
 
 log = logging.getLogger(__name__)
 

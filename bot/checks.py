@@ -7,7 +7,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, TypeVar, cast
+from typing import Protocol, TypeVar, cast
 
 import discord
 from discord import app_commands
@@ -15,9 +15,6 @@ from discord.ext import commands
 
 from bot.errors import UserError
 from bot.settings import BotSettings
-
-if TYPE_CHECKING:
-    from bot.app import NewsBot
 
 T = TypeVar("T")
 
@@ -125,6 +122,13 @@ class QuestionLimits:
         user.update_rate_limit()
 
 
+class Limited(Protocol):
+    """What the checks read of the bot (`bot.app.NewsBot` is one), named here so that this module does
+    not import the bot that imports it."""
+
+    limits: QuestionLimits
+    settings: BotSettings
+
 class JobSlots:
     """The jobs each server runs at once, at most ``limit``: the bot writes one batch at a time for
     every server, so a server's extra jobs would only make all the others wait longer."""
@@ -156,7 +160,7 @@ def rate_limited() -> Callable[[T], T]:
     """App command check: the question is admitted (`QuestionLimits.admit`) or refused privately at once."""
 
     def predicate(interaction: discord.Interaction) -> bool:
-        cast("NewsBot", interaction.client).limits.admit(interaction.user.id, interaction.guild_id)
+        cast("Limited", interaction.client).limits.admit(interaction.user.id, interaction.guild_id)
         return True
 
     return app_commands.check(predicate)
@@ -170,7 +174,7 @@ def scope_of(guild_id: int | None) -> str | None:
 
 def require_guild_ingest(interaction: discord.Interaction) -> None:
     """A `UserError` when this bot takes news only from its operator (NEWSBOT_GUILD_INGEST=off)."""
-    if cast("NewsBot", interaction.client).settings.guild_ingest == "off":
+    if cast("Limited", interaction.client).settings.guild_ingest == "off":
         raise UserError(
             "On this bot only its operator adds news (NEWSBOT_GUILD_INGEST=off): ask them to add the "
             "articles or feed you want from the command line."

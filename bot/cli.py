@@ -12,16 +12,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from index.errors import EngineError, QuestionError
-from index.settings import MAX_TOP_K, Settings
+from index import MAX_TOP_K, EngineError, QuestionError, Settings
 
 if TYPE_CHECKING:  # the engine is imported on demand: `newsbot --help` needs none of it
     from bot.settings import BotSettings
-    from index.answer import AskResult
-    from index.engine import Engine
-    from index.models import ArticleRef
-    from index.store import Filters
-    from index.watch import Watches
+    from index import ArticleRef, AskResult, Engine, Filters, Watches
 
 log = logging.getLogger("newsbot")
 
@@ -196,13 +191,13 @@ def _guild(text: str) -> str:
 
 
 def _open(settings: Settings) -> Engine:
-    from index.engine import Engine
+    from index import Engine
 
     return Engine(settings)
 
 
 def _filters(args: argparse.Namespace) -> Filters:
-    from index.store import Filters
+    from index import Filters
 
     try:
         return Filters(outlet=args.outlet, since=args.since, until=args.until, scope=args.guild)
@@ -212,7 +207,7 @@ def _filters(args: argparse.Namespace) -> Filters:
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     engine = _open(settings)
-    from index.presplit import WORKERS  # this main module is guarded, as spawned workers need
+    from index import PRESPLIT_WORKERS as WORKERS  # this main module is guarded, as spawned workers need
 
     report = engine.ingest_sources(
         args.paths, progress=sys.stderr.isatty(), scope=args.guild, split_workers=WORKERS
@@ -377,7 +372,7 @@ class _InScope:
         self.engine, self.scope = engine, scope
 
     def ask(self, question: str, k: int | None = None) -> AskResult:
-        from index.store import Filters
+        from index import Filters
 
         return self.engine.ask(question, k, Filters(scope=self.scope))
 
@@ -473,8 +468,8 @@ def _png(text: str) -> Path:
 
 
 def _trend(args: argparse.Namespace, settings: Settings) -> int:
-    from index.chart import draw
-    from index.trend import trend_of
+    from bot.chart import draw
+    from index import trend_of
 
     filters = _filters(args)
     trend = trend_of(_engine_with_news(settings), " ".join(args.query), filters)
@@ -490,7 +485,7 @@ def _trend(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _feedback_export(args: argparse.Namespace, settings: Settings) -> int:
-    from index.feedback import Feedback
+    from index import Feedback
 
     try:
         report = Feedback(_open(settings).store).export(args.file, args.guild)
@@ -506,7 +501,7 @@ def _feedback_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _watches(settings: Settings) -> Watches:
-    from index.watch import Watches
+    from index import Watches
 
     return Watches(_open(settings))
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.errors import UserError
-from index.store import Filters, iso_day
+from index import Filters, iso_day
 
 
 def parse_day(text: str, option: str = "date") -> str:

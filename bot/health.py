@@ -10,16 +10,36 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from discord.ext import commands
+
+from bot.checks import QuestionLimits
+from bot.settings import BotSettings
+from bot.watchdog import LoopWatchdog
+from index import Engine
 
 if TYPE_CHECKING:
     from discord.gateway import DiscordWebSocket
 
-    from bot.app import NewsBot
-
 MIN_ACK_GRACE = 10.0  # seconds an ack may be late past the next heartbeat on a short interval
+
+
+class Watched(Protocol):
+    """What health and metrics read of the bot (`bot.app.NewsBot` is one), named here so that these
+    modules do not import the bot that imports them."""
+
+    engine: Engine
+    settings: BotSettings
+    limits: QuestionLimits
+    watchdog: LoopWatchdog
+
+    @property
+    def ws(self) -> DiscordWebSocket | None: ...
+
+    def is_ready(self) -> bool: ...
+
+    def is_closed(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -43,14 +63,14 @@ class Health:
         return {"healthy": self.healthy, **asdict(self)}
 
 
-def gateways(bot: NewsBot) -> list[DiscordWebSocket]:
+def gateways(bot: Watched) -> list[DiscordWebSocket]:
     """The bot's gateway connections: one, or one per shard."""
     if isinstance(bot, commands.AutoShardedBot):
         return [shard._parent.ws for shard in bot.shards.values()]
     return [bot.ws] if bot.ws is not None else []
 
 
-def check(bot: NewsBot) -> Health:
+def check(bot: Watched) -> Health:
     sockets = gateways(bot)
     connected = bot.is_ready() and not bot.is_closed() and bool(sockets) and all(ws.open for ws in sockets)
     beats = [ws._keep_alive for ws in sockets if ws._keep_alive is not None and ws._keep_alive.interval]

@@ -18,7 +18,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Iterator
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -29,12 +29,7 @@ from prometheus_client.registry import Collector
 from bot import health
 from bot.checks import Busy
 from bot.errors import UserError
-from index.answer import AskResult
-from index.errors import EngineError
-from index.feeds import PollReport
-
-if TYPE_CHECKING:
-    from bot.app import NewsBot
+from index import AskResult, EngineError, PollReport
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +48,7 @@ def _failure(error: Exception) -> str:
 class _Live(Collector):
     """Figures read from the bot when scraped: the engine queue, the watchdog, the gateway."""
 
-    def __init__(self, bot: NewsBot) -> None:
+    def __init__(self, bot: health.Watched) -> None:
         self.bot = bot
 
     def collect(self) -> Iterator[Metric]:
@@ -90,7 +85,7 @@ class _Live(Collector):
 class BotMetrics:
     """The bot's metrics, and the server that shows them (`serve`, `close`; `port` once serving)."""
 
-    def __init__(self, bot: NewsBot) -> None:
+    def __init__(self, bot: health.Watched) -> None:
         self.bot = bot
         self.registry = registry = CollectorRegistry()
         self.questions = Counter(

@@ -12,7 +12,7 @@ from bot.checks import scope_of
 from bot.dates import check_range, parse_day
 from bot.errors import UserError
 from bot.text import CHOICE_TEXT_LIMIT
-from index.store import Filters
+from index import Filters
 
 if TYPE_CHECKING:
     from bot.app import NewsBot

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import discord
 
-from index.models import ArticleRef, Outlet
+from index import ArticleRef, Outlet
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
 CONTENT_LIMIT = 2000

@@ -2,7 +2,7 @@
 
 Each button is a `discord.ui.DynamicItem` whose custom id holds all it needs: its action, the key of
 the question it answers (saved in the engine's store with its server and asker, see
-`index.saved_questions`), the page shown and its owner. While the bot runs, what the buttons page
+`index.features.saved_questions`), the page shown and its owner. While the bot runs, what the buttons page
 through is kept in memory; after a restart the first press computes it again from the saved question
 (`Recent`), which other buttons on the same message may share (the votes under an answer, which anyone
 may press).
@@ -27,8 +27,7 @@ import discord
 
 from bot.checks import scope_of
 from bot.errors import UserError, answer_error
-from index.saved_questions import SavedQuestion, save_question, saved_question
-from index.store import Filters
+from index import Filters, SavedQuestion, save_question, saved_question
 
 if TYPE_CHECKING:
     from bot.app import NewsBot

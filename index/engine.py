@@ -17,9 +17,24 @@ from typing import Any
 
 import numpy as np
 
-from index import locks
-from index.annotations import annotate
-from index.answer import (
+from index.core.errors import EngineError, OperatorError, QuestionError
+from index.core.models import ArticleIn, ArticleRef, InputProblem, scope_label
+from index.core.settings import Settings
+from index.news.annotations import annotate
+from index.news.recency import newest_day, prefer, time_cue
+from index.news.stories import Stories
+from index.reading.feeds import FeedStore, PollReport, poll_feeds
+from index.reading.fetch import Fetcher, FetchError
+from index.reading.ingest import (
+    IndexChange,
+    Ingestor,
+    IngestReport,
+    reembed,
+    stored_article,
+    stored_passage_chunks,
+)
+from index.reading.readers import read_paths
+from index.search.answer import (
     REFUSAL_TERMS,
     Answer,
     AskResult,
@@ -29,30 +44,15 @@ from index.answer import (
     rank_sentences,
     refusal_evidence,
 )
-from index.candidates import CandidateFinder, Candidates, Query
-from index.cues import topic
-from index.embed import BUNDLED_MODEL, Embedder, create_embedder
-from index.errors import EngineError, OperatorError, QuestionError
-from index.evidence import FEATURES, Evidence, weigh
-from index.feeds import FeedStore, PollReport, poll_feeds
-from index.fetch import Fetcher, FetchError
-from index.ingest import (
-    IndexChange,
-    Ingestor,
-    IngestReport,
-    reembed,
-    stored_article,
-    stored_passage_chunks,
-)
-from index.models import ArticleIn, ArticleRef, InputProblem, scope_label
-from index.readers import read_paths
-from index.recency import newest_day, prefer, time_cue
-from index.rerank import Reranked, Reranker, create_reranker, rerank
-from index.settings import Settings
-from index.store import SCHEMA_VERSION, Filters, Store, published_day
-from index.stories import Stories
-from index.termstats import TermStats
-from index.vectors import PassageIndex
+from index.search.candidates import CandidateFinder, Candidates, Query
+from index.search.cues import topic
+from index.search.evidence import FEATURES, Evidence, weigh
+from index.search.rerank import Reranked, Reranker, create_reranker, rerank
+from index.search.termstats import TermStats
+from index.storage import locks
+from index.storage.embed import BUNDLED_MODEL, Embedder, create_embedder
+from index.storage.store import SCHEMA_VERSION, Filters, Store, published_day
+from index.storage.vectors import PassageIndex
 
 
 def is_url(source: str) -> bool:
@@ -239,7 +239,7 @@ class Engine:
         ``scope`` (a Discord server's id) puts every article in that server's own news; without it each
         keeps its own `ArticleIn.scope` (None, shared news, as the readers make them). ``split_workers``
         > 1 splits big inputs in that many processes: only for a caller whose main module is guarded
-        (see `index.presplit`)."""
+        (see `index.reading.presplit`)."""
         if scope is not None:
             items = (_in_scope(item, scope) for item in items)
         with self._ingest_lock, locks.writer(self.settings.data_dir):

@@ -23,7 +23,7 @@ left between a call and its reply (an interrupt) is replaced too: its next reply
 question's answer.
 
 Workers are spawned, not forked (the model's and FAISS's threads must not be inherited), so the
-caller's main module must be guarded (`newsbot serve` and `python -m bot` are; see `index.presplit`).
+caller's main module must be guarded (`newsbot serve` and `python -m bot` are; see `index.reading.presplit`).
 """
 
 from __future__ import annotations
@@ -37,10 +37,10 @@ from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnContext
 from typing import Any, Protocol
 
-from index.answer import AskResult
+from index.core.settings import Settings
 from index.engine import Engine, SearchHit
-from index.settings import Settings
-from index.store import Filters
+from index.search.answer import AskResult
+from index.storage.store import Filters
 
 log = logging.getLogger(__name__)
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from index.embed import SentenceTransformerEmbedder
+from index.core.settings import Settings
 from index.engine import Engine
-from index.rerank import SHIPPED, CrossEncoderReranker
-from index.settings import Settings
+from index.search.rerank import SHIPPED, CrossEncoderReranker
+from index.storage.embed import SentenceTransformerEmbedder
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = ROOT / "examples" / "news"

@@ -7,10 +7,10 @@ import sys
 
 import numpy as np
 
+from index.core.models import ArticleIn
+from index.core.settings import Settings
 from index.engine import Engine
-from index.models import ArticleIn
-from index.rerank import CrossEncoderReranker
-from index.settings import Settings
+from index.search.rerank import CrossEncoderReranker
 from tests.conftest import FIXTURES, ROOT
 
 

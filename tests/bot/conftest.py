@@ -15,10 +15,10 @@ from harness import TOKEN, assert_discord_rules, write_harbour_stories
 
 from bot.app import NewsBot, create_bot
 from bot.settings import BotSettings
-from index.embed import SentenceTransformerEmbedder
+from index.core.settings import Settings
 from index.engine import Engine
-from index.rerank import CrossEncoderReranker
-from index.settings import Settings
+from index.search.rerank import CrossEncoderReranker
+from index.storage.embed import SentenceTransformerEmbedder
 
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "examples" / "news"
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"

@@ -15,8 +15,8 @@ from harness import embed_text, ephemeral_reply, final_message, run_command
 from bot.app import NewsBot
 from bot.errors import UNAVAILABLE
 from bot.exts.admin._uploads import read_upload
-from index import locks
 from index.engine import Engine
+from index.storage import locks
 
 PINGING_ARTICLE = """Harbour alert for @everyone
 

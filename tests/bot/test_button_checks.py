@@ -20,7 +20,7 @@ from bot.app import NewsBot
 from bot.checks import BUSY
 from bot.views import EXPIRED, OWNERS_ONLY
 from index.engine import Engine
-from index.feedback import Feedback
+from index.features.feedback import Feedback
 
 QUESTION = {"question": "who warned ships?"}
 

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from bot.cli import main
-from index.embed import SentenceTransformerEmbedder
+from index.storage.embed import SentenceTransformerEmbedder
 
 
 @pytest.fixture
@@ -63,13 +63,13 @@ def test_reingest_is_idempotent(cli, sample_dir):
 
 
 def test_a_big_ingest_splits_in_worker_processes_and_stores_every_sentence(cli, tmp_path, monkeypatch):
-    import index.presplit
+    import index.reading.presplit
 
-    monkeypatch.setattr(index.presplit, "PARALLEL_FROM", 20)
+    monkeypatch.setattr(index.reading.presplit, "PARALLEL_FROM", 20)
     started = []
-    pool = index.presplit.ProcessPoolExecutor
+    pool = index.reading.presplit.ProcessPoolExecutor
     monkeypatch.setattr(
-        index.presplit, "ProcessPoolExecutor", lambda *a, **k: started.append(a) or pool(*a, **k)
+        index.reading.presplit, "ProcessPoolExecutor", lambda *a, **k: started.append(a) or pool(*a, **k)
     )
     lines = [
         json.dumps(

@@ -11,12 +11,12 @@ import test_cli
 from harness import write_harbour_stories
 from PIL import Image
 
+from bot.chart import HEIGHT, WIDTH
 from bot.cli import main
-from index.answer import Answer
-from index.chart import HEIGHT, WIDTH
-from index.feedback import DOWN, UP, Feedback
-from index.models import ArticleRef
-from index.store import Store
+from index.core.models import ArticleRef
+from index.features.feedback import DOWN, UP, Feedback
+from index.search.answer import Answer
+from index.storage.store import Store
 
 cli = test_cli.cli  # the fixture running `newsbot ARGS --data-dir TMP` with the session's models
 

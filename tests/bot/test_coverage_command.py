@@ -10,8 +10,8 @@ from fakediscord import FakeDiscord
 from harness import ephemeral_reply, final_message, run_command
 
 from bot.settings import BotSettings
+from index.core.models import ArticleIn
 from index.engine import Engine
-from index.models import ArticleIn
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ async def test_coverage_shows_when_the_news_this_server_sees_was_last_ingested(
     start_bot, fake: FakeDiscord, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Another server's upload is not news here: its time must not show as this server's last ingest."""
-    monkeypatch.setattr("index.ingest.now_iso", lambda: "2030-01-02T03:04:05+00:00")
+    monkeypatch.setattr("index.reading.ingest.now_iso", lambda: "2030-01-02T03:04:05+00:00")
     upload = ArticleIn(title="Quay closes", text="The quay closed on Monday. Boats moved to the pier.")
     assert engine.ingest([upload], scope=str(fake.other_guild_id)).new == 1
     later = "<t:1893553445:f>"  # 2030-01-02T03:04:05Z

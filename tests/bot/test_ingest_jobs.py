@@ -22,9 +22,9 @@ from harness import ephemeral_reply, final_message, finished, run_command
 from bot.app import NewsBot
 from bot.checks import JobSlots
 from bot.errors import UserError
+from index.core.errors import EngineError
 from index.engine import Engine
-from index.errors import EngineError
-from index.ingest import IngestReport
+from index.reading.ingest import IngestReport
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "web"
 TOKEN_LIFETIME = 2.0  # seconds the fake's interaction tokens last in these tests

@@ -205,8 +205,8 @@ async def test_shutdown_waits_for_a_feed_ingest_before_closing_the_store(tmp_pat
     """A feed poll ingests on a thread of its own, not the question workers': closing must wait for it."""
     import threading
 
-    from index.embed import HashEmbedder
-    from index.models import ArticleIn
+    from index.core.models import ArticleIn
+    from index.storage.embed import HashEmbedder
 
     class GatedEmbedder(HashEmbedder):
         def __init__(self) -> None:

@@ -17,7 +17,7 @@ from bot.app import NewsBot
 from bot.checks import BUSY
 from bot.health import Health
 from bot.settings import BotSettings
-from index.errors import EngineError
+from index.core.errors import EngineError
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 

@@ -17,10 +17,10 @@ from bot.exts.ask._views import AnswerButton
 from bot.exts.search._views import PageButton
 from bot.settings import BotSettings
 from bot.views import EXPIRED, OWNERS_ONLY, ButtonState, new_key
-from index import saved_questions
-from index.embed import SentenceTransformerEmbedder
 from index.engine import Engine
-from index.rerank import CrossEncoderReranker
+from index.features import saved_questions
+from index.search.rerank import CrossEncoderReranker
+from index.storage.embed import SentenceTransformerEmbedder
 
 Restart = Callable[[], AbstractAsyncContextManager[NewsBot]]
 

@@ -20,14 +20,12 @@ from bot.exts.mention._question import question_in
 from bot.exts.search._render import search_embed
 from bot.outlets import OutletList
 from bot.text import URL_LIMIT
-from index.answer import Answer, AskResult
-from index.corroboration import Reported
+from index.core.models import ArticleRef, Differing, InputProblem, Outlet, Reported
 from index.engine import SearchHit
-from index.feeds import Feed
-from index.figures import Differing
-from index.ingest import IngestReport
-from index.links import LINK_LIMIT, deep_link
-from index.models import ArticleRef, InputProblem, Outlet
+from index.news.links import LINK_LIMIT, deep_link
+from index.reading.feeds import Feed
+from index.reading.ingest import IngestReport
+from index.search.answer import Answer, AskResult
 
 ARTICLE = ArticleRef("a1", "Ferry fares rise", "Harbour Herald", "https://herald.example/ferry", "2024-03-01")
 

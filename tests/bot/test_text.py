@@ -22,7 +22,7 @@ from bot.text import (
     trim,
     trim_start,
 )
-from index.models import ArticleRef, Outlet
+from index.core.models import ArticleRef, Outlet
 
 QUOTE = (
     "The launch was detected. They told the coast guard to warn ships. Debris fell at sea. Nobody was hurt."

@@ -11,7 +11,7 @@ from harness import ephemeral_reply, final_message, run_command
 from PIL import Image
 
 from bot.app import NewsBot
-from index.chart import HEIGHT, WIDTH
+from bot.chart import HEIGHT, WIDTH
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ from harness import final_message, press, run_command
 
 from bot.exts.ask._views import CHANGED, THANKS, VoteButton
 from bot.views import new_key
-from index.answer import Answer
 from index.engine import Engine
-from index.feedback import DOWN, UP, Feedback, Vote
-from index.store import Filters
+from index.features.feedback import DOWN, UP, Feedback, Vote
+from index.search.answer import Answer
+from index.storage.store import Filters
 
 restart = test_persistent_buttons.restart  # a new bot and engine on the same data dir
 answered = test_persistent_buttons.answered

@@ -3,7 +3,7 @@
 import pytest
 
 from index.engine import Engine, QuestionError
-from index.store import Filters
+from index.storage.store import Filters
 
 
 def test_who_warned_ships_quotes_the_coast_guard_with_the_ministry_it_leans_on(sample_engine):
@@ -142,9 +142,9 @@ def test_close_waits_for_an_ingest_in_progress_then_refuses_more(hash_settings):
     """A feed poll ingests on a thread of its own: shutting down must not close the store under it."""
     import threading
 
-    from index.embed import HashEmbedder
+    from index.core.models import ArticleIn
     from index.engine import EngineError
-    from index.models import ArticleIn
+    from index.storage.embed import HashEmbedder
 
     class GatedEmbedder(HashEmbedder):
         def __init__(self) -> None:

@@ -9,12 +9,12 @@ from collections.abc import Iterator
 
 import pytest
 
+from index.core.errors import QuestionError
+from index.core.models import ArticleIn
+from index.core.settings import Settings
 from index.engine import Engine
-from index.errors import QuestionError
-from index.models import ArticleIn
 from index.processes import QuestionProcesses, _Worker, core_shares
-from index.settings import Settings
-from index.store import Filters
+from index.storage.store import Filters
 
 
 def _story(n: int, text: str) -> ArticleIn:

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import fields
 from typing import TypeVar
 
-from index.ingest import CHUNK_ARTICLES, IngestReport
+from index import CHUNK_ARTICLES, IngestReport
 
 T = TypeVar("T")
 

@@ -23,9 +23,7 @@ from bot.exts.admin._sources import describe_sources, parse_urls
 from bot.exts.admin._uploads import ACCEPTED, as_uploaded, check_upload, read_upload, saved_name
 from bot.options import NAME_CHARS, URL_CHARS, Text
 from bot.text import escape, one_line, trim
-from index.feeds import Feed, validate_feed_url
-from index.ingest import IngestReport
-from index.models import ArticleIn, InputProblem
+from index import ArticleIn, Feed, IngestReport, InputProblem, validate_feed_url
 
 if TYPE_CHECKING:
     from bot.app import NewsBot

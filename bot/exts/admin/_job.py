@@ -18,7 +18,7 @@ import discord
 from bot.errors import describe
 from bot.exts.admin._render import ingest_message
 from bot.text import join_lines
-from index.ingest import IngestReport
+from index import IngestReport
 
 if TYPE_CHECKING:
     from bot.app import NewsBot

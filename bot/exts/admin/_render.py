@@ -7,9 +7,7 @@ from datetime import datetime
 import discord
 
 from bot.text import escape, join_lines, one_line, trim
-from index.feeds import Feed
-from index.ingest import IngestReport
-from index.models import InputProblem
+from index import Feed, IngestReport, InputProblem
 
 TITLE_SHOWN = 150
 ERROR_SHOWN = 200

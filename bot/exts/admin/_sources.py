@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.errors import UserError
 from bot.exts.admin._render import plural
 from bot.text import escape, one_line, trim
-from index.engine import is_url
+from index import is_url
 
 MAX_URLS = 50  # per command; a Discord option holds at most 6,000 characters anyway
 

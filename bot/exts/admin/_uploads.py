@@ -6,8 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path, PurePath
 
 from bot.errors import UserError
-from index.models import ArticleIn, InputProblem
-from index.readers import SUFFIXES, read_paths
+from index import SUFFIXES, ArticleIn, InputProblem, read_paths
 
 ACCEPTED = ", ".join(sorted(SUFFIXES))
 

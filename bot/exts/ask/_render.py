@@ -22,8 +22,7 @@ from bot.text import (
     source_name,
     trim,
 )
-from index.answer import Answer, AskResult
-from index.figures import Differing
+from index import Answer, AskResult, Differing
 
 PAGE_SIZE = 2  # quotes per page; "More answers" shows the next ones
 # The engine's confidence clearing its refusal threshold by this much is "high": on news-dev and the

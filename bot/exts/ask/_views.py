@@ -1,7 +1,7 @@
 """The buttons under an answer: more quotes, the context around them, and a vote on each quote.
 
 The votes (👍 / 👎) are for every member, not only whoever asked: anyone who reads an answer can say
-whether its quote answers the question (`index.feedback`). A vote's custom id names the saved
+whether its quote answers the question (`index.features.feedback`). A vote's custom id names the saved
 question and a fingerprint of the quote it is on, so that a press after a restart, which answers the
 question again, records the quote the voter saw, or says that the answer has changed.
 """
@@ -17,10 +17,7 @@ import discord
 from bot.errors import UserError
 from bot.exts.ask._render import PAGE_SIZE, answer_embed, context_embed, page_count, page_of
 from bot.views import ButtonState, OwnerButton, genuine, pressed, show, tell
-from index.answer import Answer, AskResult
-from index.feedback import DOWN, UP, Feedback
-from index.saved_questions import SavedQuestion
-from index.store import Filters
+from index import DOWN, UP, Answer, AskResult, Feedback, Filters, SavedQuestion
 
 if TYPE_CHECKING:
     from bot.app import NewsBot

@@ -14,7 +14,7 @@ from bot.checks import Budgets, ServerCooldown, scope_of
 from bot.errors import UserError, describe
 from bot.exts.ask._views import answer_reply
 from bot.exts.mention._question import HOW_TO_ASK, mentions, question_in
-from index.store import Filters
+from index import Filters
 
 if TYPE_CHECKING:
     from bot.app import NewsBot

@@ -17,7 +17,7 @@ from bot.text import (
     one_line,
     trim,
 )
-from index.engine import SearchHit
+from index import SearchHit
 
 PAGE_SIZE = 3
 RESULTS = 15  # articles fetched per search: five pages

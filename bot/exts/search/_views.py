@@ -9,9 +9,7 @@ import discord
 
 from bot.exts.search._render import RESULTS, page_count, search_embed
 from bot.views import ButtonState, OwnerButton, show
-from index.engine import SearchHit
-from index.saved_questions import SavedQuestion
-from index.store import Filters
+from index import Filters, SavedQuestion, SearchHit
 
 if TYPE_CHECKING:
     from bot.app import NewsBot

@@ -16,7 +16,7 @@ from discord.ext import commands
 from bot.checks import rate_limited, scope_of
 from bot.exts.ask._views import answer_reply
 from bot.exts.sources._question import question_of
-from index.store import Filters
+from index import Filters
 
 if TYPE_CHECKING:
     from bot.app import NewsBot

@@ -8,11 +8,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.chart import draw
 from bot.checks import rate_limited
 from bot.exts.trend._render import chart_file, trend_embed
 from bot.options import Query, Since, Until, make_filters
-from index.chart import draw
-from index.trend import trend_of
+from index import trend_of
 
 if TYPE_CHECKING:
     from bot.app import NewsBot

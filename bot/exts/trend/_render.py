@@ -7,7 +7,7 @@ import io
 import discord
 
 from bot.text import DESCRIPTION_LIMIT, TITLE_LIMIT, escape, one_line, trim
-from index.trend import Trend
+from index import Trend
 
 FILENAME = "trend.png"
 COLOUR = discord.Colour.blurple()

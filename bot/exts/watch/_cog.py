@@ -5,7 +5,7 @@ for everyone in it, unasked, for as long as it stands, and each check is a quest
 Members ask with /ask; what a server watches is its moderators' call.
 
 The loop runs every minute, apart from the feed poller, so that news from /ingest and from
-`newsbot ingest` is checked too. Each watch checks its new articles once (`index.watch`), within the
+`newsbot ingest` is checked too. Each watch checks its new articles once (`index.features.watch`), within the
 limits NEWSBOT_WATCH_POST_MINUTES and NEWSBOT_WATCH_CHANNEL_HOURLY.
 """
 
@@ -23,7 +23,7 @@ from bot.checks import require_manage_guild, scope_of
 from bot.errors import UserError
 from bot.exts.watch._render import added_message, match_embed, quoted_query, watches_message
 from bot.options import Query
-from index.watch import Match, Watches
+from index import Match, Watches
 
 if TYPE_CHECKING:
     from bot.app import NewsBot

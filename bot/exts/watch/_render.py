@@ -6,7 +6,7 @@ import discord
 
 from bot.exts.ask._render import source_lines
 from bot.text import DESCRIPTION_LIMIT, TITLE_LIMIT, blockquote, escape, highlight, join_lines, one_line, trim
-from index.watch import Match, Watch
+from index import Match, Watch
 
 COLOUR = discord.Colour.blurple()
 

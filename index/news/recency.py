@@ -1,0 +1,216 @@
+"""Time in questions and in articles: whether a question asks for the current state of a story or
+names a period, when an article was published, and the preference that follows for its quotes.
+
+News is about time: "what's the latest on the ferry strike?" wants the newest coverage of the story,
+"what did the council vote for in 2023?" that year's. A question without such a cue gets no
+`TimeCue`, and its quotes stay exactly as ranked; with one, the preference only re-orders quotes of the
+best quote's own story, and only where the story's articles carry dates.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from index.news.stories import Stories
+from index.search.answer import Ranked
+from index.search.candidates import Candidates
+from index.search.cues import TOKEN, asks_current
+from index.storage.store import Filters, Store, published_day
+
+MONTHS = (
+    "january", "february", "march", "april", "may", "june",
+    "july", "august", "september", "october", "november", "december",
+)  # fmt: skip
+_MONTH = "|".join(MONTHS)
+_YEAR = r"(?:19[5-9]\d|20\d\d)"
+# A month is a month after "in", "during", "since", "of", "early", "late", "mid", or before a year:
+# "who may win?" names none.
+MONTH = re.compile(
+    rf"\b(?:in|during|since|of|early|late|mid)[\s-]+({_MONTH})\b(?:\s+({_YEAR})\b)?|\b({_MONTH})\s+({_YEAR})\b",
+    re.I,
+)
+YEAR = re.compile(rf"\b({_YEAR})\b")
+RELATIVE = re.compile(r"\b(last|this) (year|month|week)\b", re.I)
+
+
+@dataclass(frozen=True)
+class Period:
+    """The days a question names, and the words a sentence may name them by ("2005", "march")."""
+
+    first: date
+    last: date
+    names: frozenset[str] = frozenset()
+
+    def holds(self, published: str | None) -> bool:
+        day = day_of(published)
+        return day is not None and self.first <= day <= self.last
+
+    def named_in(self, text: str) -> bool:
+        return bool(self.names & set(TOKEN.findall(text.lower())))
+
+
+@dataclass(frozen=True)
+class TimeCue:
+    """A period the question names (it wins), or whether it asks for the current state of things."""
+
+    current: bool = False
+    period: Period | None = None
+
+
+def time_cue(question: str, newest: Callable[[], date | None]) -> TimeCue | None:
+    """The question's time cue, or None. ``newest`` gives the newest article's day, what "last year"
+    and a month without a year count from; it is only called for those (None: they are not read)."""
+    period = _named_period(question, newest)
+    current = asks_current(question)
+    return TimeCue(current, period) if period or current else None
+
+
+def _named_period(question: str, newest: Callable[[], date | None]) -> Period | None:
+    if found := MONTH.search(question):
+        name = (found.group(1) or found.group(3)).lower()
+        month, year = MONTHS.index(name) + 1, found.group(2) or found.group(4)
+        if year is None:
+            now = newest()
+            if now is None:
+                return None
+            year = now.year if month <= now.month else now.year - 1
+        first = date(int(year), month, 1)
+        return Period(first, _month_end(first), frozenset({name}))
+    if found := YEAR.search(question):
+        year = int(found.group(1))
+        return Period(date(year, 1, 1), date(year, 12, 31), frozenset({str(year)}))
+    if found := RELATIVE.search(question):
+        now = newest()
+        return None if now is None else _relative(found.group(1).lower(), found.group(2).lower(), now)
+    return None
+
+
+def _relative(which: str, unit: str, now: date) -> Period | None:
+    """The period "last year", "this month" or "last week" names, counted from ``now`` ("this week"
+    asks for the current state instead: None here)."""
+    back = which == "last"
+    if unit == "year":
+        year = now.year - back
+        return Period(date(year, 1, 1), date(year, 12, 31))
+    if unit == "month":
+        first = now.replace(day=1)
+        if back:
+            first = (first - timedelta(days=1)).replace(day=1)
+        return Period(first, _month_end(first))
+    if not back:
+        return None
+    monday = now - timedelta(days=now.weekday() + 7)
+    return Period(monday, monday + timedelta(days=6))
+
+
+def _month_end(first: date) -> date:
+    return (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
+def published_at(published: str | None) -> datetime | None:
+    """An article's ISO published date or datetime as an aware datetime (UTC when it names no zone)."""
+    if not published:
+        return None
+    try:
+        moment = datetime.fromisoformat(published)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def day_of(published: str | None) -> date | None:
+    moment = published_at(published)
+    return None if moment is None else moment.date()
+
+
+def is_later(published: str | None, than: str | None) -> bool:
+    """Whether ``published`` is after ``than``: by the clock when both give a time, by the day when
+    either is a day alone (a day's article is no newer than the same day's at 18:30)."""
+    a, b = published_at(published), published_at(than)
+    if a is None or b is None:
+        return False
+    return a > b if _timed(published) and _timed(than) else a.date() > b.date()
+
+
+def _timed(published: str | None) -> bool:
+    return "T" in (published or "")
+
+
+def newest_day(store: Store, filters: Filters | None) -> date | None:
+    """The newest article's day in the question's scope: the "now" of a corpus that may be old. One
+    query per scope (shared news, the server's own), each the end of an index range; one query over
+    both would scan them."""
+    scopes = Filters(scope=filters.scope if filters else None).scopes()
+    newest = f"SELECT max({published_day()}) AS newest FROM articles a WHERE "
+    days = [row["newest"] for where, params in scopes for row in store.query(newest + where, params)]
+    days = [day for day in days if day]
+    return day_of(max(days)) if days else None
+
+
+def newer(pk: int, candidates: Candidates, stories: Stories) -> list[int]:
+    """The candidate articles of ``pk``'s story published after it, newest first."""
+    mine = _published(candidates, pk)
+    later: dict[int, datetime] = {}
+    for other in candidates.articles:
+        moment = published_at(_published(candidates, other))
+        if moment and is_later(_published(candidates, other), mine) and stories.same(pk, other):
+            later[other] = moment
+    return sorted(later, key=later.__getitem__, reverse=True)
+
+
+def prefer(
+    cue: TimeCue, ranked: Sequence[Ranked], candidates: Candidates, stories: Stories, k: int
+) -> list[Ranked]:
+    """The first ``k`` of ``ranked`` (every quotable sentence, best first) as the cue prefers them.
+
+    A named period: the best quote's story's quotes from that period first, unless the best quote is
+    of it or names it. The current state: the best quote of each dated article of that story, newest
+    first. Then the rest as ranked; unchanged when no article of the story fits (an undated corpus)."""
+    if not ranked:
+        return []
+    if cue.period is not None:
+        chosen = _of_period(cue.period, ranked, candidates, stories)
+    else:
+        chosen = _newest_first(ranked, candidates, stories)
+    rest = [r for r in ranked if r not in chosen]
+    return [*chosen, *rest][:k]
+
+
+def _of_period(
+    period: Period, ranked: Sequence[Ranked], candidates: Candidates, stories: Stories
+) -> list[Ranked]:
+    best = ranked[0]
+    if period.holds(_when(candidates, best)) or period.named_in(candidates.sentences[best.position]["text"]):
+        return []
+    story = set(stories.of(_article(candidates, best)))
+    return [r for r in ranked if _article(candidates, r) in story and period.holds(_when(candidates, r))]
+
+
+def _newest_first(ranked: Sequence[Ranked], candidates: Candidates, stories: Stories) -> list[Ranked]:
+    """The best quote of each dated article of the best quote's story, newest first; none when the
+    best quote's own article is undated (what is newer than it cannot be told)."""
+    top = _article(candidates, ranked[0])
+    if published_at(_when(candidates, ranked[0])) is None:
+        return []
+    firsts: dict[int, tuple[Ranked, datetime]] = {}
+    for r in ranked:
+        pk, moment = _article(candidates, r), published_at(_when(candidates, r))
+        if pk not in firsts and moment is not None and stories.same(top, pk):
+            firsts[pk] = r, moment
+    return [r for r, _ in sorted(firsts.values(), key=lambda pair: pair[1], reverse=True)]
+
+
+def _article(candidates: Candidates, ranked: Ranked) -> int:
+    return int(candidates.sentences[ranked.position]["article_pk"])
+
+
+def _when(candidates: Candidates, ranked: Ranked) -> str | None:
+    """When the ranked sentence's article was published."""
+    return _published(candidates, _article(candidates, ranked))
+
+
+def _published(candidates: Candidates, pk: int) -> str | None:
+    return candidates.articles[pk]["published"]

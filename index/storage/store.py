@@ -1,0 +1,526 @@
+"""SQLite (via sqlite-utils): the source of truth for articles, passages, sentences and vectors.
+
+Everything the FAISS index holds can be rebuilt from here without re-embedding: sentence vectors and
+title vectors are stored as float32 blobs next to the text they came from.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sqlite_utils
+
+from index.storage.sqlite_config import stop_memory_statistics
+
+SCHEMA_VERSION = 3  # bump when the tables change; `Store.upgrade` moves the previous one forward
+
+# Page caches sized for a million-passage (3 GB) database; SQLite's default is 2 MB a connection.
+# The writer's (256 MB) holds the FTS5 and index b-tree pages an ingest keeps touching: every chunk
+# inserts thousands of random keys (sentence keys, content hashes), and with 64 MB a 1M-passage build
+# slowed to 3,500-4,000 sentences/s in its second half, against 4,900-5,900 with 256. Readers map the file
+# instead: pages are shared with the OS cache and every other reader, not copied per connection.
+# synchronous=NORMAL in WAL mode skips a sync per commit; a power cut may undo the last commits,
+# never corrupt the file, and the index manifest's change generation then shows the vectors ahead.
+_WRITER_PRAGMAS = ("synchronous=NORMAL", "cache_size=-262144", "foreign_keys=ON")
+_READER_PRAGMAS = ("mmap_size=1073741824", "cache_size=-16384")
+# Stories a wire-copy check reads per sentence: a boilerplate line ("Follow us on X") is printed by
+# thousands, and reading them all made every ingest slower as the corpus grew.
+HOLDERS_CHECKED = 64
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrictions applied before any top-k cut: the scope (shared news, plus a Discord server's own
+    when ``scope`` names one), the outlet, the published date range. A scope always applies, so a
+    `Filters` always restricts: a server's own news must never surface anywhere else."""
+
+    outlet: str | None = None
+    since: str | None = None
+    until: str | None = None
+    scope: str | None = None
+
+    def __post_init__(self) -> None:
+        """Dates must be real YYYY-MM-DD days: anything else would compare wrongly, as strings, in SQL."""
+        for name in ("since", "until"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, iso_day(getattr(self, name), name))
+        if self.since and self.until and self.since > self.until:
+            raise ValueError(
+                f"`since` ({self.since}) is after `until` ({self.until}): nothing can be in between."
+            )
+
+    def scopes(self, alias: str = "a") -> list[tuple[str, list[str]]]:
+        """One WHERE fragment per scope a question sees (shared news, then the server's own), for
+        queries that want each as its own index range rather than their OR."""
+        shared = (f"{alias}.scope IS NULL", [])
+        return [shared] if self.scope is None else [shared, (f"{alias}.scope = ?", [self.scope])]
+
+    def sql(self, alias: str = "a") -> tuple[str, list[str]]:
+        """A WHERE fragment over the articles table, and its parameters."""
+        scopes = self.scopes(alias)
+        either = " OR ".join(clause for clause, _ in scopes)
+        clauses = [f"({either})" if len(scopes) > 1 else either]
+        params = [p for _, scope_params in scopes for p in scope_params]
+        if self.outlet:  # the story's own outlet or any outlet that carried a copy of it
+            clauses.append(
+                f"(lower({alias}.source) = lower(?) OR EXISTS (SELECT 1 FROM articles c "
+                f"WHERE c.copy_of = {alias}.pk AND lower(c.source) = lower(?)))"
+            )
+            params += [self.outlet, self.outlet]
+        if self.since:
+            clauses.append(f"{published_day(alias)} >= ?")
+            params.append(self.since)
+        if self.until:
+            clauses.append(f"{published_day(alias)} <= ?")
+            params.append(self.until)
+        return " AND ".join(clauses), params
+
+
+def published_day(alias: str = "a") -> str:
+    """SQL for the day an article was published, as it states it ("2005-03-01T23:00-05:00" is on
+    2005-03-01), as a real YYYY-MM-DD day or NULL: text that is no date ("last week", kept by data dirs
+    made before dates were checked) never compares or sorts as one. An empty alias gives the bare
+    column, as the index on this expression needs."""
+    day = f"substr({alias + '.' if alias else ''}published, 1, 10)"
+    return f"(CASE WHEN date({day}) = {day} THEN {day} END)"
+
+
+def iso_day(text: str, name: str = "date") -> str:
+    """``text`` as YYYY-MM-DD; a ValueError naming the option ``name`` unless it is a real day so written."""
+    text = text.strip()
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            raise ValueError(text)
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise ValueError(
+            f"`{name}` must be a date written year-month-day, like 2024-03-01; got “{text[:40]}”."
+        ) from None
+
+
+def to_blob(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype=np.float32).tobytes()
+
+
+def from_blobs(blobs: Sequence[bytes], dim: int) -> np.ndarray:
+    if not blobs:
+        return np.zeros((0, dim), dtype=np.float32)
+    return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), dim)
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+def _dict_row(cursor: sqlite3.Cursor, row: tuple) -> dict[str, Any]:
+    return dict(zip([c[0] for c in cursor.description], row, strict=True))
+
+
+class Store:
+    """One SQLite database, shared by threads.
+
+    The lock story: writes go through one connection (`db`) behind `lock`, a transaction at a time.
+    Reads (`query`, `count`, `get_setting`) go through a connection of the reading thread's own, in
+    WAL mode, so questions on several threads read in parallel and never wait for a writer; each read
+    sees what was committed when it began. A thread inside `transaction` reads through the writer's
+    connection, so it sees its own uncommitted rows.
+    """
+
+    def __init__(self, path: Path) -> None:
+        stop_memory_statistics()  # before the first connection, so reads on threads run in parallel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.db = sqlite_utils.Database(sqlite3.connect(path, check_same_thread=False))
+        self.db.enable_wal()
+        for pragma in _WRITER_PRAGMAS:
+            self.db.execute(f"PRAGMA {pragma}")
+        self.lock = threading.RLock()
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._create()
+
+    def close(self) -> None:
+        """Once any write in progress on another thread is done."""
+        with self.lock:
+            for reader in self._readers:
+                reader.close()
+            self._readers.clear()
+            self.db.close()
+
+    def _reader(self) -> sqlite3.Connection | None:
+        """This thread's read connection; None while it is writing (then it must see its own rows)."""
+        if getattr(self._local, "writing", False):
+            return None
+        reader = getattr(self._local, "reader", None)
+        if reader is None:
+            # check_same_thread=False only so that `close` may close it from another thread
+            reader = sqlite3.connect(self.path, check_same_thread=False)
+            reader.row_factory = _dict_row
+            for pragma in _READER_PRAGMAS:
+                reader.execute(f"PRAGMA {pragma}")
+            with self.lock:
+                self._readers.append(reader)
+            self._local.reader = reader
+        return reader
+
+    def _create(self) -> None:
+        db = self.db
+        if "articles" not in db.table_names():
+            db["articles"].create(
+                {
+                    "pk": int,
+                    "id": str,
+                    "title": str,
+                    "text": str,
+                    "url": str,
+                    "source": str,
+                    "published": str,
+                    "content_hash": str,
+                    "meta": str,
+                    "ingested_at": str,
+                    "title_vec": bytes,
+                    "copy_of": int,
+                    "scope": str,
+                },
+                pk="pk",
+                not_null={"id", "title", "text", "content_hash"},
+                foreign_keys=[("copy_of", "articles", "pk")],
+            )
+            db["articles"].create_index(["copy_of"])
+            _scope_indexes(db)
+            db["articles"].create_index(["url"])
+            db["articles"].create_index(["content_hash"])
+            db["articles"].create_index(["published"])
+            db["articles"].enable_fts(["title", "text"], tokenize="porter", create_triggers=True)
+        if "sentences" not in db.table_names():
+            db["sentences"].create(
+                {
+                    "pk": int,
+                    "article_pk": int,
+                    "idx": int,
+                    "start": int,
+                    "end": int,
+                    "text": str,
+                    "norm": str,
+                    "vec": bytes,
+                },
+                pk="pk",
+                foreign_keys=[("article_pk", "articles", "pk")],
+            )
+            db["sentences"].create_index(["article_pk", "idx"], unique=True)
+            _copy_check_index(db)
+            db["sentences"].enable_fts(["text"], tokenize="porter", create_triggers=True)
+        # Term frequencies by seek (index/search/termstats.py); also added to data dirs made before it.
+        db.execute(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS sentences_fts_vocab USING fts5vocab(sentences_fts, 'row')"
+        )
+        if "passages" not in db.table_names():
+            db["passages"].create(
+                {"pk": int, "article_pk": int, "idx": int, "first": int, "last": int},
+                pk="pk",
+                foreign_keys=[("article_pk", "articles", "pk")],
+            )
+            db["passages"].create_index(["article_pk", "idx"], unique=True)
+        if "settings" not in db.table_names():
+            db["settings"].create({"key": str, "value": str}, pk="key")
+            db["settings"].insert({"key": "schema_version", "value": str(SCHEMA_VERSION)})
+        # Votes on quotes (index/features/feedback.py). A table of its own that nothing else reads, so it is
+        # added to data dirs made before it without a schema bump: older versions still open them.
+        if "feedback" not in db.table_names():
+            db["feedback"].create(
+                {
+                    "pk": int,
+                    "question": str,
+                    "article_id": str,
+                    "article_scope": str,
+                    "sentence": str,
+                    "vote": int,
+                    "guild_id": str,
+                    "user_hash": str,
+                    "voted_at": str,
+                },
+                pk="pk",
+                not_null={"question", "article_id", "sentence", "vote", "user_hash", "voted_at"},
+            )
+            # One vote per person per quote: voting again replaces it.
+            db.execute(
+                "CREATE UNIQUE INDEX idx_feedback_vote "
+                "ON feedback(user_hash, question, article_id, coalesce(article_scope, ''), sentence)"
+            )
+        # Questions kept for their buttons (index/features/saved_questions.py): the same kind of table,
+        # made here once rather than at every save, which is every answer with buttons.
+        if "saved_questions" not in db.table_names():
+            db.execute(
+                "CREATE TABLE saved_questions (key TEXT PRIMARY KEY, text TEXT NOT NULL, outlet TEXT, "
+                "since TEXT, until TEXT, scope TEXT, saved_at REAL NOT NULL, asker TEXT)"
+            )
+            db.execute("CREATE INDEX idx_saved_questions_saved_at ON saved_questions(saved_at)")
+        elif "asker" not in db["saved_questions"].columns_dict:  # made before askers were kept
+            db.execute("ALTER TABLE saved_questions ADD COLUMN asker TEXT")
+
+    def upgrade(self) -> bool:
+        """Bring a data dir of the previous schema (2: before scopes) to this one in place: every
+        article stored until then becomes shared news. False when the schema is neither.
+
+        A dir of this schema gets any index added since it was made (the scope's newest day, say):
+        indexes change no table, so older versions of this schema still open the dir."""
+        version = self.get_setting("schema_version")
+        if version == str(SCHEMA_VERSION):
+            with self.lock:
+                _scope_indexes(self.db)
+                _copy_check_index(self.db)
+            return True
+        if version != "2":
+            return False
+        with self.transaction():
+            self.db.execute("ALTER TABLE articles ADD COLUMN scope TEXT")
+            self.db.execute("DROP INDEX IF EXISTS idx_articles_id")
+            _scope_indexes(self.db)
+            _copy_check_index(self.db)
+            self.db.execute(
+                "UPDATE settings SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION)]
+            )
+        return True
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All-or-nothing writes: an ingest batch lands whole or not at all. Nested in another (a
+        savepoint), it commits only with the outer one, and reads go on seeing its rows until then."""
+        with self.lock, self.db.atomic():
+            outer = getattr(self._local, "writing", False)
+            self._local.writing = True
+            try:
+                yield
+            finally:
+                self._local.writing = outer
+
+    # -- key/value settings (model name, dimension, last ingest) --------------------------------
+
+    def get_setting(self, key: str) -> str | None:
+        rows = self.query("SELECT value FROM settings WHERE key = ?", [key])
+        return rows[0]["value"] if rows else None
+
+    def last_ingest(self, scope: str | None) -> str | None:
+        """When the news ``scope`` sees (shared news, and a server's own) last took an article."""
+        keys = {_last_ingest_key(None), _last_ingest_key(scope)}
+        marks = ", ".join("?" * len(keys))
+        rows = self.query(f"SELECT max(value) AS value FROM settings WHERE key IN ({marks})", list(keys))
+        return rows[0]["value"]
+
+    def set_last_ingest(self, scopes: Iterable[str | None], when: str) -> None:
+        """Note that articles were stored into each of ``scopes`` at ``when`` (an ISO time in UTC)."""
+        with self.lock, self.db.atomic():
+            self.db.conn.executemany(
+                "INSERT INTO settings(key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [(_last_ingest_key(scope), when) for scope in scopes],
+            )
+
+    def generation(self) -> int:
+        """The change generation: bumped by every committed write the passage index must follow."""
+        return int(self.get_setting("generation") or 0)
+
+    def bump_generation(self) -> int:
+        """The next generation, written in the caller's transaction (so it commits with the rows)."""
+        value = self.generation() + 1
+        self.db.execute(
+            "INSERT INTO settings(key, value) VALUES ('generation', ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [str(value)],
+        )
+        return value
+
+    def set_setting(self, key: str, value: str) -> None:
+        with self.lock:
+            self.db["settings"].upsert({"key": key, "value": value}, pk="key")
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def query(self, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
+        reader = self._reader()
+        if reader is not None:
+            return reader.execute(sql, list(params)).fetchall()
+        with self.lock:
+            return list(self.db.query(sql, list(params)))
+
+    def find_existing(
+        self, article_id: str | None, url: str | None, content_hash: str, scope: str | None = None
+    ) -> dict | None:
+        """The stored article of the same scope that is the same one: same id, else same URL, else
+        same text. Never one of another scope: an upload must not replace or shadow its articles.
+
+        The row says how it matched in ``by`` ("id", "url" or "content_hash").
+        """
+        for column, value in (("id", article_id), ("url", url), ("content_hash", content_hash)):
+            if value:
+                rows = self.query(
+                    f"SELECT pk, id, url, source, content_hash, copy_of FROM articles WHERE {column} = ? "
+                    "AND coalesce(scope, '') = ? ORDER BY copy_of IS NOT NULL LIMIT 1",
+                    [value, scope or ""],
+                )
+                if rows:
+                    return {**rows[0], "by": column}
+        return None
+
+    def near_duplicates(self, norms: Sequence[str], overlap: float, scope: str | None = None) -> list[dict]:
+        """Stored stories (not copies) of this scope that share at least ``overlap`` of these normalised
+        sentences and of their own, most shared first: every one, since the best may be from the same
+        outlet.
+
+        Bounded by the article, not the corpus: a story sharing ``overlap`` of the n sentences holds at
+        least one of any n - ceil(overlap * n) + 1 of them, so only the holders of that many of the
+        rarest are candidates, and how many each shares is counted from the holder lists already read.
+        Of a sentence more than `HOLDERS_CHECKED` stories print (boilerplate) only the newest that many
+        are candidates, so an article made of nothing but boilerplate may miss an older story it copies.
+        """
+        distinct = sorted(set(norms))
+        if not distinct:
+            return []
+        holders = self._holders(distinct)
+        needed = math.ceil(overlap * len(distinct) - 1e-9)
+        rarest = sorted(distinct, key=lambda norm: len(holders[norm]))[: len(distinct) - needed + 1]
+        candidates = sorted({pk for norm in rarest for pk in holders[norm][:HOLDERS_CHECKED]})
+        complete = [set(pks) for pks in holders.values() if len(pks) <= HOLDERS_CHECKED]
+        unread = [norm for norm, pks in holders.items() if len(pks) > HOLDERS_CHECKED]
+        known = {pk: sum(pk in held for held in complete) for pk in candidates}
+        sharing = [pk for pk in candidates if known[pk] >= needed]
+        undecided = [pk for pk in candidates if known[pk] < needed <= known[pk] + len(unread)]
+        if undecided:  # how many of the boilerplate sentences they print decides
+            rows = self.query(
+                "SELECT article_pk, count(DISTINCT norm) AS n FROM sentences "
+                "WHERE norm IN (SELECT value FROM json_each(?)) "
+                "AND article_pk IN (SELECT value FROM json_each(?)) GROUP BY article_pk",
+                [json.dumps(unread), json.dumps(undecided)],
+            )
+            sharing += [r["article_pk"] for r in rows if known[r["article_pk"]] + r["n"] >= needed]
+        if not sharing:
+            return []
+        return self.query(
+            "SELECT s.article_pk AS pk, a.id, a.source, count(DISTINCT s.norm) AS shared, "
+            "(SELECT count(DISTINCT t.norm) FROM sentences t WHERE t.article_pk = s.article_pk) AS total "
+            "FROM articles a NOT INDEXED JOIN sentences s ON s.article_pk = a.pk "  # by pk, not scope
+            "WHERE a.pk IN (SELECT value FROM json_each(?)) AND s.norm IN (SELECT value FROM json_each(?)) "
+            "AND a.copy_of IS NULL AND coalesce(a.scope, '') = ? "
+            "GROUP BY s.article_pk HAVING shared >= ? AND shared >= ? * total ORDER BY shared DESC, pk",
+            [json.dumps(sharing), json.dumps(distinct), scope or "", overlap * len(distinct), overlap],
+        )
+
+    def _holders(self, norms: list[str]) -> dict[str, list[int]]:
+        """The stories printing each sentence, newest first: `HOLDERS_CHECKED` + 1 at most, so that a
+        longer list shows the sentence is printed by more. One statement of fixed text (so prepared
+        once), read from the (norm, article_pk) index alone."""
+        rows = self.query(
+            "SELECT q.value AS norm, (SELECT group_concat(article_pk) FROM (SELECT article_pk FROM "
+            "sentences WHERE norm = q.value ORDER BY article_pk DESC LIMIT ?)) AS held FROM json_each(?) q",
+            [HOLDERS_CHECKED + 1, json.dumps(norms)],
+        )
+        return {
+            r["norm"]: sorted(map(int, r["held"].split(",")), reverse=True) if r["held"] else [] for r in rows
+        }
+
+    def sentence_norms(self, article_pk: int) -> set[str]:
+        return {
+            r["norm"] for r in self.query("SELECT norm FROM sentences WHERE article_pk = ?", [article_pk])
+        }
+
+    def copies_of(self, pks: Sequence[int]) -> list[dict]:
+        """The wire copies of these stories, whole rows but for vectors, in pk order."""
+        if not pks:
+            return []
+        marks = ",".join("?" * len(pks))
+        return self.query(
+            "SELECT pk, id, title, text, url, source, published, content_hash, meta, copy_of, scope "
+            f"FROM articles WHERE copy_of IN ({marks}) ORDER BY pk",
+            list(pks),
+        )
+
+    def count(self, table: str) -> int:
+        return int(self.query(f"SELECT count(*) AS n FROM [{table}]")[0]["n"])
+
+    def article_in_scope(self, ref: str, scope: str | None) -> dict | None:
+        """The article of exactly this scope whose id or URL is ``ref`` (a story before a copy)."""
+        rows = self.query(
+            "SELECT pk, id, title, url, copy_of FROM articles WHERE (id = ? OR url = ?) "
+            "AND coalesce(scope, '') = ? ORDER BY id = ? DESC, copy_of IS NOT NULL LIMIT 1",
+            [ref, ref, scope or "", ref],
+        )
+        return rows[0] if rows else None
+
+    # -- writes (call inside `transaction`) ----------------------------------------------------
+
+    def insert_article(self, row: dict[str, Any]) -> int:
+        pk = self.next_article_pk()
+        self.insert_articles([{**row, "pk": pk}])
+        return pk
+
+    def next_article_pk(self) -> int:
+        """The first pk past every article, for a writer numbering a batch as `next_passage_pk` does."""
+        return self.db.execute("SELECT coalesce(max(pk), 0) + 1 FROM articles").fetchone()[0]
+
+    def insert_articles(self, rows: list[dict[str, Any]]) -> None:
+        """Rows carry their pk (from `next_article_pk`): one bulk insert."""
+        rows = [{**row, "meta": json.dumps(row.get("meta") or {}, ensure_ascii=False)} for row in rows]
+        self.db["articles"].insert_all(rows, batch_size=100)
+
+    def replace_article(self, pk: int, row: dict[str, Any]) -> list[int]:
+        """Give a stored article new text in place (its pk, so its wire copies, stay); drops its old
+        sentences and passages and returns the removed passage pks."""
+        passage_pks = [r[0] for r in self.db.execute("SELECT pk FROM passages WHERE article_pk = ?", [pk])]
+        self.db.execute("DELETE FROM passages WHERE article_pk = ?", [pk])
+        self.db.execute("DELETE FROM sentences WHERE article_pk = ?", [pk])
+        self.db["articles"].update(pk, {**row, "meta": json.dumps(row.get("meta") or {}, ensure_ascii=False)})
+        return passage_pks
+
+    def delete_articles(self, pks: Sequence[int]) -> list[int]:
+        """Delete articles with their sentences and passages (FTS rows go with them, by trigger);
+        returns the removed passage pks. Copies must come before the story they copy."""
+        removed: list[int] = []
+        for pk in pks:
+            removed += [r[0] for r in self.db.execute("SELECT pk FROM passages WHERE article_pk = ?", [pk])]
+            self.db.execute("DELETE FROM passages WHERE article_pk = ?", [pk])
+            self.db.execute("DELETE FROM sentences WHERE article_pk = ?", [pk])
+            self.db.execute("DELETE FROM articles WHERE pk = ?", [pk])
+        return removed
+
+    def insert_sentences(self, rows: list[dict[str, Any]]) -> None:
+        self.db["sentences"].insert_all(rows, batch_size=500)
+
+    def next_passage_pk(self) -> int:
+        """The first pk past every passage: the writer numbers a batch itself, so FAISS learns each pk."""
+        return self.db.execute("SELECT coalesce(max(pk), 0) + 1 FROM passages").fetchone()[0]
+
+    def insert_passages(self, rows: list[dict[str, Any]]) -> None:
+        """Rows carry their pk (from `next_passage_pk`): one bulk insert, no per-row round trip."""
+        self.db["passages"].insert_all(rows, batch_size=1000)
+
+
+def _last_ingest_key(scope: str | None) -> str:
+    """Shared news keeps the key that versions before kept for every scope: a data dir they wrote
+    then shows that time as shared news's, not as no ingest at all."""
+    return "last_ingest" if scope is None else f"last_ingest:{scope}"
+
+
+def _scope_indexes(db: sqlite_utils.Database) -> None:
+    """Ids are unique within a scope (NULL, shared, counting as one); scope filters use an index."""
+    db.execute("CREATE UNIQUE INDEX IF NOT EXISTS idx_articles_scope_id ON articles(coalesce(scope, ''), id)")
+    db.execute("CREATE INDEX IF NOT EXISTS idx_articles_scope ON articles(scope)")
+    # a scope's newest day is then the end of an index range, not a scan of its articles
+    db.execute(f"CREATE INDEX IF NOT EXISTS idx_articles_scope_day ON articles(scope, {published_day('')})")
+
+
+def _copy_check_index(db: sqlite_utils.Database) -> None:
+    """Which stories print a sentence, from the index alone (the wire-copy check reads nothing else),
+    in place of the index on the sentence key by itself that data dirs had before."""
+    db.execute("CREATE INDEX IF NOT EXISTS idx_sentences_norm_article ON sentences(norm, article_pk)")
+    db.execute("DROP INDEX IF EXISTS idx_sentences_norm")

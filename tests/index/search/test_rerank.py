@@ -1,0 +1,141 @@
+"""Stage 3: the reranker re-orders only the first stage's best, and can be turned off."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+
+from index.core.settings import Settings
+from index.engine import Engine
+from index.search.answer import rank_sentences
+from index.search.candidates import Candidates
+from index.search.rerank import SHIPPED, CrossEncoderReranker, Manifest, create_reranker, mix, rerank
+
+
+class KeywordReranker:
+    """A deterministic stand-in: a text scores by how many of its words are in `likes`."""
+
+    name = "keywords"
+    top = 3
+    first_weight = 0.0
+
+    def __init__(self, *likes: str, before: bool = False) -> None:
+        self.likes = set(likes)
+        self.before = before
+        self.calls: list[list[str]] = []
+
+    def score(self, question: str, texts: Sequence[str]) -> np.ndarray:
+        self.calls.append(list(texts))
+        return np.asarray([len(self.likes & set(t.lower().split())) for t in texts], np.float32)
+
+
+def _candidates(texts: list[str], quotable: list[bool] | None = None) -> Candidates:
+    sentences = [{"article_pk": 1, "idx": i, "text": t, "start": 0, "end": 0} for i, t in enumerate(texts)]
+    return Candidates(
+        sentences,
+        {1: {"title": "Mill"}},
+        np.eye(len(texts), dtype=np.float32),
+        {},
+        np.asarray(quotable or [True] * len(texts)),
+    )
+
+
+def test_only_the_first_stages_best_quotable_sentences_are_read_and_they_end_on_top():
+    texts = ["a heading", "the lead", "an answer here", "the rest", "answer unread"]
+    candidates = _candidates(texts, quotable=[False, True, True, True, True])
+    first = np.asarray([9.0, 5.0, 4.0, 3.0, 1.0])
+    model = KeywordReranker("answer")
+    result = rerank(model, "q", candidates, first, top=3, first_weight=0.0)
+    assert model.calls == [["Mill: the lead", "Mill: an answer here", "Mill: the rest"]]  # title: sentence
+    order = [int(p) for p in np.argsort(-result.scores, kind="stable")]
+    assert order[0] == 2  # the model's pick among the three
+    assert set(order[:3]) == {1, 2, 3} and order[3:] == [0, 4]  # the unread keep first-stage order below
+    assert np.isnan(result.model[[0, 4]]).all() and result.model[2] == 1
+
+
+def test_a_reranker_trained_on_the_sentence_before_reads_it_after_the_quote():
+    candidates = _candidates(["The mill shut.", "It will reopen.", "Tours start in May."])
+    model = KeywordReranker("reopen", before=True)
+    rerank(model, "q", candidates, np.asarray([1.0, 3.0, 2.0]), top=2, first_weight=0.0)
+    # the story's first sentence has none before it
+    assert model.calls == [
+        ["Mill: It will reopen. | The mill shut.", "Mill: Tours start in May. | It will reopen."]
+    ]
+    first = KeywordReranker("mill", before=True)
+    rerank(first, "q", candidates, np.asarray([3.0, 1.0, 2.0]), top=1, first_weight=0.0)
+    assert first.calls == [["Mill: The mill shut."]]
+
+
+def test_the_first_stage_weight_can_overrule_a_weak_model_preference():
+    first = np.asarray([3.0, 0.0, -3.0])
+    model = np.asarray([0.0, 0.1, 0.2])
+    assert int(np.argmax(mix(model, first, 0.0))) == 2
+    assert int(np.argmax(mix(model, first, 2.0))) == 0
+    assert mix(np.ones(3), np.ones(3), 1.0).tolist() == [0, 0, 0]  # no spread: no preference
+
+
+def test_rerank_false_turns_it_off(monkeypatch):
+    monkeypatch.setenv("NEWSBOT_RERANK", "false")
+    settings = Settings(_env_file=None)
+    assert settings.rerank is False
+    assert create_reranker(settings.rerank, settings.reranker) is None
+
+
+def test_a_folder_without_a_reranker_says_how_to_get_one(tmp_path):
+    with pytest.raises(RuntimeError, match="train_reranker.py"):
+        create_reranker(True, str(tmp_path))
+
+
+def test_the_shipped_reranker_is_small_and_says_how_it_was_validated():
+    size = sum(p.stat().st_size for p in SHIPPED.iterdir())
+    assert size <= 25 * 1024 * 1024
+    manifest = Manifest.read(SHIPPED)
+    assert manifest.trained_layers and 1 <= manifest.top <= 30
+
+
+@pytest.fixture
+def engine(rerank_engine):
+    return rerank_engine
+
+
+def test_the_shipped_reranker_prefers_the_answer_to_the_leads_topic(reranker):
+    assert isinstance(reranker, CrossEncoderReranker)
+    scores = reranker.score(
+        "who designed the brenford orchard",
+        [
+            "Community orchard planted on old allotments: Volunteers planted sixty apple trees on the old "
+            "Brenford allotments on Sunday.",
+            "Community orchard planted on old allotments: The orchard was designed by the landscape firm "
+            "Orr & Tindall.",
+        ],
+    )
+    assert scores[1] > scores[0]
+
+
+def test_without_the_reranker_the_answers_are_the_first_stages_order(engine):
+    question = "who designed the brenford orchard"
+    plain = Engine(engine.settings.model_copy(update={"rerank": False}), embedder=engine.embedder)
+    try:
+        candidates, first = plain.first_stage(plain.queries([question])[0], None, 10)
+        expected = [
+            candidates.sentences[r.position]["text"] for r in rank_sentences(candidates, first, 5, 0.95)
+        ]
+        assert [a.sentence for a in plain.ask(question).answers] == expected
+    finally:
+        plain.close()
+
+
+def test_the_shipped_reranker_fixes_an_order_the_first_stage_gets_wrong(engine):
+    question, first_pick, answer = (  # pinned for the shipped model: a new model may need another pair
+        "when will the orchard give apples",
+        "The orchard was designed",
+        "Its first apples",
+    )
+    plain = Engine(engine.settings.model_copy(update={"rerank": False}), embedder=engine.embedder)
+    try:
+        assert plain.ask(question).answers[0].sentence.startswith(first_pick)  # NEWSBOT_RERANK=false
+    finally:
+        plain.close()
+    assert engine.ask(question).answers[0].sentence.startswith(answer)
