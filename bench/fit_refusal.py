@@ -48,10 +48,11 @@ def collect(engine: Engine, path: str, skip: set[str]) -> tuple[np.ndarray, np.n
     questions = [q for p in sorted(glob.glob(path)) for q in load_questions(Path(p)) if q.id not in skip]
     rows, answerable, hits = [], [], []
     for q, query in zip(questions, engine.queries([q.question for q in questions]), strict=True):
-        candidates, reranked, ranked, _ = engine.rank(query, None, 1)
+        ranking = engine.questions.rank(query, None, 1)
+        candidates, ranked = ranking.candidates, ranking.ranked
         if not ranked:
             continue
-        evidence = refusal_evidence(candidates, reranked.model, ranked[0].position)
+        evidence = refusal_evidence(candidates, ranking.reranked.model, ranked[0].position)
         rows.append([evidence[t] for t in REFUSAL_TERMS])
         answerable.append(bool(q.answers))
         hits.append(contains_answer(candidates.sentences[ranked[0].position]["text"], q.answers))

@@ -29,12 +29,15 @@ _NAMES = {
     "Outlet": "index.core.models",
     "Reported": "index.core.models",
     "EngineError": "index.core.errors",
+    "FeedLimitError": "index.core.errors",
+    "NotFoundError": "index.core.errors",
     "OperatorError": "index.core.errors",
     "QuestionError": "index.core.errors",
-    "MAX_TOP_K": "index.core.settings",
+    "MAX_TOP_K": "index.core.limits",
     "Settings": "index.core.settings",
+    "SectionView": "index.core.settings",
     "Filters": "index.storage.store",
-    "iso_day": "index.storage.store",
+    "iso_day": "index.core.dates",
     "SUFFIXES": "index.reading.readers",
     "read_paths": "index.reading.readers",
     "Feed": "index.reading.feeds",
@@ -79,6 +82,7 @@ __all__ = [
     "Differing",
     "Engine",
     "EngineError",
+    "FeedLimitError",
     "Feed",
     "Feedback",
     "Filters",
@@ -86,6 +90,7 @@ __all__ = [
     "InputProblem",
     "MAX_TOP_K",
     "Match",
+    "NotFoundError",
     "OTHER",
     "OperatorError",
     "Outlet",
@@ -97,6 +102,7 @@ __all__ = [
     "SUFFIXES",
     "SavedQuestion",
     "SearchHit",
+    "SectionView",
     "Settings",
     "Trend",
     "UP",
@@ -126,9 +132,11 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
-    from index.core.errors import EngineError, OperatorError, QuestionError
+    from index.core.dates import iso_day
+    from index.core.errors import EngineError, FeedLimitError, NotFoundError, OperatorError, QuestionError
+    from index.core.limits import MAX_TOP_K
     from index.core.models import ArticleIn, ArticleRef, Differing, InputProblem, Outlet, Reported
-    from index.core.settings import MAX_TOP_K, Settings
+    from index.core.settings import SectionView, Settings
     from index.engine import Engine, SearchHit, is_url
     from index.features import evaluate
     from index.features.feedback import DOWN, UP, Feedback
@@ -142,4 +150,4 @@ if TYPE_CHECKING:
     from index.reading.readers import SUFFIXES, read_paths
     from index.search.answer import Answer, AskResult
     from index.storage import locks
-    from index.storage.store import Filters, iso_day
+    from index.storage.store import Filters

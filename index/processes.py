@@ -33,9 +33,10 @@ import logging
 import multiprocessing
 import os
 import queue
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnContext
-from typing import Any, Protocol
+from typing import Protocol, TypeVar, cast
 
 from index.core.settings import Settings
 from index.engine import Engine, SearchHit
@@ -45,6 +46,58 @@ from index.storage.store import Filters
 log = logging.getLogger(__name__)
 
 _DIED = (EOFError, OSError)  # what a pipe raises once the process at its other end is gone
+
+T = TypeVar("T", covariant=True)
+
+
+# What travels down a worker's pipe: a request, answered by the worker's engine ...
+class Request(Protocol[T]):
+    """A call a worker answers: the type says what is asked, and `answer` how (no method names)."""
+
+    def answer(self, engine: Engine) -> T: ...
+
+
+@dataclass(frozen=True)
+class Ask:
+    """`Engine.ask` in a worker."""
+
+    question: str
+    k: int | None = None
+    filters: Filters | None = None
+
+    def answer(self, engine: Engine) -> AskResult:
+        return engine.ask(self.question, self.k, self.filters)
+
+
+@dataclass(frozen=True)
+class Search:
+    """`Engine.search` in a worker."""
+
+    query: str
+    k: int | None = None
+    filters: Filters | None = None
+
+    def answer(self, engine: Engine) -> list[SearchHit]:
+        return engine.search(self.query, self.k, self.filters)
+
+
+# ... and what comes back up it: that the engine is open, a request's answer, or its error.
+@dataclass(frozen=True)
+class Ready:
+    pid: int
+
+
+@dataclass(frozen=True)
+class Answered:
+    value: AskResult | list[SearchHit]
+
+
+@dataclass(frozen=True)
+class Failed:
+    error: Exception
+
+
+Reply = Ready | Answered | Failed
 
 
 def _serve(pipe: Connection, settings: Settings, threads: int, cores: set[int]) -> None:
@@ -64,16 +117,17 @@ def _serve(pipe: Connection, settings: Settings, threads: int, cores: set[int]) 
         engine = Engine(settings)
         engine.ask("warm up")
     except Exception as error:  # noqa: BLE001 - raised in the caller, at start-up
-        pipe.send(("error", error))
+        pipe.send(Failed(error))
         return
-    pipe.send(("ok", os.getpid()))
+    pipe.send(Ready(os.getpid()))
     try:
-        while (call := pipe.recv()) is not None:
-            method, args = call
+        while (request := pipe.recv()) is not None:
+            reply: Reply
             try:
-                pipe.send(("ok", getattr(engine, method)(*args)))
+                reply = Answered(request.answer(engine))
             except Exception as error:  # noqa: BLE001 - the question's error is the caller's
-                pipe.send(("error", error))
+                reply = Failed(error)
+            pipe.send(reply)
     except _DIED:
         pass  # the caller is gone
     finally:
@@ -106,21 +160,28 @@ class _Worker:
     def ready(self) -> int:
         """Wait until its engine is open; returns its process id."""
         if self.pid is None:
-            self.pid = self._receive()
+            reply = self._receive()
+            if not isinstance(reply, Ready):
+                raise RuntimeError(f"an answering process said {reply!r} before it was ready")
+            self.pid = reply.pid
         return self.pid
 
-    def call(self, method: str, args: tuple[Any, ...]) -> Any:
+    def call(self, request: Request[T]) -> T:
         self.ready()
-        self.pipe.send((method, args))
+        self.pipe.send(request)
         self.awaiting = True
-        return self._receive()
+        reply = self._receive()
+        if not isinstance(reply, Answered):
+            raise RuntimeError(f"an answering process said {reply!r} in reply to {request!r}")
+        return cast(T, reply.value)  # the answer to `request`: what its `answer` returns
 
-    def _receive(self) -> Any:
-        status, value = self.pipe.recv()
+    def _receive(self) -> Reply:
+        """The next reply; a `Failed` one's error is raised here."""
+        reply: Reply = self.pipe.recv()
         self.awaiting = False
-        if status == "error":
-            raise value
-        return value
+        if isinstance(reply, Failed):
+            raise reply.error
+        return reply
 
     def stop(self) -> None:
         with contextlib.suppress(_DIED):  # already gone
@@ -170,20 +231,20 @@ class QuestionProcesses:
                 self._idle.put(worker)
 
     def ask(self, question: str, k: int | None = None, filters: Filters | None = None) -> AskResult:
-        return self._run("ask", question, k, filters)
+        return self._run(Ask(question, k, filters))
 
     def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[SearchHit]:
-        return self._run("search", query, k, filters)
+        return self._run(Search(query, k, filters))
 
-    def _run(self, method: str, *args: Any) -> Any:
+    def _run(self, request: Request[T]) -> T:
         worker = self._take()
         try:
-            return worker.call(method, args)
+            return worker.call(request)
         except _DIED:
             log.warning("a question worker died; starting a new one and asking it again")
             worker.stop()
             worker = self._start(worker.cores)
-            return worker.call(method, args)
+            return worker.call(request)
         finally:
             if worker.awaiting:  # left mid-call (interrupted, or died again): its replies are out of step
                 worker.stop()

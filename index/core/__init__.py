@@ -1,1 +1,1 @@
-"""Plain data, errors, settings and input limits: what every other part of the engine stands on."""
+"""Plain data, errors, settings, input limits and dates: what every other part of the engine stands on."""

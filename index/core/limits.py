@@ -22,3 +22,7 @@ MAX_JSON_DEPTH = 20
 MAX_FIELD_CHARS = 2_000
 # A title longer than this is shortened (at a word) when read.
 MAX_TITLE_CHARS = 300
+# A title made from the text's first line (an article or feed item given none) is shortened to this.
+MAX_FIRST_LINE_TITLE_CHARS = 100
+# Answers or articles one question may ask for (`top_k`, `--top-k`, the commands' count options).
+MAX_TOP_K = 50

@@ -2,18 +2,27 @@
 
 One place for every knob so the CLI, the bot, the tests and the benchmarks configure the engine the
 same way. The Discord front end extends this class with its own settings (see ``bot/settings.py``).
+
+The settings come in sections, one model each (`StoreSettings`, `EmbeddingSettings`, ...), that say
+what their knobs are for. `Settings` is all of them at once: each knob keeps its flat name, so
+``NEWSBOT_TOP_K``, ``Settings(top_k=3)``, ``settings.top_k`` and ``model_copy(update={"top_k": 3})`` all
+work as they always have, and a section is read whole as a view (``settings.retrieval.top_k``). A part
+of the engine that needs one section may take it as its type: a `Settings` is an instance of every one.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Generic, Literal, TypeVar, overload
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-MAX_TOP_K = 50  # answers or articles one question may ask for
+from index.core.limits import MAX_TOP_K
+
+VectorKind = Literal["auto", "flat", "ivf"]
+Section = TypeVar("Section", bound=BaseModel)
 
 
 def default_data_dir() -> Path:
@@ -21,28 +30,64 @@ def default_data_dir() -> Path:
     return Path(base) / "newsbot"
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="NEWSBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
-    )
+class SectionView(Generic[Section]):
+    """``settings.<section>``: one section's knobs as the settings hold them, to read (the values are
+    shared with the settings, already checked, and not validated again)."""
+
+    def __init__(self, section: type[Section]) -> None:
+        self.section = section
+
+    @overload
+    def __get__(self, settings: None, owner: type | None = None) -> SectionView[Section]: ...
+    @overload
+    def __get__(self, settings: BaseModel, owner: type | None = None) -> Section: ...
+    def __get__(
+        self, settings: BaseModel | None, owner: type | None = None
+    ) -> Section | SectionView[Section]:
+        if settings is None:
+            return self
+        fields = self.section.model_fields
+        return self.section.model_construct(**{name: getattr(settings, name) for name in fields})
+
+
+class StoreSettings(BaseModel):
+    """Where the data lives."""
 
     data_dir: Path = Field(default_factory=default_data_dir, description="SQLite store and FAISS index.")
 
-    # Embedding model: any sentence-transformers name or folder. Empty = the bundled all-MiniLM-L6-v2.
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "newsbot.db"
+
+    @property
+    def faiss_path(self) -> Path:
+        return self.data_dir / "passages.faiss"
+
+
+class EmbeddingSettings(BaseModel):
+    """The sentence embedding model, and the passages (windows of consecutive sentences) it embeds
+    into FAISS. Changing any of them needs `newsbot reindex`."""
+
+    # Any sentence-transformers name or folder. Empty = the bundled all-MiniLM-L6-v2.
     model: str = ""
     device: str = "cpu"
     batch_size: int = Field(64, ge=1)
-
-    # Passages: windows of consecutive sentences; what goes into FAISS.
     passage_sentences: int = Field(3, ge=1)
     passage_stride: int = Field(2, ge=1)
 
-    # The passage vector index (index/storage/vectors.py): exact below the threshold, IVF with 8-bit
-    # codes above.
-    vector_index: Literal["auto", "flat", "ivf"] = "auto"
+
+class VectorSettings(BaseModel):
+    """The passage vector index (index/storage/vectors.py): exact below the threshold, IVF with 8-bit
+    codes above."""
+
+    vector_index: VectorKind = "auto"
+    # Below it, exact search: <= 150 MB and ~30 ms a question on 2 busy cores.
     ann_threshold: int = Field(100_000, ge=1, description="Passages past which `auto` turns approximate.")
 
-    # Retrieval knobs.
+
+class RetrievalSettings(BaseModel):
+    """The first stage: which passages and sentences a question reads, and how their evidence is weighed."""
+
     top_k: int = Field(5, ge=1, le=MAX_TOP_K, description="Answers returned by default.")
     dense_candidates: int = Field(60, ge=1, description="Passages taken from FAISS per question.")
     bm25_candidates: int = Field(60, ge=1, description="Sentences taken from FTS5 (BM25) per question.")
@@ -50,7 +95,7 @@ class Settings(BaseSettings):
     passage_title_weight: float = Field(0.5, description="Pull of the title on passage vectors.")
     context_title_weight: float = Field(0.3, description="Pull of the title on sentence-in-context vectors.")
     # Fit by bench/tune.py on the even half of reqa-squad (every 5th question) and the news questions
-    # written for this project (bench/data); never on news-dev or the held-out half (see README).
+    # written for this project (bench/data); never on news-dev or the held-out half (docs/benchmarks.md).
     weights: dict[str, float] = Field(
         default_factory=lambda: {
             "sent": 0.082,
@@ -71,7 +116,19 @@ class Settings(BaseSettings):
         },
         description="Weight of each evidence feature in a sentence's score (JSON in the environment).",
     )
-    # The second stage (index/search/rerank.py): a cross-encoder re-orders the first stage's best sentences.
+
+    @field_validator("weights")
+    @classmethod
+    def _over_the_defaults(cls, weights: dict[str, float]) -> dict[str, float]:
+        """NEWSBOT_WEIGHTS='{"ctx": 1.0}' changes the weights it names; the others keep their defaults
+        rather than silently weighing 0 (give one 0 to turn it off)."""
+        return {**cls.model_fields["weights"].get_default(call_default_factory=True), **weights}
+
+
+class RerankSettings(BaseModel):
+    """The second stage (index/search/rerank.py): a cross-encoder re-orders the first stage's best
+    sentences."""
+
     rerank: bool = Field(True, description="Re-order the best candidates with the trained reranker.")
     reranker: str = Field("", description="Reranker folder; empty = the one shipped in models/reranker.")
     # Empty = what the reranker's folder says it was validated with (its reranker.json).
@@ -81,9 +138,13 @@ class Settings(BaseSettings):
         ge=0,
         description="Weight of the first stage's z-score beside the reranker's in the final order.",
     )
-    # Refusal: a weighing of the best quote's evidence (features, and "rerank": the reranker's logit),
-    # fit by bench/fit_refusal.py on news-dev and the project's news questions the reranker did not train
-    # on, refusing at most 8% of their answerable ones (see README).
+
+
+class RefusalSettings(BaseModel):
+    """Refusal: a weighing of the best quote's evidence (features, and "rerank": the reranker's logit),
+    fit by bench/fit_refusal.py on news-dev and the project's news questions the reranker did not train
+    on, refusing at most 8% of their answerable ones (docs/benchmarks.md)."""
+
     refusal_weights: dict[str, float] = Field(
         default_factory=lambda: {
             "rerank": 0.1974,
@@ -107,13 +168,22 @@ class Settings(BaseSettings):
         }
     )
     first_stage_min_answer_score: float = 2.4706
+
+
+class AnswerSettings(BaseModel):
+    """What an answer's quotes are: one story across outlets, one quote per statement, and the
+    question's length."""
+
     copy_overlap: float = Field(
         0.8, gt=0, le=1, description="Share of sentences two outlets' texts must share to be one story."
     )
     duplicate_similarity: float = Field(0.95, description="Cosine at which two quotes count as one.")
     max_question_chars: int = Field(1000, ge=1)
 
-    # Fetching (URLs, feeds).
+
+class FetchSettings(BaseModel):
+    """Fetching pages (URLs and feeds): what may be reached, and how much is read."""
+
     allow_private_urls: bool = False
     fetch_timeout: float = Field(15.0, gt=0)
     fetch_max_bytes: int = Field(5_000_000, gt=0)
@@ -123,21 +193,56 @@ class Settings(BaseSettings):
         frozenset({80, 443}), description="Ports a URL may name (any, with NEWSBOT_ALLOW_PRIVATE_URLS)."
     )
     user_agent: str = "newsbot/0.1 (+https://github.com/newsbot/newsbot)"
+
+
+class FeedSettings(BaseModel):
+    """Reading RSS/Atom feeds (the bot's polling schedule is in bot/settings.py)."""
+
     feed_max_items: int = Field(
         100, ge=1, description="New items taken from one feed per poll (newest first); the rest wait."
     )
 
-    @field_validator("weights")
-    @classmethod
-    def _over_the_defaults(cls, weights: dict[str, float]) -> dict[str, float]:
-        """NEWSBOT_WEIGHTS='{"ctx": 1.0}' changes the weights it names; the others keep their defaults
-        rather than silently weighing 0 (give one 0 to turn it off)."""
-        return {**cls.model_fields["weights"].get_default(call_default_factory=True), **weights}
 
-    @property
-    def db_path(self) -> Path:
-        return self.data_dir / "newsbot.db"
+class TrendSettings(BaseModel):
+    """What /trend and `newsbot trend` count: the articles of the stories a search finds about the query."""
 
-    @property
-    def faiss_path(self) -> Path:
-        return self.data_dir / "passages.faiss"
+    # A search lists its candidate stories best first, related or not: a floor keeps the related ones.
+    # On the project's harbour stories those about the query score 0.6 to 2.4, the rest at most 0.3.
+    trend_min_score: float = Field(0.5, description="Score a found story needs to be counted.")
+    # As many as one search finds: the stories of its dense and BM25 candidates (60 + 60 by default).
+    trend_candidates: int = Field(200, ge=1, description="Stories one trend search takes, best first.")
+
+
+# The sections are listed last to first: pydantic gathers fields from the last base on, so the fields
+# keep the order they have always had (model_dump's, which bench/train_reranker.py keys its cache by).
+class Settings(
+    TrendSettings,
+    FeedSettings,
+    FetchSettings,
+    AnswerSettings,
+    RefusalSettings,
+    RerankSettings,
+    RetrievalSettings,
+    VectorSettings,
+    EmbeddingSettings,
+    StoreSettings,
+    BaseSettings,
+):
+    model_config = SettingsConfigDict(
+        env_prefix="NEWSBOT_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        ignored_types=(SectionView,),
+    )
+
+    storage = SectionView(StoreSettings)
+    embedding = SectionView(EmbeddingSettings)
+    vectors = SectionView(VectorSettings)
+    retrieval = SectionView(RetrievalSettings)
+    reranking = SectionView(RerankSettings)
+    refusal = SectionView(RefusalSettings)
+    answers = SectionView(AnswerSettings)
+    fetching = SectionView(FetchSettings)
+    feeds = SectionView(FeedSettings)
+    trend = SectionView(TrendSettings)

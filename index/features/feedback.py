@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from index.core.dates import now_iso
 from index.search.answer import Answer
-from index.storage.store import Store, now_iso
+from index.storage.store import Store
 
 SALT_KEY = "feedback_salt"
 UP, DOWN = 1, -1
@@ -67,7 +68,7 @@ class Feedback:
     @cached_property
     def _salt(self) -> str:
         with self.store.transaction():  # the first of two racing processes makes it; both read it
-            self.store.db.execute(
+            self.store.execute(
                 "INSERT OR IGNORE INTO settings(key, value) VALUES (?, ?)", [SALT_KEY, secrets.token_hex(16)]
             )
             salt = self.store.get_setting(SALT_KEY)
@@ -89,7 +90,7 @@ class Feedback:
             now_iso(),
         ]
         with self.store.transaction():
-            self.store.db.execute(
+            self.store.execute(
                 "INSERT INTO feedback (question, article_id, article_scope, sentence, vote, guild_id, "
                 "user_hash, voted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (user_hash, question, article_id, coalesce(article_scope, ''), sentence) "

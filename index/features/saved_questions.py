@@ -12,10 +12,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from index.storage.store import Filters, Store
+from index.storage.store import Filters, Store, scope_clause
 
 KEEP_DAYS = 90  # Discord keeps messages for ever; their buttons then say to ask again
-TABLE = "saved_questions"  # made by `Store` when it opens a data dir
+TABLE = "saved_questions"  # declared in index/storage/schema.py
 
 
 @dataclass(frozen=True)
@@ -30,8 +30,8 @@ def save_question(store: Store, key: str, text: str, filters: Filters, asker: st
     `KEEP_DAYS` go."""
     now = time.time()
     with store.transaction():
-        store.db.execute(f"DELETE FROM {TABLE} WHERE saved_at < ?", [now - KEEP_DAYS * 86400])
-        store.db.execute(
+        store.execute(f"DELETE FROM {TABLE} WHERE saved_at < ?", [now - KEEP_DAYS * 86400])
+        store.execute(
             f"INSERT OR REPLACE INTO {TABLE} (key, text, outlet, since, until, scope, asker, saved_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [key, text, filters.outlet, filters.since, filters.until, filters.scope, asker, now],
@@ -40,10 +40,10 @@ def save_question(store: Store, key: str, text: str, filters: Filters, asker: st
 
 def saved_question(store: Store, key: str, scope: str | None) -> SavedQuestion | None:
     """The question saved under ``key`` in exactly ``scope``; None when there is none (any more)."""
+    exact, params = scope_clause("scope", scope)
     rows = store.query(
-        f"SELECT text, outlet, since, until, asker FROM {TABLE} "
-        "WHERE key = ? AND coalesce(scope, '') = ? AND saved_at >= ?",
-        [key, scope or "", time.time() - KEEP_DAYS * 86400],
+        f"SELECT text, outlet, since, until, asker FROM {TABLE} WHERE key = ? AND {exact} AND saved_at >= ?",
+        [key, *params, time.time() - KEEP_DAYS * 86400],
     )
     if not rows:
         return None

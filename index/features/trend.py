@@ -1,8 +1,8 @@
 """How much coverage a query has had over time, by outlet: the counting behind /trend and `newsbot trend`.
 
 The matching articles are the engine's search results (the stories `/search` lists, in the same
-scope and date range) that score at least `MIN_SCORE`, with the wire copies other outlets carried of
-them: a copy is an article of its own outlet, on its own date.
+scope and date range) that score at least the `trend_min_score` setting, with the wire copies other
+outlets carried of them: a copy is an article of its own outlet, on its own date.
 """
 
 from __future__ import annotations
@@ -14,15 +14,12 @@ from dataclasses import dataclass
 from datetime import MAXYEAR, MINYEAR, date
 from typing import TYPE_CHECKING, Literal
 
+from index.core.dates import stated_day
+
 if TYPE_CHECKING:
     from index.engine import Engine, SearchHit
     from index.storage.store import Filters
 
-# A search lists its candidate stories best first, related or not: a floor keeps the related ones. On
-# the project's harbour stories the stories about the query score 0.6 to 2.4 and the rest at most 0.3.
-MIN_SCORE = 0.5
-# As many as one search finds: the stories of its dense and BM25 candidates (60 + 60 by default).
-SEARCHED = 200
 # Bars at most, in the finest bucket that keeps to it: more would not fit a preview ~400 px wide. Only
 # a span of over BARS centuries (years 1 to 9999 allow 100) gets more, one per century.
 BARS = 45
@@ -110,35 +107,12 @@ class Trend:
         unit = UNITS[self.bucket]
         return [unit.first_ordinal(unit.index(start) + 1) - start.toordinal() for start in self.starts]
 
-    def summary(self) -> str:
-        """What the chart shows, or why there is none, in a sentence."""
-        about = f"“{' '.join(self.query.split())}”"
-        if not self.total:
-            if self.undated:
-                return f"The {_articles(self.undated)} matching {about} have no date: nothing to chart."
-            return f"No articles match {about}: nothing to chart. Try other words or a wider date range."
-        outlets = ", ".join(f"{name} {sum(counts)}" for name, counts in self.counts.items())
-        text = f"{_articles(self.total)} about {about}, {self.first} to {self.last}, per {self.bucket}: "
-        text += outlets
-        return text + (f"; {self.undated} undated not shown." if self.undated else ".")
-
-
-def _articles(n: int) -> str:
-    return f"{n} article" + ("" if n == 1 else "s")
-
-
-def day_of(published: str | None) -> date | None:
-    try:
-        return date.fromisoformat(published[:10]) if published else None
-    except ValueError:
-        return None
-
 
 def count(query: str, articles: Iterable[Dated], since: str | None = None, until: str | None = None) -> Trend:
     """``articles`` in buckets from ``since`` (else the first article's day) to ``until`` (else the
     last's); articles outside those days are left out. Dates asked so much wider than the articles'
     that the buckets would be coarser are narrowed to the articles' first and last days."""
-    low, high = day_of(since) or date.min, day_of(until) or date.max
+    low, high = stated_day(since) or date.min, stated_day(until) or date.max
     articles = list(articles)
     dated = [(a.outlet, a.day) for a in articles if a.day and low <= a.day <= high]
     undated = sum(a.day is None for a in articles)
@@ -169,7 +143,8 @@ def outlet_name(source: str | None, uploaded: bool) -> str:
 def matching(engine: Engine, hits: Sequence[SearchHit]) -> list[Dated]:
     """The hits' articles and the wire copies of them."""
     found = [
-        Dated(outlet_name(h.article.source, h.article.uploaded), day_of(h.article.published)) for h in hits
+        Dated(outlet_name(h.article.source, h.article.uploaded), stated_day(h.article.published))
+        for h in hits
     ]
     if not hits:
         return found
@@ -184,7 +159,7 @@ def matching(engine: Engine, hits: Sequence[SearchHit]) -> list[Dated]:
     found += [
         Dated(
             outlet_name(r["source"], bool(json.loads(r["meta"] or "{}").get("uploaded"))),
-            day_of(r["published"]),
+            stated_day(r["published"]),
         )
         for r in rows
         if (r["id"], r["scope"]) in wanted
@@ -194,5 +169,8 @@ def matching(engine: Engine, hits: Sequence[SearchHit]) -> list[Dated]:
 
 def trend_of(engine: Engine, query: str, filters: Filters) -> Trend:
     """The coverage of ``query`` in ``filters``' scope and dates (see the module's docstring)."""
-    hits = [hit for hit in engine.search(query, SEARCHED, filters) if hit.score >= MIN_SCORE]
+    s = engine.settings
+    hits = [
+        hit for hit in engine.search(query, s.trend_candidates, filters) if hit.score >= s.trend_min_score
+    ]
     return count(query, matching(engine, hits), filters.since, filters.until)

@@ -21,9 +21,10 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from index.core.dates import now_iso
 from index.core.errors import EngineError
 from index.search.answer import Answer, AskResult
-from index.storage.store import Filters, now_iso
+from index.storage.store import Filters, scope_clause
 
 if TYPE_CHECKING:
     from index.engine import Engine
@@ -80,25 +81,11 @@ def _fold(query: str) -> str:
 
 
 class Watches:
-    """The watches in the engine's store (its ``watches`` and ``watch_posts`` tables, made here)."""
+    """The watches in the engine's store (its ``watches`` and ``watch_posts`` tables)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.store = engine.store
-        with self.store.transaction():
-            self.store.db.execute(
-                "CREATE TABLE IF NOT EXISTS watches (pk INTEGER PRIMARY KEY, query TEXT NOT NULL, "
-                "scope TEXT, channel INTEGER, created_at TEXT NOT NULL, last_pk INTEGER NOT NULL, "
-                "posted_at REAL)"
-            )
-            self.store.db.execute("CREATE INDEX IF NOT EXISTS idx_watches_scope ON watches(scope)")
-            # Each channel's posts of the last hour, for its hourly cap (`due`); older ones are dropped.
-            self.store.db.execute(
-                "CREATE TABLE IF NOT EXISTS watch_posts (channel INTEGER NOT NULL, posted_at REAL NOT NULL)"
-            )
-            self.store.db.execute(
-                "CREATE INDEX IF NOT EXISTS idx_watch_posts_channel ON watch_posts(channel, posted_at)"
-            )
 
     def _newest_pk(self) -> int:
         return int(self.store.query("SELECT coalesce(max(pk), 0) AS pk FROM articles")[0]["pk"])
@@ -123,7 +110,7 @@ class Watches:
                     f"there are {len(watches)} watches here, the most there may be: remove one first"
                 )
             created, last = now_iso(), self._newest_pk()
-            cursor = self.store.db.execute(
+            cursor = self.store.execute(
                 "INSERT INTO watches (query, scope, channel, created_at, last_pk) VALUES (?, ?, ?, ?, ?)",
                 [query, scope, channel, created, last],
             )
@@ -132,10 +119,11 @@ class Watches:
 
     def list(self, scope: str | None = None) -> list[Watch]:
         """The watches of exactly ``scope`` (None: the command line's), oldest first."""
+        exact, params = scope_clause("scope", scope)
         rows = self.store.query(
             "SELECT pk AS id, query, scope, channel, created_at, last_pk FROM watches "
-            "WHERE coalesce(scope, '') = ? ORDER BY pk",
-            [scope or ""],
+            f"WHERE {exact} ORDER BY pk",
+            params,
         )
         return [Watch(**row) for row in rows]
 
@@ -144,7 +132,7 @@ class Watches:
         with self.store.transaction():
             watch = next((w for w in self.list(scope) if w.id == watch_id), None)
             if watch is not None:
-                self.store.db.execute("DELETE FROM watches WHERE pk = ?", [watch_id])
+                self.store.execute("DELETE FROM watches WHERE pk = ?", [watch_id])
         return watch
 
     def check(self, watch: Watch) -> Match | None:
@@ -162,7 +150,7 @@ class Watches:
         seen = self.store.query(f"SELECT count(*) AS n FROM articles a WHERE {where}", params)[0]["n"]
         result = self.engine.ask(watch.query, None, new) if seen else None
         with self.store.transaction():
-            taken = self.store.db.execute(
+            taken = self.store.execute(
                 "UPDATE watches SET last_pk = ? WHERE pk = ? AND last_pk = ?", [upto, watch.id, watch.last_pk]
             ).rowcount
         if not taken or result is None or not self.matches(result):
@@ -179,7 +167,7 @@ class Watches:
         that posted longest ago first). A watch left out keeps its new articles for a later check."""
         now = time.time() if now is None else now
         with self.store.transaction():
-            self.store.db.execute("DELETE FROM watch_posts WHERE posted_at < ?", [now - HOUR])
+            self.store.execute("DELETE FROM watch_posts WHERE posted_at < ?", [now - HOUR])
         rows = self.store.query(
             "SELECT pk AS id, query, scope, channel, created_at, last_pk, posted_at FROM watches "
             "WHERE channel IS NOT NULL AND last_pk < ? ORDER BY coalesce(posted_at, 0), pk",
@@ -209,7 +197,7 @@ class Watches:
         """``watch`` posted a match to its channel (counted by `due`)."""
         now = time.time() if now is None else now
         with self.store.transaction():
-            self.store.db.execute("UPDATE watches SET posted_at = ? WHERE pk = ?", [now, watch.id])
-            self.store.db.execute(
+            self.store.execute("UPDATE watches SET posted_at = ? WHERE pk = ?", [now, watch.id])
+            self.store.execute(
                 "INSERT INTO watch_posts (channel, posted_at) VALUES (?, ?)", [watch.channel, now]
             )

@@ -12,13 +12,20 @@ from index.news.recency import newer
 from index.news.stories import Stories
 from index.search.answer import AskResult, article_ref
 from index.search.candidates import Candidates
+from index.search.query import Query
 from index.storage.store import Store
 
 
 def annotate(
-    result: AskResult, pks: Sequence[int], candidates: Candidates, stories: Stories, store: Store
+    result: AskResult,
+    query: Query,
+    pks: Sequence[int],
+    candidates: Candidates,
+    stories: Stories,
+    store: Store,
 ) -> None:
-    """Fill in ``result``'s annotations; ``pks`` are its answers' article pks, in order."""
+    """Fill in ``result``'s annotations (it answers ``query``); ``pks`` are its answers' article pks,
+    in order."""
     groups = wire_groups(store, pks)
     for answer, pk in zip(result.answers, pks, strict=True):
         group = groups[pk]
@@ -33,4 +40,4 @@ def annotate(
         ]
         answer.reported_by = reported(group)
     if result.answered:
-        result.differing = differing(result.question, result.answers, pks, stories.same)
+        result.differing = differing(query, result.answers, pks, stories.same)

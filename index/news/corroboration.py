@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from index.core.dates import published_at
 from index.core.models import Reported
-from index.news.recency import published_at
 from index.storage.store import Store
 
 

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from index.core.models import Differing
-from index.search.cues import HEAD, TOKEN, asks_amount, numbers
+from index.search.cues import TOKEN
+from index.search.query import Query
 
 if TYPE_CHECKING:
     from index.search.answer import Answer
@@ -61,15 +62,14 @@ class _Stated:
 
 
 def differing(
-    question: str, answers: Sequence[Answer], pks: Sequence[int], same_story: Callable[[int, int], bool]
+    query: Query, answers: Sequence[Answer], pks: Sequence[int], same_story: Callable[[int, int], bool]
 ) -> list[Differing]:
     """The distinct figures the top answers from different articles of the first one's story state
     for the quantity asked, one per value; empty unless there are at least two."""
-    amount = asks_amount(question)
-    head = None if amount else _counted(question)
-    if not amount and head is None:
+    head = None if query.amount else query.counted
+    if not query.amount and head is None:
         return []
-    asked = numbers(question)
+    asked = query.numbers
     first: tuple[_Stated, int] | None = None
     found: dict[float, Differing] = {}
     for position, (answer, pk) in enumerate(zip(answers[:TOP_ANSWERS], pks, strict=False)):
@@ -84,15 +84,7 @@ def differing(
     return list(found.values()) if len(found) > 1 else []
 
 
-def _counted(question: str) -> str | None:
-    """The noun a "how many" question counts: "how many crew will strike?" gives "crew"."""
-    match = HEAD.match(question)
-    if not match or not question.lower().lstrip().startswith("how many"):
-        return None
-    return match.group(1).lower()
-
-
-def _figure(sentence: str, head: str | None, asked: set[str]) -> _Stated | None:
+def _figure(sentence: str, head: str | None, asked: frozenset[str]) -> _Stated | None:
     """The first figure of the asked kind in the sentence that the question does not itself state:
     a count of ``head``, else an amount."""
     for match in FIGURE.finditer(sentence):

@@ -12,18 +12,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
+from index.core.dates import MONTHS, day_of, is_later, month_end, published_at
 from index.news.stories import Stories
 from index.search.answer import Ranked
 from index.search.candidates import Candidates
-from index.search.cues import TOKEN, asks_current
+from index.search.cues import TOKEN
+from index.search.query import Query
 from index.storage.store import Filters, Store, published_day
 
-MONTHS = (
-    "january", "february", "march", "april", "may", "june",
-    "july", "august", "september", "october", "november", "december",
-)  # fmt: skip
 _MONTH = "|".join(MONTHS)
 _YEAR = r"(?:19[5-9]\d|20\d\d)"
 # A month is a month after "in", "during", "since", "of", "early", "late", "mid", or before a year:
@@ -60,12 +58,11 @@ class TimeCue:
     period: Period | None = None
 
 
-def time_cue(question: str, newest: Callable[[], date | None]) -> TimeCue | None:
+def time_cue(query: Query, newest: Callable[[], date | None]) -> TimeCue | None:
     """The question's time cue, or None. ``newest`` gives the newest article's day, what "last year"
     and a month without a year count from; it is only called for those (None: they are not read)."""
-    period = _named_period(question, newest)
-    current = asks_current(question)
-    return TimeCue(current, period) if period or current else None
+    period = _named_period(query.text, newest)
+    return TimeCue(query.current, period) if period or query.current else None
 
 
 def _named_period(question: str, newest: Callable[[], date | None]) -> Period | None:
@@ -78,7 +75,7 @@ def _named_period(question: str, newest: Callable[[], date | None]) -> Period | 
                 return None
             year = now.year if month <= now.month else now.year - 1
         first = date(int(year), month, 1)
-        return Period(first, _month_end(first), frozenset({name}))
+        return Period(first, month_end(first), frozenset({name}))
     if found := YEAR.search(question):
         year = int(found.group(1))
         return Period(date(year, 1, 1), date(year, 12, 31), frozenset({str(year)}))
@@ -99,44 +96,11 @@ def _relative(which: str, unit: str, now: date) -> Period | None:
         first = now.replace(day=1)
         if back:
             first = (first - timedelta(days=1)).replace(day=1)
-        return Period(first, _month_end(first))
+        return Period(first, month_end(first))
     if not back:
         return None
     monday = now - timedelta(days=now.weekday() + 7)
     return Period(monday, monday + timedelta(days=6))
-
-
-def _month_end(first: date) -> date:
-    return (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-
-
-def published_at(published: str | None) -> datetime | None:
-    """An article's ISO published date or datetime as an aware datetime (UTC when it names no zone)."""
-    if not published:
-        return None
-    try:
-        moment = datetime.fromisoformat(published)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def day_of(published: str | None) -> date | None:
-    moment = published_at(published)
-    return None if moment is None else moment.date()
-
-
-def is_later(published: str | None, than: str | None) -> bool:
-    """Whether ``published`` is after ``than``: by the clock when both give a time, by the day when
-    either is a day alone (a day's article is no newer than the same day's at 18:30)."""
-    a, b = published_at(published), published_at(than)
-    if a is None or b is None:
-        return False
-    return a > b if _timed(published) and _timed(than) else a.date() > b.date()
-
-
-def _timed(published: str | None) -> bool:
-    return "T" in (published or "")
 
 
 def newest_day(store: Store, filters: Filters | None) -> date | None:
@@ -204,7 +168,7 @@ def _newest_first(ranked: Sequence[Ranked], candidates: Candidates, stories: Sto
 
 
 def _article(candidates: Candidates, ranked: Ranked) -> int:
-    return int(candidates.sentences[ranked.position]["article_pk"])
+    return candidates.article_of(ranked.position)
 
 
 def _when(candidates: Candidates, ranked: Ranked) -> str | None:

@@ -17,6 +17,7 @@ import re
 
 import numpy as np
 
+from index.core.dates import MONTHS, WEEKDAYS
 from index.search.candidates import Candidates
 from index.search.termstats import TermStats
 
@@ -26,9 +27,8 @@ STORY_NAMES = 0.5  # the idf-weighted share of the rarer article's named terms t
 NAMED = re.compile(r"(?<=\s)(?:[A-Z][a-z]+|[A-Z]{2,})\b")
 _NOT_NAMES = frozenset(
     {
-        *("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"),
-        *("january", "february", "march", "april", "may", "june", "july", "august"),
-        *("september", "october", "november", "december"),
+        *WEEKDAYS,
+        *MONTHS,
         *("the", "a", "an", "he", "she", "it", "they", "we", "mr", "mrs", "ms", "dr"),
     }
 )
@@ -43,7 +43,7 @@ class Stories:
         self.terms = terms
         self.candidates = candidates
         self.articles = list(candidates.articles)
-        self._pks = np.asarray([s["article_pk"] for s in candidates.sentences])
+        self._pks = candidates.article_pks()
         self._centroids: dict[int, np.ndarray] = {}  # both per article, worked out when first asked
         self._names: dict[int, set[str]] = {}
         self._idf: dict[str, float] = {}

@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import re
 
+from index.core.limits import MAX_FIRST_LINE_TITLE_CHARS
+
 log = logging.getLogger(__name__)
 
 # A Reuters/AFP-style slug line: uppercase words joined by hyphens, e.g. SKOREA-NKOREA-MILITARY-DEFENCE.
@@ -50,7 +52,6 @@ _BLANK_LINES = re.compile(r"\n(?:[ \t]*\n)+")
 _SENTENCE_END = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]]*$")
 
 _HEADLINE_MAX = 150
-_TITLE_MAX = 100
 
 
 def clean_text(text: str) -> str:
@@ -99,7 +100,7 @@ def split_title(text: str) -> tuple[str, str]:
     line = _strip_heading_marks(first).strip()
     if len(line) <= _HEADLINE_MAX and not _SENTENCE_END.search(line):
         return line, rest.strip() or body
-    return shorten(line, _TITLE_MAX), body
+    return shorten(line, MAX_FIRST_LINE_TITLE_CHARS), body
 
 
 def _strip_heading_marks(line: str) -> str:

@@ -16,14 +16,15 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from index.core.dates import is_iso_date, now_iso
 from index.core.limits import MAX_ARTICLE_CHARS, MAX_TITLE_CHARS
 from index.core.models import ArticleIn, InputProblem
 from index.reading.clean import shorten
 from index.reading.presplit import with_spans
-from index.reading.readers import is_iso_date, set_published
+from index.reading.readers import set_published
 from index.reading.sentences import split_sentences
 from index.storage.embed import Embedder
-from index.storage.store import Store, from_blobs, now_iso, to_blob
+from index.storage.store import Store, from_blobs, to_blob
 from index.storage.vectors import PassageIndex
 
 log = logging.getLogger(__name__)
@@ -51,13 +52,6 @@ class IngestReport:
     @property
     def stored(self) -> int:
         return self.new + self.updated + self.copies
-
-    def summary(self) -> str:
-        return (
-            f"{self.new} new, {self.updated} updated, {self.skipped} skipped articles"
-            + (f", {self.copies} wire copies of stories already indexed" if self.copies else "")
-            + f"; {self.sentences} sentences; {_plural(len(self.problems), 'problem')}; {self.seconds:.1f} s"
-        )
 
     def to_dict(self) -> dict:
         return {
@@ -558,9 +552,9 @@ def reembed(store: Store, embedder: Embedder, progress: bool = False) -> int:
             )
             vectors = embedder.encode([r["text"] for r in rows] + [a["title"] for a in chunk])
             for row, vec in zip(rows, vectors, strict=False):
-                store.db.execute("UPDATE sentences SET vec = ? WHERE pk = ?", [to_blob(vec), row["pk"]])
+                store.execute("UPDATE sentences SET vec = ? WHERE pk = ?", [to_blob(vec), row["pk"]])
             for article, vec in zip(chunk, vectors[len(rows) :], strict=True):
-                store.db.execute(
+                store.execute(
                     "UPDATE articles SET title_vec = ? WHERE pk = ?", [to_blob(vec), article["pk"]]
                 )
             done += len(rows)
@@ -568,7 +562,3 @@ def reembed(store: Store, embedder: Embedder, progress: bool = False) -> int:
         store.set_setting("dim", str(embedder.dim))
         store.bump_generation()  # every passage vector changed: the index file is stale
     return done
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" + ("" if count == 1 else "s")

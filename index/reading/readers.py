@@ -13,12 +13,10 @@ import logging
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from dateutil import parser as dateparser
-
+from index.core.dates import normalise_date
 from index.core.limits import MAX_DOCUMENT_BYTES, MAX_FIELD_CHARS, MAX_JSON_DEPTH, MAX_LINE_CHARS
 from index.core.models import ArticleIn, InputProblem
 from index.reading.clean import clean_text, split_title
@@ -34,8 +32,6 @@ _SUPPORTED = ", ".join(sorted(SUFFIXES))
 # Fields with a place of their own in ArticleIn; every other field of a JSON object goes into meta.
 _OWN_FIELDS = frozenset({"id", "title", "text", "url", "source", "published"})
 
-# dateutil fills what a date string lacks from this; year 1 thus means "no year given".
-_NO_DATE = datetime(1, 1, 1)
 # The meta field keeping a published date as given when it cannot be read as one ("last week").
 RAW_DATE = "published_raw"
 
@@ -43,7 +39,6 @@ _EMPTY = "no article text left after cleaning; nothing to index"
 
 # JSON's "\ud800" escapes give lone surrogates, which no UTF-8 (so no SQLite) can hold.
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:T.+)?")
 _TOO_DEEP = f"nested more than {MAX_JSON_DEPTH} levels deep"
 _ONE_ARTICLE = TEXT_SUFFIXES | HTML_SUFFIXES  # files holding one article each
 
@@ -268,34 +263,6 @@ def _storable(value: Any, depth: int = 1) -> Any:
     if isinstance(value, dict):
         return {_storable(key): _storable(item, depth + 1) for key, item in value.items()}
     return value
-
-
-def normalise_date(value: Any) -> str | None:
-    """An ISO 8601 date (or datetime, when a time is given) for ``value``; None when it is none, or
-    cannot be read as a date with a year ("last week", "Friday"): a guess would mislead."""
-    text = _str_or_none(value)
-    if text is None:
-        return None
-    try:
-        parsed = dateparser.parse(text, default=_NO_DATE)
-    except (ValueError, OverflowError):
-        parsed = _NO_DATE
-    if parsed.year == _NO_DATE.year:
-        return None
-    if parsed.tzinfo is None and not (parsed.hour or parsed.minute or parsed.second or parsed.microsecond):
-        return parsed.date().isoformat()
-    return parsed.isoformat()
-
-
-def is_iso_date(text: str) -> bool:
-    """Whether ``text`` is already an ISO 8601 date or datetime, as `normalise_date` writes them."""
-    if not _ISO_DATE.fullmatch(text):
-        return False
-    try:
-        datetime.fromisoformat(text)
-    except ValueError:
-        return False
-    return True
 
 
 def set_published(article: ArticleIn, value: Any) -> None:

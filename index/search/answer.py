@@ -131,7 +131,7 @@ def build_answer(candidates: Candidates, ranked: Ranked, context_sentences: int 
     """The verbatim quote: the sentence, preceded by the one before it when it leans on it."""
     sentences = candidates.sentences
     best = sentences[ranked.position]
-    article = candidates.articles[best["article_pk"]]
+    article = candidates.articles[candidates.article_of(ranked.position)]
     text = article["text"]
     start = best["start"]
     previous = _neighbour(sentences, ranked.position, -1)

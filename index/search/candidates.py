@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from index.core.models import Outlet
-from index.search.cues import fts_match, terms
+from index.search.cues import fts_match
+from index.search.query import Query
 from index.search.termstats import TermStats
 from index.storage.store import Filters, Store, from_blobs
 from index.storage.vectors import PassageIndex
@@ -25,13 +26,6 @@ _WIDEST_FETCH = 256
 _PROSE_END = re.compile(r"[.!…][\"'”’)\]]*$")
 _NON_SPACE = re.compile(r"\S")
 _LINE_END = re.compile(r"[ \t]*\n")
-
-
-@dataclass(frozen=True)
-class Query:
-    text: str
-    vec: np.ndarray  # the question's embedding
-    topic_vec: np.ndarray  # the embedding of its topic: the question without its asking words
 
 
 @dataclass
@@ -48,6 +42,14 @@ class Candidates:
     @classmethod
     def empty(cls, dim: int) -> Candidates:
         return cls([], {}, np.zeros((0, dim), np.float32), {}, np.zeros(0, bool))
+
+    def article_of(self, position: int) -> int:
+        """The pk of the article the sentence at ``position`` is from."""
+        return int(self.sentences[position]["article_pk"])
+
+    def article_pks(self) -> np.ndarray:
+        """Each sentence's article pk, in order."""
+        return np.asarray([s["article_pk"] for s in self.sentences])
 
 
 def is_quotable(text: str, start: int, end: int) -> bool:
@@ -83,7 +85,7 @@ class CandidateFinder:
 
     def find(self, query: Query, filters: Filters, limit: int) -> Candidates:
         """Every sentence of the best `limit` stories, in story order."""
-        match = fts_match(self.terms.searchable(terms(query.text)))
+        match = fts_match(self.terms.searchable(list(query.terms)))
         stories = self._stories(query.vec, match, filters)[:limit]
         dim = query.vec.size
         if not stories:

@@ -6,6 +6,8 @@ import re
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
+from index.core.dates import MONTHS, WEEKDAYS
+
 TOKEN = re.compile(r"[^\W_]+")
 NUMBER = re.compile(
     r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
@@ -13,10 +15,10 @@ NUMBER = re.compile(
     r"hundred|thousand|million|billion|trillion|dozen|half|quarter)\b",
     re.IGNORECASE,
 )
+_NAMED_DAYS = "|".join(name.capitalize() for name in (*MONTHS, *WEEKDAYS))  # "March", "Friday"
 DATE = re.compile(
-    r"\b(?:1[5-9]\d\d|20\d\d)\b|\b(?:January|February|March|April|May|June|July|August|September|October|"
-    r"November|December|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|yesterday|today|"
-    r"tomorrow|last (?:week|month|year)|next (?:week|month|year)|century|decade)\b"
+    rf"\b(?:1[5-9]\d\d|20\d\d)\b|\b(?:{_NAMED_DAYS}|yesterday|today|tomorrow|"
+    r"last (?:week|month|year)|next (?:week|month|year)|century|decade)\b"
 )
 DIGITS = re.compile(r"\d[\d,.]*\d|\d")
 NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*")
@@ -84,12 +86,6 @@ def terms(text: str) -> list[str]:
     return list(seen)
 
 
-def content_terms(question: str) -> list[str]:
-    """The terms a quote should cover: `terms` less the words that only ask for the current state."""
-    words = terms(question)
-    return [w for w in words if w not in CURRENT_WORDS] if asks_current(question) else words
-
-
 def asks_current(question: str) -> bool:
     """Whether the question asks for the state of things now: "the latest", "still", "so far", or
     whether it is over ("is the strike over?", "has it ended"): a verb of state, then that word last.
@@ -105,11 +101,6 @@ def asks_current(question: str) -> bool:
     line = text[text.rfind("\n") + 1 :]  # the verb and the word are on one line
     ended = _ENDED.search(line)
     return ended is not None and _STATE_VERB.search(line, 0, ended.start()) is not None
-
-
-def fts_query(text: str) -> str | None:
-    """An FTS5 MATCH expression OR-ing the query's content words, each quoted so none is syntax."""
-    return fts_match(terms(text))
 
 
 def fts_match(words: list[str]) -> str | None:
@@ -139,6 +130,14 @@ def head_term(question: str) -> str | None:
     match = HEAD.match(question)
     word = match and match.group(1).lower()
     return word if word and word in terms(word) else None
+
+
+def counted_noun(question: str) -> str | None:
+    """The noun a "how many" question counts: "how many crew will strike?" gives "crew"."""
+    match = HEAD.match(question)
+    if not match or not question.lower().lstrip().startswith("how many"):
+        return None
+    return match.group(1).lower()
 
 
 def asks_amount(question: str) -> bool:

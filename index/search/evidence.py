@@ -5,17 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from index.search.candidates import Candidates, Query
-from index.search.cues import (
-    AMOUNT,
-    answer_type,
-    asks_amount,
-    content_terms,
-    fts_match,
-    has_answer_type,
-    head_term,
-    numbers,
-)
+from index.search.candidates import Candidates
+from index.search.cues import AMOUNT, fts_match, has_answer_type, numbers
+from index.search.query import Query
 from index.search.termstats import TermStats
 from index.storage.store import Store
 
@@ -59,7 +51,7 @@ class Evidence:
         sentences = candidates.sentences
         if not sentences:
             return np.zeros((0, len(FEATURES)), np.float32)
-        words = content_terms(query.text)
+        words = list(query.content_terms)
         presence = self.terms.presence(words, [s["text"] for s in sentences])
         idf = self.terms.idf(words) if words else np.zeros(0)
         story_bm25 = self._story_bm25(fts_match(self.terms.searchable(words)), list(candidates.articles))
@@ -85,11 +77,10 @@ class Evidence:
         presence: np.ndarray,
         idf: np.ndarray,
     ) -> np.ndarray:
-        question, q_vec = query.text, query.vec
+        q_vec = query.vec
         sentences, vectors = candidates.sentences, candidates.vectors
-        kind = answer_type(question)
         sent = vectors @ q_vec
-        article_pks = np.asarray([s["article_pk"] for s in sentences])
+        article_pks = candidates.article_pks()
         title_vecs = np.stack([candidates.titles[pk] for pk in article_pks])
         ctx = _context_vectors(vectors, article_pks, title_vecs, self.context_title_weight) @ q_vec
         story_bm = np.asarray([story_bm25.get(pk, 0.0) for pk in article_pks])
@@ -105,8 +96,7 @@ class Evidence:
             story_presence[mask] = presence[mask].any(axis=0)
             local_overlap[mask] = _local_overlap(presence[mask])
         weight = idf / idf.sum() if idf.sum() > 0 else idf
-        head = head_term(question)
-        head = head if head in words else None  # a time word is no term
+        head = query.head
         texts = [s["text"] for s in sentences]
         idx = np.asarray([s["idx"] for s in sentences])
         columns = {
@@ -116,10 +106,10 @@ class Evidence:
             "title": title_vecs @ q_vec,
             "story_bm25": story_bm / story_bm.max() if story_bm.max() > 0 else story_bm,
             "story_dense": story_dense,
-            "answer_type": np.asarray([has_answer_type(t, kind, question) for t in texts], float),
+            "answer_type": np.asarray([has_answer_type(t, query.kind, query.text) for t in texts], float),
             "amount": (
                 np.asarray([bool(AMOUNT.search(t)) for t in texts], float)
-                if asks_amount(question)
+                if query.amount
                 else np.zeros(len(texts))
             ),
             "head": presence[:, words.index(head)].astype(float) if head else np.zeros(len(sentences)),
@@ -129,13 +119,13 @@ class Evidence:
             "ctx_overlap": near @ weight,
             "story_overlap": story_presence @ weight,
             "story_missing": (~story_presence * idf).max(axis=1, initial=0.0),
-            "number_missing": _number_missing(numbers(question), texts, same_prev, same_next),
+            "number_missing": _number_missing(query.numbers, texts, same_prev, same_next),
         }
         return np.stack([columns[name] for name in FEATURES], axis=1).astype(np.float32)
 
 
 def _number_missing(
-    asked: set[str], texts: list[str], same_prev: np.ndarray, same_next: np.ndarray
+    asked: frozenset[str], texts: list[str], same_prev: np.ndarray, same_next: np.ndarray
 ) -> np.ndarray:
     """The share of the question's numbers (a year, a count) that neither the sentence nor its
     neighbours state: "who won in 2005?" is not answered by a sentence about 2002."""

@@ -44,7 +44,7 @@ def pair_parts(
     parts = []
     for p in order:
         s = candidates.sentences[p]
-        title = candidates.articles[s["article_pk"]]["title"]
+        title = candidates.articles[candidates.article_of(p)]["title"]
         parts.append((title, s["text"], text_at.get((s["article_pk"], s["idx"] - 1), "")))
     return parts
 

@@ -8,22 +8,21 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import sqlite_utils
 
+from index.core.dates import iso_day
+from index.storage import schema
+from index.storage.schema import SCHEMA_VERSION as SCHEMA_VERSION
 from index.storage.sqlite_config import stop_memory_statistics
-
-SCHEMA_VERSION = 3  # bump when the tables change; `Store.upgrade` moves the previous one forward
 
 # Page caches sized for a million-passage (3 GB) database; SQLite's default is 2 MB a connection.
 # The writer's (256 MB) holds the FTS5 and index b-tree pages an ingest keeps touching: every chunk
@@ -87,6 +86,13 @@ class Filters:
         return " AND ".join(clauses), params
 
 
+def scope_clause(column: str, scope: str | None) -> tuple[str, list[str]]:
+    """A WHERE fragment for rows of exactly ``scope`` (None: shared news), and its parameter. Unlike
+    `Filters.scopes` (what a question in a scope sees: shared news too) it matches one scope alone; it
+    is written as the unique indexes on ``coalesce(scope, '')`` are, so those serve it."""
+    return f"coalesce({column}, '') = ?", [scope or ""]
+
+
 def published_day(alias: str = "a") -> str:
     """SQL for the day an article was published, as it states it ("2005-03-01T23:00-05:00" is on
     2005-03-01), as a real YYYY-MM-DD day or NULL: text that is no date ("last week", kept by data dirs
@@ -94,19 +100,6 @@ def published_day(alias: str = "a") -> str:
     column, as the index on this expression needs."""
     day = f"substr({alias + '.' if alias else ''}published, 1, 10)"
     return f"(CASE WHEN date({day}) = {day} THEN {day} END)"
-
-
-def iso_day(text: str, name: str = "date") -> str:
-    """``text`` as YYYY-MM-DD; a ValueError naming the option ``name`` unless it is a real day so written."""
-    text = text.strip()
-    try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            raise ValueError(text)
-        return date.fromisoformat(text).isoformat()
-    except ValueError:
-        raise ValueError(
-            f"`{name}` must be a date written year-month-day, like 2024-03-01; got “{text[:40]}”."
-        ) from None
 
 
 def to_blob(vector: np.ndarray) -> bytes:
@@ -117,10 +110,6 @@ def from_blobs(blobs: Sequence[bytes], dim: int) -> np.ndarray:
     if not blobs:
         return np.zeros((0, dim), dtype=np.float32)
     return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), dim)
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
 def _dict_row(cursor: sqlite3.Cursor, row: tuple) -> dict[str, Any]:
@@ -148,7 +137,9 @@ class Store:
         self.lock = threading.RLock()
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
-        self._create()
+        # A data dir this version cannot read is left untouched: the engine refuses it, saying why.
+        self.readable = schema.readable(self.db.conn)
+        schema.migrate(self.db.conn)
 
     def close(self) -> None:
         """Once any write in progress on another thread is done."""
@@ -173,125 +164,6 @@ class Store:
                 self._readers.append(reader)
             self._local.reader = reader
         return reader
-
-    def _create(self) -> None:
-        db = self.db
-        if "articles" not in db.table_names():
-            db["articles"].create(
-                {
-                    "pk": int,
-                    "id": str,
-                    "title": str,
-                    "text": str,
-                    "url": str,
-                    "source": str,
-                    "published": str,
-                    "content_hash": str,
-                    "meta": str,
-                    "ingested_at": str,
-                    "title_vec": bytes,
-                    "copy_of": int,
-                    "scope": str,
-                },
-                pk="pk",
-                not_null={"id", "title", "text", "content_hash"},
-                foreign_keys=[("copy_of", "articles", "pk")],
-            )
-            db["articles"].create_index(["copy_of"])
-            _scope_indexes(db)
-            db["articles"].create_index(["url"])
-            db["articles"].create_index(["content_hash"])
-            db["articles"].create_index(["published"])
-            db["articles"].enable_fts(["title", "text"], tokenize="porter", create_triggers=True)
-        if "sentences" not in db.table_names():
-            db["sentences"].create(
-                {
-                    "pk": int,
-                    "article_pk": int,
-                    "idx": int,
-                    "start": int,
-                    "end": int,
-                    "text": str,
-                    "norm": str,
-                    "vec": bytes,
-                },
-                pk="pk",
-                foreign_keys=[("article_pk", "articles", "pk")],
-            )
-            db["sentences"].create_index(["article_pk", "idx"], unique=True)
-            _copy_check_index(db)
-            db["sentences"].enable_fts(["text"], tokenize="porter", create_triggers=True)
-        # Term frequencies by seek (index/search/termstats.py); also added to data dirs made before it.
-        db.execute(
-            "CREATE VIRTUAL TABLE IF NOT EXISTS sentences_fts_vocab USING fts5vocab(sentences_fts, 'row')"
-        )
-        if "passages" not in db.table_names():
-            db["passages"].create(
-                {"pk": int, "article_pk": int, "idx": int, "first": int, "last": int},
-                pk="pk",
-                foreign_keys=[("article_pk", "articles", "pk")],
-            )
-            db["passages"].create_index(["article_pk", "idx"], unique=True)
-        if "settings" not in db.table_names():
-            db["settings"].create({"key": str, "value": str}, pk="key")
-            db["settings"].insert({"key": "schema_version", "value": str(SCHEMA_VERSION)})
-        # Votes on quotes (index/features/feedback.py). A table of its own that nothing else reads, so it is
-        # added to data dirs made before it without a schema bump: older versions still open them.
-        if "feedback" not in db.table_names():
-            db["feedback"].create(
-                {
-                    "pk": int,
-                    "question": str,
-                    "article_id": str,
-                    "article_scope": str,
-                    "sentence": str,
-                    "vote": int,
-                    "guild_id": str,
-                    "user_hash": str,
-                    "voted_at": str,
-                },
-                pk="pk",
-                not_null={"question", "article_id", "sentence", "vote", "user_hash", "voted_at"},
-            )
-            # One vote per person per quote: voting again replaces it.
-            db.execute(
-                "CREATE UNIQUE INDEX idx_feedback_vote "
-                "ON feedback(user_hash, question, article_id, coalesce(article_scope, ''), sentence)"
-            )
-        # Questions kept for their buttons (index/features/saved_questions.py): the same kind of table,
-        # made here once rather than at every save, which is every answer with buttons.
-        if "saved_questions" not in db.table_names():
-            db.execute(
-                "CREATE TABLE saved_questions (key TEXT PRIMARY KEY, text TEXT NOT NULL, outlet TEXT, "
-                "since TEXT, until TEXT, scope TEXT, saved_at REAL NOT NULL, asker TEXT)"
-            )
-            db.execute("CREATE INDEX idx_saved_questions_saved_at ON saved_questions(saved_at)")
-        elif "asker" not in db["saved_questions"].columns_dict:  # made before askers were kept
-            db.execute("ALTER TABLE saved_questions ADD COLUMN asker TEXT")
-
-    def upgrade(self) -> bool:
-        """Bring a data dir of the previous schema (2: before scopes) to this one in place: every
-        article stored until then becomes shared news. False when the schema is neither.
-
-        A dir of this schema gets any index added since it was made (the scope's newest day, say):
-        indexes change no table, so older versions of this schema still open the dir."""
-        version = self.get_setting("schema_version")
-        if version == str(SCHEMA_VERSION):
-            with self.lock:
-                _scope_indexes(self.db)
-                _copy_check_index(self.db)
-            return True
-        if version != "2":
-            return False
-        with self.transaction():
-            self.db.execute("ALTER TABLE articles ADD COLUMN scope TEXT")
-            self.db.execute("DROP INDEX IF EXISTS idx_articles_id")
-            _scope_indexes(self.db)
-            _copy_check_index(self.db)
-            self.db.execute(
-                "UPDATE settings SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION)]
-            )
-        return True
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -354,6 +226,15 @@ class Store:
         with self.lock:
             return list(self.db.query(sql, list(params)))
 
+    def execute(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
+        """One statement through the writer's connection, inside `transaction`; the cursor tells the
+        rows it changed (``rowcount``) and the key it made (``lastrowid``)."""
+        return self.db.execute(sql, list(params))
+
+    def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """One statement once per row of parameters, inside `transaction`."""
+        self.db.conn.executemany(sql, rows)
+
     def find_existing(
         self, article_id: str | None, url: str | None, content_hash: str, scope: str | None = None
     ) -> dict | None:
@@ -362,12 +243,13 @@ class Store:
 
         The row says how it matched in ``by`` ("id", "url" or "content_hash").
         """
+        exact, params = scope_clause("scope", scope)
         for column, value in (("id", article_id), ("url", url), ("content_hash", content_hash)):
             if value:
                 rows = self.query(
                     f"SELECT pk, id, url, source, content_hash, copy_of FROM articles WHERE {column} = ? "
-                    "AND coalesce(scope, '') = ? ORDER BY copy_of IS NOT NULL LIMIT 1",
-                    [value, scope or ""],
+                    f"AND {exact} ORDER BY copy_of IS NOT NULL LIMIT 1",
+                    [value, *params],
                 )
                 if rows:
                     return {**rows[0], "by": column}
@@ -406,14 +288,15 @@ class Store:
             sharing += [r["article_pk"] for r in rows if known[r["article_pk"]] + r["n"] >= needed]
         if not sharing:
             return []
+        exact, params = scope_clause("a.scope", scope)
         return self.query(
             "SELECT s.article_pk AS pk, a.id, a.source, count(DISTINCT s.norm) AS shared, "
             "(SELECT count(DISTINCT t.norm) FROM sentences t WHERE t.article_pk = s.article_pk) AS total "
             "FROM articles a NOT INDEXED JOIN sentences s ON s.article_pk = a.pk "  # by pk, not scope
             "WHERE a.pk IN (SELECT value FROM json_each(?)) AND s.norm IN (SELECT value FROM json_each(?)) "
-            "AND a.copy_of IS NULL AND coalesce(a.scope, '') = ? "
+            f"AND a.copy_of IS NULL AND {exact} "
             "GROUP BY s.article_pk HAVING shared >= ? AND shared >= ? * total ORDER BY shared DESC, pk",
-            [json.dumps(sharing), json.dumps(distinct), scope or "", overlap * len(distinct), overlap],
+            [json.dumps(sharing), json.dumps(distinct), *params, overlap * len(distinct), overlap],
         )
 
     def _holders(self, norms: list[str]) -> dict[str, list[int]]:
@@ -450,19 +333,15 @@ class Store:
 
     def article_in_scope(self, ref: str, scope: str | None) -> dict | None:
         """The article of exactly this scope whose id or URL is ``ref`` (a story before a copy)."""
+        exact, params = scope_clause("scope", scope)
         rows = self.query(
             "SELECT pk, id, title, url, copy_of FROM articles WHERE (id = ? OR url = ?) "
-            "AND coalesce(scope, '') = ? ORDER BY id = ? DESC, copy_of IS NOT NULL LIMIT 1",
-            [ref, ref, scope or "", ref],
+            f"AND {exact} ORDER BY id = ? DESC, copy_of IS NOT NULL LIMIT 1",
+            [ref, ref, *params, ref],
         )
         return rows[0] if rows else None
 
     # -- writes (call inside `transaction`) ----------------------------------------------------
-
-    def insert_article(self, row: dict[str, Any]) -> int:
-        pk = self.next_article_pk()
-        self.insert_articles([{**row, "pk": pk}])
-        return pk
 
     def next_article_pk(self) -> int:
         """The first pk past every article, for a writer numbering a batch as `next_passage_pk` does."""
@@ -509,18 +388,3 @@ def _last_ingest_key(scope: str | None) -> str:
     """Shared news keeps the key that versions before kept for every scope: a data dir they wrote
     then shows that time as shared news's, not as no ingest at all."""
     return "last_ingest" if scope is None else f"last_ingest:{scope}"
-
-
-def _scope_indexes(db: sqlite_utils.Database) -> None:
-    """Ids are unique within a scope (NULL, shared, counting as one); scope filters use an index."""
-    db.execute("CREATE UNIQUE INDEX IF NOT EXISTS idx_articles_scope_id ON articles(coalesce(scope, ''), id)")
-    db.execute("CREATE INDEX IF NOT EXISTS idx_articles_scope ON articles(scope)")
-    # a scope's newest day is then the end of an index range, not a scan of its articles
-    db.execute(f"CREATE INDEX IF NOT EXISTS idx_articles_scope_day ON articles(scope, {published_day('')})")
-
-
-def _copy_check_index(db: sqlite_utils.Database) -> None:
-    """Which stories print a sentence, from the index alone (the wire-copy check reads nothing else),
-    in place of the index on the sentence key by itself that data dirs had before."""
-    db.execute("CREATE INDEX IF NOT EXISTS idx_sentences_norm_article ON sentences(norm, article_pk)")
-    db.execute("DROP INDEX IF EXISTS idx_sentences_norm")

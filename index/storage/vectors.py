@@ -44,14 +44,16 @@ import os
 import tempfile
 import threading
 import time
-import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import get_args
 
 import faiss
 import numpy as np
+
+from index.core.settings import VectorKind, VectorSettings
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +62,10 @@ Chunks = Iterable[tuple[np.ndarray, np.ndarray]]
 # train IVF lists on), all of them for 1.
 RebuildSource = Callable[[int], Chunks]
 
-KINDS = ("auto", "flat", "ivf")
-DEFAULT_KIND = "auto"
-ANN_THRESHOLD = 100_000  # below: exact search, <= 150 MB and ~30 ms a question on 2 busy cores
+# The kinds and their defaults are the settings' (NEWSBOT_VECTOR_INDEX, NEWSBOT_ANN_THRESHOLD).
+KINDS: tuple[str, ...] = get_args(VectorKind)
+DEFAULT_KIND: str = VectorSettings.model_fields["vector_index"].default
+ANN_THRESHOLD: int = VectorSettings.model_fields["ann_threshold"].default
 TRAIN_SAMPLE = 100_000  # IVF k-means trains on at most this many vectors: a 1M rebuild takes < 1 min
 MIN_POINTS_PER_LIST = 39  # FAISS's own floor for a reliable k-means
 KMEANS_ITERATIONS = 10  # recall measured the same as with FAISS's default 25, in under half the time
@@ -159,17 +162,6 @@ def _add(index: faiss.Index, chunks: Chunks) -> None:
 def from_arrays(ids: np.ndarray, vectors: np.ndarray) -> RebuildSource:
     """A `RebuildSource` over vectors already in memory (every n-th vector for a sample)."""
     return lambda every: [(ids[::every], vectors[::every])]
-
-
-def vectors_in_file(path: Path) -> int:
-    """How many vectors the files at `path` hold as they are (base less tombstones, plus delta), without
-    loading them into memory; 0 when they are missing or unreadable."""
-    try:
-        base = _read_base(path)
-        with np.load(io.BytesIO(path.with_suffix(".delta").read_bytes())) as arrays:
-            return int(base.ntotal - len(arrays["removed"]) + len(arrays["ids"]))
-    except (OSError, RuntimeError, ValueError, KeyError, zipfile.BadZipFile):
-        return 0
 
 
 @contextmanager

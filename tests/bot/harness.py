@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fakediscord import FakeDiscord, FakeInteraction, FakeUser, RecordedRequest
 
 from bot.app import NewsBot
@@ -21,6 +24,7 @@ from bot.text import (
     FOOTER_LIMIT,
     TITLE_LIMIT,
 )
+from index import Engine
 
 TOKEN = "MTIzNDU2Nzg5.fake-secret-token.do-not-log-me"
 
@@ -176,3 +180,25 @@ def write_harbour_stories(folder: Path) -> Path:
     ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+@dataclass
+class HeldIngest:
+    """`Engine.ingest` held at its start: each call counts in ``writing``, then waits for ``released``."""
+
+    released: threading.Event = field(default_factory=threading.Event)
+    writing: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(0))
+
+
+def hold_ingest(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> HeldIngest:
+    """Hold every ingest of ``engine`` (as a big one would take its time) until the test releases it."""
+    held, real_ingest = HeldIngest(), engine.ingest
+
+    def held_ingest(*args: Any, **kwargs: Any) -> Any:
+        held.writing.release()
+        held.released.wait(timeout=60)
+        return real_ingest(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "ingest", held_ingest)
+    return held
+

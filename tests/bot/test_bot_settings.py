@@ -10,6 +10,7 @@ from discord.http import Route
 from bot.discord_urls import point_discord_at
 from bot.exts.admin._render import polling_note
 from bot.settings import DISCORD_API_URL, BotSettings
+from index import SectionView, Settings
 
 
 @pytest.mark.parametrize("variable", ["DISCORD_TOKEN", "NEWSBOT_DISCORD_TOKEN"])
@@ -72,3 +73,16 @@ def test_feeds_may_be_polled_every_fraction_of_a_minute(monkeypatch: pytest.Monk
     assert polling_note(BotSettings(_env_file=None, feed_poll_minutes=15).feed_poll_minutes).endswith(
         "every 15 minutes."
     )
+
+
+def test_the_bots_settings_come_in_sections_beside_the_engines(monkeypatch: pytest.MonkeyPatch) -> None:
+    views = [view for view in vars(BotSettings).values() if isinstance(view, SectionView)]
+    views += [view for view in vars(Settings).values() if isinstance(view, SectionView)]
+    fields = [field for view in views for field in view.section.model_fields]
+    assert sorted(fields) == sorted(BotSettings.model_fields)  # none left out, none in two
+    monkeypatch.setenv("NEWSBOT_WATCH_LIMIT", "3")
+    settings = BotSettings(_env_file=None, shard_count=2, metrics_port=0)
+    assert (
+        settings.discord.sharded and settings.quotas.watch_limit == 3 and settings.metrics.metrics_port == 0
+    )
+    assert settings.retrieval.top_k == settings.top_k

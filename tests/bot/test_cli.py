@@ -262,7 +262,10 @@ def test_guild_scoping_and_forget(cli, tmp_path, sample_dir):
     assert json.loads(out)["articles"] == 1
 
     code, _, err = cli("forget", "quay")  # not shared news: nothing to forget there
-    assert code == 1 and "no article in shared news has the id or URL 'quay'" in err
+    assert code == 1 and err == (
+        "newsbot: no article in shared news has the id or URL 'quay': "
+        "check it (ids are shown when articles are added, and by `newsbot ask --json`)\n"
+    )
     code, out, _ = cli("forget", "--guild", "42", "quay")
     assert code == 0 and out.strip() == "forgot 'Quay closes'"
     assert "quay" not in quoted("--guild", "42")
@@ -304,3 +307,8 @@ def test_ask_json_carries_the_link_newer_coverage_corroboration_and_differing_fi
     assert sorted(f["figure"] for f in figures) == ["300", "350"]
     code, out, _ = cli("ask", "is the ferry strike over?")  # the text answer shows its article's date
     assert code == 0 and "· Harbour Gazette · 2024-05-10 · https://gazette.example/ferry-strike-off" in out
+
+
+def test_a_poll_of_no_feeds_says_so_in_one_line(bare_cli, tmp_path):
+    code, out, _ = bare_cli("feeds", "poll", "--data-dir", str(tmp_path / "data"))
+    assert (code, out) == (0, "0 feeds polled, 0 new items, 0 failed, 0 skipped while backing off\n")

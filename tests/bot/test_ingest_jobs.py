@@ -8,7 +8,6 @@ import contextlib
 import json
 import logging
 import sys
-import threading
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from fakediscord import FakeDiscord, UploadedFile
-from harness import ephemeral_reply, final_message, finished, run_command
+from harness import ephemeral_reply, final_message, finished, hold_ingest, run_command
 
 from bot.app import NewsBot
 from bot.checks import JobSlots
@@ -156,23 +155,15 @@ async def test_a_job_running_when_the_bot_closes_says_it_was_stopped(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    released, writing = threading.Event(), threading.Event()
-    real_ingest = engine.ingest
-
-    def held_ingest(*args: Any, **kwargs: Any) -> IngestReport:
-        writing.set()
-        released.wait(timeout=60)
-        return real_ingest(*args, **kwargs)
-
-    monkeypatch.setattr(engine, "ingest", held_ingest)
+    held = hold_ingest(engine, monkeypatch)
     upload = UploadedFile("file", "quay.txt", "text/plain", b"Quay\n\nThe quay closes on Monday.")
     async with start_bot():
         monkeypatch.setattr(sys.modules["bot.exts.admin._job"], "NOTICE_AFTER", 0.0)
         ix = await fake.slash_command("ingest", {"file": upload}, user=fake.admin_user)
-        await asyncio.to_thread(writing.wait, 30)
+        await asyncio.to_thread(held.writing.acquire, timeout=30)
         # the job has its channel message once the private reply points at it
         await fake.wait_until(lambda: any(r.method == "PATCH" for r in ix.requests))
-        released.set()  # the batch in hand finishes as the bot closes; the job itself is stopped
+        held.released.set()  # the batch in hand finishes as the bot closes; the job itself is stopped
     assert job_message(fake)["content"] == (
         f"/ingest of “quay.txt” by <@{fake.admin_user.id}> was stopped: the bot is shutting down. "
         "What it stored before then stays; run it again for the rest (what is stored already is skipped)."
@@ -190,15 +181,7 @@ async def test_a_quick_job_answers_privately_only(bot: NewsBot, fake: FakeDiscor
 async def test_a_server_runs_a_limited_number_of_ingest_jobs_at_once(
     start_bot: Any, fake: FakeDiscord, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    released, writing = threading.Event(), threading.Event()
-    real_ingest = engine.ingest
-
-    def held_ingest(*args: Any, **kwargs: Any) -> IngestReport:
-        writing.set()
-        released.wait(timeout=60)
-        return real_ingest(*args, **kwargs)
-
-    monkeypatch.setattr(engine, "ingest", held_ingest)
+    held = hold_ingest(engine, monkeypatch)
 
     def upload(n: int) -> UploadedFile:
         return UploadedFile("file", f"quay{n}.txt", "text/plain", f"Quay {n}\n\nBerth {n} closes.".encode())
@@ -206,14 +189,14 @@ async def test_a_server_runs_a_limited_number_of_ingest_jobs_at_once(
     async with start_bot(ingest_jobs_per_server=1) as bot:
         try:
             first = await fake.slash_command("ingest", {"file": upload(1)}, user=fake.admin_user)
-            assert await asyncio.to_thread(writing.wait, 30)
+            assert await asyncio.to_thread(held.writing.acquire, timeout=30)
             second = await fake.slash_command("ingest", {"file": upload(2)}, user=fake.admin_user)
             assert await ephemeral_reply(fake, second) == (
                 "This server already has 1 /ingest job running, the most it may: "
                 "wait until it is done, then try again."
             )
         finally:
-            released.set()
+            held.released.set()
         await finished(bot, first)
         assert final_message(fake, first)["content"].startswith("Added: 1 new")
         third = await run_command(bot, fake, "ingest", {"file": upload(3)}, user=fake.admin_user)

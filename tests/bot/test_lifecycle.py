@@ -104,15 +104,15 @@ async def test_twenty_questions_at_once_keep_the_heartbeat(
     """The engine runs on the bot's threads: while 20 questions keep them busy for seconds, holding the
     engine's lock as the real work does, the event loop still acknowledges every interaction at once and
     answers every heartbeat on time (it would stall if anything on it waited for that lock)."""
-    real_first_stage = engine.first_stage
+    real_first_stage = engine.questions.first_stage
     work = 0.25
 
     def slow_first_stage(*args: Any) -> Any:  # as on a large index: a quarter second under the lock
-        with engine._lock:
+        with engine.parts.lock:
             time.sleep(work)
             return real_first_stage(*args)
 
-    monkeypatch.setattr(engine, "first_stage", slow_first_stage)
+    monkeypatch.setattr(engine.questions, "first_stage", slow_first_stage)
     users = [fake.add_user(f"reader{n}") for n in range(20)]
     questions = ["who warned ships?", "what did Blinken say?", "where were the missiles fired from?"]
     acks_before = fake.heartbeat_acks

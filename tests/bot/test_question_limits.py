@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from discord import app_commands
 from fakediscord import FakeDiscord, FakeInteraction, UploadedFile
-from harness import ephemeral_reply, final_message, finished, run_command
+from harness import ephemeral_reply, final_message, finished, hold_ingest, run_command
 
 from bot.checks import BUSY, Busy, EngineQueue, QuestionLimits, ServerCooldown
 from bot.settings import BotSettings
@@ -157,15 +157,7 @@ async def test_questions_keep_their_threads_while_ingest_jobs_wait_to_write(
 ) -> None:
     """Admin work has threads of its own: as many /ingest jobs as there are question threads, all stuck
     writing, leave every question thread free."""
-    released, writing = threading.Event(), threading.Semaphore(0)
-    real_ingest = engine.ingest
-
-    def held_ingest(*args: Any, **kwargs: Any) -> Any:
-        writing.release()
-        released.wait(timeout=60)
-        return real_ingest(*args, **kwargs)
-
-    monkeypatch.setattr(engine, "ingest", held_ingest)
+    held = hold_ingest(engine, monkeypatch)
     jobs = 4
     async with start_bot(workers=jobs, ingest_jobs_per_server=jobs) as bot:
         try:
@@ -174,12 +166,12 @@ async def test_questions_keep_their_threads_while_ingest_jobs_wait_to_write(
                 for n in range(jobs)
             ]
             await fake.wait_until(lambda: all(ix.callbacks for ix in started))
-            assert await asyncio.to_thread(writing.acquire, timeout=30)  # one job is writing, held
+            assert await asyncio.to_thread(held.writing.acquire, timeout=30)  # one job is writing, held
             asked = await finished(bot, await fake.slash_command("ask", QUESTION), timeout=30)
             assert not told_busy(fake, asked)
             assert "coast guard" in final_message(fake, asked)["embeds"][0]["description"]
         finally:
-            released.set()
+            held.released.set()
         for ix in started:
             await finished(bot, ix, timeout=60)
             assert final_message(fake, ix)["content"].startswith("Added: 1 new")

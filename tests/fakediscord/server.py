@@ -373,7 +373,8 @@ class FakeDiscord:
 
     def forget(self, older_than: float) -> None:
         """Drop the records older than ``older_than`` seconds: requests, messages neither sent nor edited
-        since (and files uploaded before), interactions whose token has expired too, and the gateway
+        since (and files uploaded before) unless they are the original response of an interaction kept,
+        interactions whose token has expired too, and the gateway
         events the bot's last heartbeat confirmed it received. A long run (bench/soak.py) then holds a
         window of records, so that the process's memory growth is the bot's."""
         now, cutoff = time.time(), time.monotonic() - older_than
@@ -386,13 +387,15 @@ class FakeDiscord:
             )
 
         self.requests[:] = [r for r in self.requests if r.time >= cutoff]
-        self._messages = {i: m for i, m in self._messages.items() if recent(i, m)}
-        self._files = {i: data for i, data in self._files.items() if i >= oldest_id}
         self.interactions = {
             i: ix
             for i, ix in self.interactions.items()
             if ix.created >= cutoff or (self.token_lifetime is not None and not self.token_expired(ix))
         }
+        # an interaction kept may still edit its original response, however long ago it was sent
+        originals = {int(ix.original_id) for ix in self.interactions.values() if ix.original_id}
+        self._messages = {i: m for i, m in self._messages.items() if recent(i, m) or i in originals}
+        self._files = {i: data for i, data in self._files.items() if i >= oldest_id}
         beats = (p for p in reversed(self.gateway_received) if p.get("op") == OP_HEARTBEAT)
         confirmed = next((p["d"] for p in beats if isinstance(p.get("d"), int)), 0)
         if self._session is not None:

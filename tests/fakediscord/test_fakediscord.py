@@ -309,3 +309,14 @@ async def test_forget_keeps_a_window_of_records_and_the_bot_still_works() -> Non
         echo = await fake.slash_command("echo", {"text": "after"})
         await fake.wait_until(lambda: echo.original_id)
         assert fake.get_message(echo.original_id)["content"] == "after"
+
+
+async def test_forget_keeps_the_original_response_an_interaction_kept_may_still_edit() -> None:
+    async with bot_on_fake(token_lifetime=60) as (fake, bot):
+        echo = await fake.slash_command("echo", {"text": "long job"})
+        await fake.wait_until(lambda: echo.original_id)
+        await asyncio.sleep(0.3)
+        fake.forget(older_than=0.1)  # the message is old, but its token still lets the bot edit it
+        assert echo.id in fake.interactions
+        assert fake.get_message(echo.original_id)["content"] == "long job"
+

@@ -2,7 +2,8 @@
 
 import pytest
 
-from index.engine import Engine, QuestionError
+from index.core.errors import QuestionError
+from index.engine import Engine
 from index.storage.store import Filters
 
 
@@ -89,6 +90,9 @@ def test_stats_counts_the_vectors_faiss_holds_not_the_passages_sqlite_holds(hash
     stats = hash_engine.stats()
     assert stats["articles"] == 1 and stats["sentences"] > 10
     assert stats["index"]["vectors"] == stats["passages"] > 1
+    faiss = stats["index"]["faiss"]  # the index's own account, as `PassageIndex.info` gives it
+    assert faiss == hash_engine.index.info and faiss["index"] == "flat"
+    assert faiss["base"] + faiss["delta"] - faiss["removed"] == stats["passages"]
     hash_engine.index.remove([hash_engine.store.query("SELECT min(pk) AS pk FROM passages")[0]["pk"]])
     assert hash_engine.stats()["index"]["vectors"] == stats["passages"] - 1  # a divergence shows
 
@@ -103,6 +107,7 @@ def test_stats_of_an_empty_data_dir_load_no_model(hash_settings):
 
     engine = Engine(hash_settings, embedder=NoModel())
     assert (engine.stats()["passages"], engine.stats()["index"]["vectors"]) == (0, 0)
+    assert engine.stats()["index"]["faiss"] is None
     engine.close()
 
 
@@ -119,7 +124,7 @@ def test_a_lead_in_already_quoted_is_not_offered_again_as_the_next_answer(sample
 
 
 def test_weights_naming_an_unknown_feature_are_refused(hash_settings):
-    from index.engine import EngineError
+    from index.core.errors import EngineError
 
     settings = hash_settings.model_copy(update={"weights": {"sent": 1.0, "overlap": 0.5}})
     with pytest.raises(EngineError, match="unknown features: overlap; the features are sent, topic"):
@@ -127,7 +132,7 @@ def test_weights_naming_an_unknown_feature_are_refused(hash_settings):
 
 
 def test_a_data_dir_that_is_a_file_is_a_clear_error(hash_settings, tmp_path):
-    from index.engine import EngineError
+    from index.core.errors import EngineError
 
     (tmp_path / "notes.txt").write_text("not a folder")
     with pytest.raises(EngineError, match=r"notes.txt is a file, not a folder: point --data-dir"):
@@ -142,8 +147,8 @@ def test_close_waits_for_an_ingest_in_progress_then_refuses_more(hash_settings):
     """A feed poll ingests on a thread of its own: shutting down must not close the store under it."""
     import threading
 
+    from index.core.errors import EngineError
     from index.core.models import ArticleIn
-    from index.engine import EngineError
     from index.storage.embed import HashEmbedder
 
     class GatedEmbedder(HashEmbedder):

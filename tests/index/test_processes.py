@@ -13,7 +13,7 @@ from index.core.errors import QuestionError
 from index.core.models import ArticleIn
 from index.core.settings import Settings
 from index.engine import Engine
-from index.processes import QuestionProcesses, _Worker, core_shares
+from index.processes import Ask, QuestionProcesses, Search, _Worker, core_shares
 from index.storage.store import Filters
 
 
@@ -111,3 +111,15 @@ def test_a_question_left_midway_does_not_hand_its_answer_to_the_next(served, mon
         workers.ask("who warned ships about fog?")
     for question in ("how many people protested?", "what did the council vote to close?") * 2:
         assert workers.ask(question).to_dict() == engine.ask(question).to_dict()
+
+
+def test_requests_are_typed_messages_each_answered_by_the_engine(hash_engine: Engine) -> None:
+    """What travels to a worker names what it asks by its type, not by a method's name."""
+    hash_engine.ingest([_story(1, "The harbour master warned ships about fog.")])
+    filters = Filters(outlet="Harbour Post")
+    asked = Ask("who warned ships?", 2, filters)
+    assert asked.answer(hash_engine).to_dict() == hash_engine.ask("who warned ships?", 2, filters).to_dict()
+    found = Search("fog", 1).answer(hash_engine)
+    assert [h.to_dict() for h in found] == [h.to_dict() for h in hash_engine.search("fog", 1)]
+    with pytest.raises(QuestionError):
+        Ask(" ").answer(hash_engine)

@@ -9,8 +9,9 @@ import threading
 
 import pytest
 
+from index.core.errors import EngineError
 from index.core.models import ArticleIn
-from index.engine import Engine, EngineError
+from index.engine import Engine
 from index.storage import locks
 from tests.conftest import ROOT
 
@@ -70,7 +71,7 @@ def test_a_cli_ingest_beside_a_running_engine_is_seen_without_a_restart(hash_set
         env=env,
     )
     assert done.returncode == 0, done.stderr
-    engine._next_refresh = 0.0  # the engine looks every few seconds; don't wait for it here
+    engine.parts._next_refresh = 0.0  # the engine looks every few seconds; don't wait for it here
     assert engine.ask("lighthouse keeper retired").answers[0].sentence.startswith("The lighthouse keeper")
     engine.close()
 

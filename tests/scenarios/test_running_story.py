@@ -131,7 +131,7 @@ def test_a_named_time_prefers_that_times_article(engine: Engine, question: str, 
 def test_without_a_time_cue_the_ranking_is_untouched(engine: Engine, question: str) -> None:
     query = engine.queries([question])[0]
     candidates, first = engine.first_stage(query, None, engine.settings.max_stories)
-    scores = engine._reranked(query, candidates, first).scores
+    scores = engine.questions.reranked(query, candidates, first).scores
     plain = rank_sentences(candidates, scores, 5, engine.settings.duplicate_similarity)
     expected = [candidates.sentences[r.position]["text"] for r in plain]
     assert [a.sentence for a in engine.ask(question).answers] == expected

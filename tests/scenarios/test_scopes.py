@@ -223,6 +223,7 @@ def _downgrade_to_schema_2(db_path: Path) -> None:
                                  PRIMARY KEY (feed_url, guid));
         INSERT INTO feed_items VALUES ('https://gazette.example/rss', 'g1', NULL, '2024-01-01T00:00');
         UPDATE settings SET value = '2' WHERE key = 'schema_version';
+        PRAGMA user_version = 0;  -- before numbered migrations (index/storage/schema.py)
         """
     )
     db.commit()
@@ -257,7 +258,7 @@ def _made_then_altered(settings: Settings, sql: str) -> None:
     """A data dir made by this version, then changed by ``sql`` as another version left it."""
     Engine(settings).close()
     db = sqlite3.connect(settings.db_path)
-    db.executescript(sql)
+    db.executescript(sql + "; PRAGMA user_version = 0")  # other versions number no migrations
     db.commit()
     db.close()
 

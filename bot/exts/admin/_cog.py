@@ -18,12 +18,20 @@ from bot.checks import JobSlots, require_guild_ingest, require_manage_guild, sco
 from bot.errors import UserError
 from bot.exts.admin._batches import add_report, batches
 from bot.exts.admin._job import IngestJob
-from bot.exts.admin._render import feeds_message, plural, polling_note
+from bot.exts.admin._render import feeds_message, polling_note
 from bot.exts.admin._sources import describe_sources, parse_urls
 from bot.exts.admin._uploads import ACCEPTED, as_uploaded, check_upload, read_upload, saved_name
 from bot.options import NAME_CHARS, URL_CHARS, Text
+from bot.reports import plural
 from bot.text import escape, one_line, trim
-from index import ArticleIn, Feed, IngestReport, InputProblem, validate_feed_url
+from index import (
+    ArticleIn,
+    Feed,
+    FeedLimitError,
+    IngestReport,
+    InputProblem,
+    NotFoundError,
+)
 
 if TYPE_CHECKING:
     from bot.app import NewsBot
@@ -138,9 +146,16 @@ class Admin(commands.Cog):
     async def forget(self, interaction: discord.Interaction, article: ArticleRef) -> None:
         scope = scope_of(interaction.guild_id)
         await interaction.response.defer(thinking=True, ephemeral=True)
-        title = await self.bot.run_write(self.bot.engine.forget, article, scope)
+        title = await self.bot.run_write(self._forget, article, scope)
         await interaction.edit_original_response(content=f"Forgot “{trim(escape(one_line(title)), 150)}”.")
         await self.bot.refresh_outlets(scope)
+
+    def _forget(self, article: str, scope: str | None) -> str:
+        """The engine's forget; an unknown article is refused saying where this server's ids are shown."""
+        try:
+            return self.bot.engine.forget(article, scope)
+        except NotFoundError as exc:
+            raise NotFoundError(f"{exc}: check it (/ingest shows the ids of the articles it adds)") from None
 
     @feeds.command(name="add", description="Follow an RSS or Atom feed")
     @app_commands.describe(url="The feed's address", name="A name to show for it")
@@ -161,15 +176,13 @@ class Admin(commands.Cog):
     def _follow(self, url: str, name: str | None, scope: str | None) -> Feed:
         """Follow the feed in ``scope``, within NEWSBOT_FEEDS_PER_SERVER; following one again only
         renames it, so it is never refused."""
-        feeds, most = self.bot.engine.feeds, self.bot.settings.feeds_per_server
-        url = validate_feed_url(url)
-        with feeds.lock:  # the count and the add as one step
-            if feeds.get(url, scope) is None and (count := feeds.count(scope)) >= most:
-                raise UserError(
-                    f"This server follows {count} feeds, the most it may: "
-                    "stop following one with /feeds remove first."
-                )
-            return feeds.add(url, name, scope=scope)
+        try:
+            return self.bot.engine.feeds.add(url, name, scope=scope, most=self.bot.settings.feeds_per_server)
+        except FeedLimitError as exc:
+            raise UserError(
+                f"This server follows {exc.count} feeds, the most it may: "
+                "stop following one with /feeds remove first."
+            ) from exc
 
     @feeds.command(name="list", description="The feeds I follow and their health")
     async def feeds_list(self, interaction: discord.Interaction) -> None:

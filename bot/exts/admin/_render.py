@@ -6,6 +6,7 @@ from datetime import datetime
 
 import discord
 
+from bot.reports import ingest_summary, plural
 from bot.text import escape, join_lines, one_line, trim
 from index import Feed, IngestReport, InputProblem
 
@@ -16,7 +17,7 @@ ERROR_SHOWN = 200
 def ingest_message(report: IngestReport, heading: str | None = None) -> str:
     head = "Added: " if report.stored else "Nothing added: "
     lines = [heading] if heading else []
-    lines.append(head + report.summary())
+    lines.append(head + ingest_summary(report))
     lines += [
         f"• {trim(escape(one_line(title)), TITLE_SHOWN)} (id: {escape(one_line(article_id))})"
         for title, article_id in zip(report.titles, report.article_ids, strict=True)
@@ -49,14 +50,10 @@ def feed_line(feed: Feed) -> str:
         )
     else:
         health = f"ok; last poll {_when(feed.last_polled_at)}"
-    items = f"{plural(feed.items_stored, 'item')} stored"
+    items = f"{plural(feed.items_stored, 'item', grouped=True)} stored"
     if feed.items_failing:
         items += f", {feed.items_failing} failing (e.g. {_error(feed.item_error)})"
     return f"• <{discord.utils.escape_mentions(feed.url)}>{name}: {health}; {items}"
-
-
-def plural(count: int, noun: str) -> str:
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def feeds_message(feeds: list[Feed]) -> str:

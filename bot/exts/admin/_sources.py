@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.errors import UserError
-from bot.exts.admin._render import plural
+from bot.reports import plural
 from bot.text import escape, one_line, trim
 from index import is_url
 

@@ -6,6 +6,7 @@ import io
 
 import discord
 
+from bot.reports import trend_summary
 from bot.text import DESCRIPTION_LIMIT, TITLE_LIMIT, escape, one_line, trim
 from index import Trend
 
@@ -17,7 +18,7 @@ def trend_embed(trend: Trend) -> discord.Embed:
     """The summary, with the chart as its image when there is one (`chart_file`)."""
     embed = discord.Embed(
         title=trim("Coverage: " + escape(one_line(trend.query)), TITLE_LIMIT),
-        description=trim(escape(trend.summary()), DESCRIPTION_LIMIT),
+        description=trim(escape(trend_summary(trend)), DESCRIPTION_LIMIT),
         colour=COLOUR,
     )
     if trend.total:

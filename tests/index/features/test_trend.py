@@ -83,7 +83,7 @@ def test_dates_asked_far_wider_than_the_articles_narrow_to_them() -> None:
     articles = [Dated("Herald", date(2024, 3, 1)), Dated("Herald", date(2024, 3, 5))]
     trend = count("ferry", articles, since="0001-01-01", until="9999-12-31")
     assert trend.bucket == "day" and trend.starts == [date(2024, 3, d) for d in range(1, 6)]
-    assert trend.summary().startswith("2 articles about “ferry”, 2024-03-01 to 2024-03-05, per day")
+    assert (trend.total, trend.first, trend.last) == (2, date(2024, 3, 1), date(2024, 3, 5))
 
 
 def test_small_outlets_are_merged_into_other_beyond_five() -> None:
@@ -99,17 +99,14 @@ def test_the_date_range_bounds_the_buckets_and_undated_articles_are_told_apart()
     trend = count("strike", articles, since="2024-05-01", until="2024-05-03")
     assert trend.starts == [date(2024, 5, 1) + timedelta(days=d) for d in range(3)]
     assert trend.counts == {"Herald": [0, 1, 0]} and trend.undated == 1
-    assert trend.summary() == (
-        "1 article about “strike”, 2024-05-01 to 2024-05-03, per day: Herald 1; 1 undated not shown."
-    )
+    assert (trend.first, trend.last) == (date(2024, 5, 1), date(2024, 5, 3))
 
 
-def test_nothing_to_chart_says_why() -> None:
-    assert count("quantum", []).summary().startswith("No articles match “quantum”: nothing to chart.")
+def test_nothing_to_chart_tells_no_match_from_no_date() -> None:
+    nothing = count("quantum", [])
+    assert (nothing.total, nothing.undated, nothing.starts, nothing.first) == (0, 0, [], None)
     undated = count("quantum", [Dated("Herald", None), Dated("Herald", None)])
-    assert undated.total == 0 and undated.summary() == (
-        "The 2 articles matching “quantum” have no date: nothing to chart."
-    )
+    assert (undated.total, undated.undated) == (0, 2)
 
 
 @pytest.fixture(scope="module")
@@ -157,4 +154,14 @@ def test_dates_restrict_the_search(strike_engine: Engine) -> None:
 
 def test_an_unrelated_query_matches_nothing(strike_engine: Engine) -> None:
     trend = trend_of(strike_engine, "quantum computing breakthrough", Filters())
-    assert trend.total == 0 and trend.summary().startswith("No articles match")
+    assert (trend.total, trend.undated) == (0, 0)
+
+
+def test_the_score_floor_and_the_stories_searched_are_settings(
+    strike_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings, everything = strike_engine.settings, trend_of(strike_engine, "ferry strike", Filters()).total
+    monkeypatch.setattr(strike_engine, "settings", settings.model_copy(update={"trend_min_score": 100.0}))
+    assert trend_of(strike_engine, "ferry strike", Filters()).total == 0
+    monkeypatch.setattr(strike_engine, "settings", settings.model_copy(update={"trend_candidates": 1}))
+    assert 0 < trend_of(strike_engine, "ferry strike", Filters()).total < everything

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -145,3 +146,15 @@ def test_due_keeps_each_watch_and_each_channel_within_their_limits(
     assert watches.due(30, hourly=3, now=now + 60) == [c, d]  # a and b posted under 30 minutes ago
     assert watches.due(30, hourly=2, now=now + 31 * 60) == [d]  # the hour is not over
     assert watches.due(30, hourly=2, now=now + 61 * 60) == [c, d, a]  # longest since a post first
+
+
+def test_making_watches_writes_nothing(hash_engine: Engine) -> None:
+    """Their tables are the schema's, made when the store opened: a `Watches` made per command or bot
+    event never waits for another process's write."""
+    other = sqlite3.connect(hash_engine.settings.db_path)
+    other.execute("BEGIN IMMEDIATE")  # another process in the middle of an ingest
+    try:
+        assert Watches(hash_engine).list() == []
+    finally:
+        other.rollback()
+        other.close()

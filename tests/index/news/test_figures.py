@@ -7,6 +7,7 @@ import pytest
 from index.core.models import ArticleRef
 from index.news.figures import differing
 from index.search.answer import Answer
+from index.search.query import Query
 
 DAY_ONE = ArticleRef("a1", "Ferry crews to strike", "Harbour Gazette", "https://g.example/1", "2024-05-06")
 DAY_TWO = ArticleRef("a2", "Talks to avert strike", "Coast Times", "https://c.example/2", "2024-05-08")
@@ -22,7 +23,7 @@ def one_story(a: int, b: int) -> bool:
 
 def test_two_articles_counting_the_asked_noun_differently_are_both_shown() -> None:
     found = differing(
-        "how many crew will join the strike?",
+        Query.read("how many crew will join the strike?"),
         answers(
             ("The union said 350 crew would join the strike.", DAY_TWO),
             ("Crews rejected a 3% offer on Monday.", DAY_ONE),  # a share, not a count of crew
@@ -41,9 +42,9 @@ def test_two_articles_counting_the_asked_noun_differently_are_both_shown() -> No
 def test_amounts_are_compared_by_value() -> None:
     question = "how much will the harbour wall cost?"
     same = answers(("The wall will cost £4m.", DAY_ONE), ("Its cost is put at £4 million.", DAY_TWO))
-    assert differing(question, same, [1, 2], one_story) == []
+    assert differing(Query.read(question), same, [1, 2], one_story) == []
     other = answers(("The wall will cost £4m.", DAY_ONE), ("It is now expected to cost £5.5m.", DAY_TWO))
-    assert [d.figure for d in differing(question, other, [1, 2], one_story)] == ["£4m", "£5.5m"]
+    assert [d.figure for d in differing(Query.read(question), other, [1, 2], one_story)] == ["£4m", "£5.5m"]
 
 
 @pytest.mark.parametrize(
@@ -65,7 +66,7 @@ def test_no_differing_figures(question: str, sentences: list[str], pks: list[int
     listed = answers(
         *((text, DAY_ONE if pk == 1 else DAY_TWO) for text, pk in zip(sentences, pks, strict=True))
     )
-    assert differing(question, listed, pks, lambda a, b: same_story) == []
+    assert differing(Query.read(question), listed, pks, lambda a, b: same_story) == []
 
 
 def test_only_the_top_answers_are_compared() -> None:
@@ -75,4 +76,4 @@ def test_only_the_top_answers_are_compared() -> None:
         ("Sailings will stop.", DAY_TWO),
         ("The union said 350 crew would strike.", DAY_TWO),  # fourth: not among those a reader sees first
     )
-    assert differing("how many crew will strike?", listed, [1, 2, 2, 2], one_story) == []
+    assert differing(Query.read("how many crew will strike?"), listed, [1, 2, 2, 2], one_story) == []

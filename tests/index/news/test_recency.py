@@ -12,12 +12,13 @@ from index.news.recency import Period, TimeCue, day_of, is_later, newer, prefer,
 from index.news.stories import Stories
 from index.search.answer import Ranked
 from index.search.candidates import Candidates
+from index.search.query import Query
 
 NEWEST = date(2024, 5, 12)
 
 
 def cue(question: str) -> TimeCue | None:
-    return time_cue(question, lambda: NEWEST)
+    return time_cue(Query.read(question), lambda: NEWEST)
 
 
 @pytest.mark.parametrize(
@@ -84,8 +85,8 @@ def test_relative_periods_need_a_dated_corpus_and_ask_for_it_only_then() -> None
         asked.append("newest")
         return None
 
-    assert time_cue("how much did exports rise last year", newest) is None
-    assert time_cue("who won in 2005?", newest) == TimeCue(
+    assert time_cue(Query.read("how much did exports rise last year"), newest) is None
+    assert time_cue(Query.read("who won in 2005?"), newest) == TimeCue(
         period=Period(date(2005, 1, 1), date(2005, 12, 31), frozenset({"2005"}))
     )
     assert asked == ["newest"]  # only the relative question needed the newest article's day

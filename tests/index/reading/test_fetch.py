@@ -19,7 +19,7 @@ from index.core.models import ArticleIn
 from index.core.settings import Settings
 from index.engine import Engine
 from index.reading import fetch as fetch_module
-from index.reading.feeds import _parse_feed
+from index.reading.feeds import parse_feed
 from index.reading.fetch import Fetcher, FetchError, FetchResult, PrivateAddressError, private_address_reason
 
 GAZETTE_URL = "https://news.example/energy/port-wren-tidal-pilot"  # the impostor page's canonical
@@ -443,14 +443,14 @@ def test_feed_bodies_are_decoded_by_the_same_rules() -> None:
             "https://a.example/rss", "https://a.example/rss", 200, body, None, charset, None, None
         )
         started = time.process_time()
-        parsed = _parse_feed(feed)
+        parsed = parse_feed(feed)
         assert time.process_time() - started < 1.0
         assert [entry.title for entry in parsed.entries] == ["Ferry"]
     cp500 = f'<?xml version="1.0" encoding="cp500"?><rss version="2.0"><channel>{item}</channel></rss>'
     feed = FetchResult(
         "https://a.example/rss", "https://a.example/rss", 200, cp500.encode(), None, None, None, None
     )
-    assert [entry.title for entry in _parse_feed(feed).entries] == ["Ferry"]
+    assert [entry.title for entry in parse_feed(feed).entries] == ["Ferry"]
 
 
 # -- what a page says about itself ------------------------------------------------------------------

@@ -147,7 +147,8 @@ def test_a_long_ingest_saves_the_index_files_now_and_then_and_at_its_end(hash_en
 
 
 def test_a_model_change_is_refused_until_reindex(hash_settings):
-    from index.engine import Engine, EngineError
+    from index.core.errors import EngineError
+    from index.engine import Engine
     from index.storage.embed import HashEmbedder
 
     engine = Engine(hash_settings)
@@ -210,7 +211,8 @@ def test_same_outlet_same_text_is_a_repeat_and_other_text_is_a_new_story(hash_en
 
 
 def test_a_data_dir_from_another_schema_version_is_refused_with_advice(hash_settings):
-    from index.engine import Engine, EngineError
+    from index.core.errors import EngineError
+    from index.engine import Engine
 
     Engine(hash_settings).store.set_setting("schema_version", "1")
     with pytest.raises(EngineError, match="ingest the articles again"):

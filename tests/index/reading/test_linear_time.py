@@ -29,6 +29,7 @@ from index.reading.clean import clean_text, split_title
 from index.reading.readers import read_paths
 from index.reading.sentences import split_sentences
 from index.search import cues
+from index.search.query import Query
 
 SIZE = 20_000  # characters: quadratic work on this many takes seconds, linear work milliseconds
 RATIO = 3.0  # what doubling the input may cost at most
@@ -117,15 +118,11 @@ def as_page(text: str) -> str:
 
 def parse_question(question: str) -> None:
     """Every cue the engine reads from a question, with the question as a candidate sentence too."""
-    cues.content_terms(question)
+    query = Query.read(question)
     cues.topic(question)
-    cues.head_term(question)
-    cues.asks_amount(question)
-    cues.numbers(question)
-    kind = cues.answer_type(question)
-    for asked in (kind, "number", "date", "name"):
+    for asked in (query.kind, "number", "date", "name"):
         cues.has_answer_type(question, asked, "what?")
-    time_cue(question, lambda: date(2024, 5, 1))
+    time_cue(query, lambda: date(2024, 5, 1))
 
 
 FAST = {

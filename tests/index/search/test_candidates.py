@@ -69,7 +69,7 @@ def test_a_selective_filter_still_finds_its_stories_past_the_dense_cut(hash_sett
         ArticleIn("Library", f"Councillors met about the library on {d}.", source="Small Post") for d in "ab"
     ]
     engine.ingest([*common, *rare])
-    finder = engine.finder
+    finder = engine.parts.finder
     vec = engine.queries(["harbour ferry late"])[0].vec
     small = {r["pk"] for r in engine.store.query("SELECT pk FROM articles WHERE source = 'Small Post'")}
     assert not small & set(finder._dense_stories(vec, Filters()))  # past the 3-passage dense cut

@@ -14,8 +14,7 @@ from index.search.cues import (
     answer_type,
     asks_amount,
     asks_current,
-    content_terms,
-    fts_query,
+    fts_match,
     has_answer_type,
     head_term,
     numbers,
@@ -95,26 +94,12 @@ def test_any_question_gives_an_fts_query_that_sqlite_accepts(question):
     db = sqlite3.connect(":memory:")
     db.execute("CREATE VIRTUAL TABLE s USING fts5(text, tokenize='porter')")
     db.execute("INSERT INTO s VALUES ('the coast guard warned ships'), (?)", [question.replace("\ud800", "")])
-    match = fts_query(question)
+    match = fts_match(terms(question))
     if match is None:
         assert not terms(question)
     else:
         assert match.count('"') == 2 * len(terms(question))  # every term quoted, nothing else is syntax
         db.execute("SELECT rowid FROM s WHERE s MATCH ? ORDER BY rank", [match]).fetchall()
-
-
-def test_content_terms_leave_out_only_the_words_that_ask_for_the_current_state():
-    assert content_terms("what's the latest on the ferry strike?") == ["ferry", "strike"]
-    assert content_terms("what is happening with the strike now") == ["strike"]
-    assert content_terms("has the dispute ended?") == ["dispute"]
-    # without a current-state cue every term counts, "week" and "news" too
-    assert content_terms("which news channel won in the week of the awards") == [
-        "news",
-        "channel",
-        "won",
-        "week",
-        "awards",
-    ]
 
 
 # The pattern `asks_current` replaced (issue 29): quadratic on "is is is ..." and on punctuation runs, so

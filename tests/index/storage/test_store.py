@@ -18,11 +18,18 @@ def store(tmp_path: Path) -> Iterator[Store]:
     store.close()
 
 
+def _insert(store: Store, row: dict[str, object]) -> int:
+    """One article row (inside a transaction), numbered as the ingest numbers its batches."""
+    pk = store.next_article_pk()
+    store.insert_articles([{**row, "pk": pk}])
+    return pk
+
+
 def _article(store: Store, id: str, norms: list[str], **fields: object) -> int:
     """An article whose sentences have the given norms (texts "s0", "s1", ...), with one passage."""
     row = {"id": id, "title": id, "text": " ".join(norms), "content_hash": f"hash-{id}", **fields}
     with store.transaction():
-        pk = store.insert_article(row)
+        pk = _insert(store, row)
         store.insert_sentences(
             [
                 {"article_pk": pk, "idx": i, "start": 0, "end": 1, "text": f"s{i}", "norm": n}
@@ -67,8 +74,16 @@ def test_filters_check_their_dates_and_build_sql() -> None:
 def test_filters_select_by_own_or_copying_outlet_and_by_day(store: Store) -> None:
     story = _article(store, "a", ["n1"], source="Gazette", published="2024-03-01T10:00:00")
     with store.transaction():
-        store.insert_article(
-            {"id": "c", "title": "c", "text": "x", "content_hash": "h", "source": "Courier", "copy_of": story}
+        _insert(
+            store,
+            {
+                "id": "c",
+                "title": "c",
+                "text": "x",
+                "content_hash": "h",
+                "source": "Courier",
+                "copy_of": story,
+            },
         )
     _article(store, "b", ["n2"], source="Herald", published="2024-04-01")
 
@@ -110,9 +125,7 @@ def test_vectors_round_trip_as_float32_blobs() -> None:
 def test_find_existing_by_id_then_url_then_text_preferring_the_story(store: Store) -> None:
     story = _article(store, "a", ["n1"], url="https://x.example/a")
     with store.transaction():
-        store.insert_article(
-            {"id": "c", "title": "c", "text": "x", "content_hash": "hash-a", "copy_of": story}
-        )
+        _insert(store, {"id": "c", "title": "c", "text": "x", "content_hash": "hash-a", "copy_of": story})
     assert store.find_existing("a", None, "other")["by"] == "id"
     assert store.find_existing("new", "https://x.example/a", "other")["by"] == "url"
     by_text = store.find_existing(None, None, "hash-a")
@@ -172,7 +185,7 @@ def test_replace_article_keeps_the_pk_and_drops_the_old_sentences_and_passages(s
 
 def test_a_failed_transaction_writes_nothing(store: Store) -> None:
     with pytest.raises(RuntimeError), store.transaction():
-        store.insert_article({"id": "a", "title": "a", "text": "x", "content_hash": "h"})
+        _insert(store, {"id": "a", "title": "a", "text": "x", "content_hash": "h"})
         raise RuntimeError("disk full")
     assert store.count("articles") == 0
 
@@ -181,7 +194,7 @@ def test_a_nested_transaction_commits_with_the_outer_one_and_reads_its_rows_mean
     """`Engine.forget` stores a story's copies, chunk transactions of their own, inside its delete's."""
     with pytest.raises(RuntimeError), store.transaction():
         with store.transaction():
-            store.insert_article({"id": "a", "title": "a", "text": "x", "content_hash": "h"})
+            _insert(store, {"id": "a", "title": "a", "text": "x", "content_hash": "h"})
         assert store.find_existing("a", None, "h") is not None  # the outer one's view, not a reader's
         raise RuntimeError("crash after the inner one")
     assert store.count("articles") == 0

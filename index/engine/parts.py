@@ -1,0 +1,220 @@
+"""The engine's parts: the store, opened and checked, and the parts made from it on first use (the
+model, the reranker, the passage index and what reads it), behind the one lock that guards them."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import cast
+
+from index.core.errors import EngineError, OperatorError
+from index.core.settings import Settings
+from index.reading.feeds import FeedStore
+from index.reading.ingest import stored_passage_chunks
+from index.search.candidates import CandidateFinder
+from index.search.evidence import Evidence
+from index.search.rerank import Reranker
+from index.search.termstats import TermStats
+from index.storage import locks
+from index.storage.embed import BUNDLED_MODEL, Embedder
+from index.storage.store import SCHEMA_VERSION, Store
+from index.storage.vectors import PassageIndex
+
+log = logging.getLogger(__name__)
+
+REFRESH_SECONDS = 5.0  # how often a serving engine looks for another process's writes
+_UNMADE = object()  # a part not made yet (the reranker, when off, is made as None)
+
+
+def open_store(settings: Settings) -> Store:
+    """The data dir's store, upgraded in place if it is of the version before; an `EngineError`
+    saying what to do when the data dir is unusable (a traceback otherwise) or of another version."""
+    data_dir, db_path = settings.data_dir, settings.db_path
+    where = "point --data-dir (or NEWSBOT_DATA_DIR) at a folder"
+    if data_dir.exists() and not data_dir.is_dir():
+        raise EngineError(f"the data dir {data_dir} is a file, not a folder: {where}")
+    try:
+        store = Store(db_path)
+    except OSError as exc:
+        raise EngineError(f"cannot use {data_dir} as the data dir ({exc.strerror or exc}): {where}") from exc
+    except sqlite3.DatabaseError as exc:
+        raise EngineError(f"{db_path} is not a newsbot database ({exc}): {where} of its own") from exc
+    if not store.readable:  # migrated on open (index/storage/schema.py) when readable
+        version = store.get_setting("schema_version")
+        store.close()
+        raise EngineError(
+            f"{data_dir} was made by another version of newsbot (schema {version}; this one "
+            f"reads {SCHEMA_VERSION} and upgrades 2 in place): run that version's newsbot on it, or "
+            "move it aside and ingest the articles again into a new data dir."
+        )
+    return store
+
+
+def _saved_generation(manifest: Path) -> int | None:
+    """The generation the index files on disk were saved at (None if unreadable)."""
+    try:
+        return json.loads(manifest.read_text()).get("generation")
+    except (OSError, ValueError):
+        return None
+
+
+class Parts:
+    """Each part is made once, on first use, under `lock` (a question that finds it made takes no
+    lock). The passage index and the finder that searches it are dropped together (`drop_index`)
+    when the index goes stale, and made again from the files or SQLite at their next use.
+
+    `lock` also guards an ingest's chunk write and a reindex: questions take their parts under it."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        make_embedder: Callable[[], Embedder],
+        make_reranker: Callable[[], Reranker | None],
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.model_name = settings.model or BUNDLED_MODEL
+        self.lock = threading.RLock()
+        self._makers: dict[str, Callable[[], object]] = {
+            "embedder": make_embedder,
+            "reranker": make_reranker,
+            "index": self._load_index,
+            "finder": self._finder,
+            "evidence": lambda: Evidence(
+                store, self.term_stats, context_title_weight=settings.context_title_weight
+            ),
+            "term_stats": lambda: TermStats(store),
+            "feeds": lambda: FeedStore(store),
+        }
+        self._made: dict[str, object] = {}
+        self._next_refresh = 0.0
+
+    def _part(self, name: str) -> object:
+        """The part, made now if it is not yet (read once: `drop_index` may run on another thread)."""
+        part = self._made.get(name, _UNMADE)
+        if part is _UNMADE:
+            with self.lock:
+                part = self._made.get(name, _UNMADE)
+                if part is _UNMADE:
+                    part = self._made[name] = self._makers[name]()
+        return part
+
+    @property
+    def embedder(self) -> Embedder:
+        return cast(Embedder, self._part("embedder"))
+
+    @embedder.setter
+    def embedder(self, embedder: Embedder) -> None:
+        self._made["embedder"] = embedder
+
+    @property
+    def reranker(self) -> Reranker | None:
+        return cast("Reranker | None", self._part("reranker"))
+
+    @reranker.setter
+    def reranker(self, reranker: Reranker | None) -> None:
+        self._made["reranker"] = reranker
+
+    @property
+    def index(self) -> PassageIndex:
+        return cast(PassageIndex, self._part("index"))
+
+    @property
+    def has_index(self) -> bool:
+        """Whether the passage index has been loaded (it is not loaded to answer this)."""
+        return "index" in self._made
+
+    @property
+    def finder(self) -> CandidateFinder:
+        return cast(CandidateFinder, self._part("finder"))
+
+    @property
+    def evidence(self) -> Evidence:
+        return cast(Evidence, self._part("evidence"))
+
+    @property
+    def term_stats(self) -> TermStats:
+        return cast(TermStats, self._part("term_stats"))
+
+    @property
+    def feeds(self) -> FeedStore:
+        return cast(FeedStore, self._part("feeds"))
+
+    def drop_index(self) -> None:
+        """Forget the passage index and the finder that searches it: both are made again when next used."""
+        with self.lock:
+            self._made.pop("index", None)
+            self._made.pop("finder", None)
+
+    def _load_index(self) -> PassageIndex:
+        """The passage index. Stale files are rebuilt from SQLite, and saved only by a thread holding the
+        writer lock: any other rebuilds in memory, or while a writer is busy opens the files it is
+        about to bring up to date (see `PassageIndex.load`)."""
+        settings, store = self.settings, self.store
+        stored = store.get_setting("model")
+        if stored is not None and stored != self.model_name:
+            raise OperatorError(
+                f"the data in {settings.data_dir} was embedded with {stored!r}, "
+                f"not {self.model_name!r}: "
+                "set NEWSBOT_MODEL back, or run `newsbot reindex` to re-embed everything with the new model."
+            )
+        dim = int(store.get_setting("dim") or self.embedder.dim)
+        index = PassageIndex(
+            settings.faiss_path,
+            self.model_name,
+            dim,
+            kind=settings.vector_index,
+            threshold=settings.ann_threshold,
+        )
+        writer = locks.holds_writer(settings.data_dir)
+        index.load(
+            store.count("passages"),
+            lambda every: stored_passage_chunks(store, dim, settings.passage_title_weight, every),
+            generation=store.generation(),
+            persist=writer,
+            behind_ok=not writer and locks.writer_busy(settings.data_dir),
+        )
+        return index
+
+    def _finder(self) -> CandidateFinder:
+        return CandidateFinder(
+            self.store,
+            self.index,
+            self.term_stats,
+            dense_candidates=self.settings.dense_candidates,
+            bm25_candidates=self.settings.bm25_candidates,
+        )
+
+    def index_to_write(self) -> PassageIndex:
+        """The index a writer changes (holding the writer lock): SQLite's generation's, and saved. One
+        loaded without the lock may be another writer's files as they were, or a rebuild in memory: it
+        is reloaded (rebuilt and saved, if the files are stale) or saved here; an empty one is left to
+        the writer's next save, as rebuilding it costs a reader nothing."""
+        with self.lock:
+            index = self.index
+            if index.generation != self.store.generation():
+                self.drop_index()
+                index = self.index
+        if index.count and not index.saved:
+            index.save(index.generation)
+        return index
+
+    def refresh(self) -> None:
+        """Follow what another process (`newsbot ingest` beside `newsbot serve`) committed: once the
+        index files on disk are of SQLite's generation, they replace the index in memory. Cheap (two
+        small reads), and done at most every few seconds."""
+        now = time.monotonic()
+        if now < self._next_refresh or not self.has_index:
+            return
+        self._next_refresh = now + REFRESH_SECONDS
+        generation = self.store.generation()
+        if generation == self.index.generation or generation != _saved_generation(self.index.manifest_path):
+            return  # current, or the writer has committed but not yet saved its index: next time
+        self.drop_index()
+        log.info("passage index reloaded: generation %s from another process", generation)

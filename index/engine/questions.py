@@ -1,0 +1,216 @@
+"""The question path: questions in, results out, stage by stage. Each question is parsed once into a
+`Query`; then candidates and their evidence (stages 1-2), the rerank (3), the ranking with the
+preference a time cue asks for, and the answer, which vouches for its best quote or refuses (4)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.core.errors import EngineError, QuestionError
+from index.core.models import ArticleRef
+from index.core.settings import Settings
+from index.engine.parts import Parts
+from index.news.annotations import annotate
+from index.news.recency import newest_day, prefer, time_cue
+from index.news.stories import Stories
+from index.search.answer import (
+    REFUSAL_TERMS,
+    Answer,
+    AskResult,
+    Ranked,
+    build_answer,
+    confidence,
+    rank_sentences,
+    refusal_evidence,
+)
+from index.search.candidates import Candidates
+from index.search.cues import topic
+from index.search.evidence import FEATURES, weigh
+from index.search.query import Query
+from index.search.rerank import Reranked, rerank
+from index.storage.store import Filters
+
+
+@dataclass
+class SearchHit:
+    article: ArticleRef
+    score: float
+    sentence: str
+    passage: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "article": self.article.to_dict(),
+            "score": round(self.score, 4),
+            "sentence": self.sentence,
+            "passage": self.passage,
+        }
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """A question's stages up to the choice of quotes: its candidates (with their evidence), the
+    rerank, the quotes chosen best first, and the story relation the preference and the annotations
+    share."""
+
+    candidates: Candidates
+    reranked: Reranked
+    ranked: list[Ranked]
+    stories: Stories
+
+    def article_pks(self) -> list[int]:
+        """The chosen quotes' article pks, in order."""
+        return [self.candidates.article_of(r.position) for r in self.ranked]
+
+
+def check_weights(settings: Settings) -> None:
+    """Refuse weights naming no feature: a renamed or misspelt one would otherwise weigh nothing, silently."""
+    refusal = set(settings.refusal_weights) | set(settings.first_stage_refusal_weights)
+    unknown = sorted((set(settings.weights) - set(FEATURES)) | (refusal - set(REFUSAL_TERMS)))
+    if unknown:
+        raise EngineError(
+            f"NEWSBOT_WEIGHTS / NEWSBOT_REFUSAL_WEIGHTS name unknown features: {', '.join(unknown)}; "
+            f"the features are {', '.join(FEATURES)} (and, for refusal, rerank)"
+        )
+
+
+def _attributed(answer: Answer, candidates: Candidates, position: int) -> Answer:
+    """The answer citing its article with that article's scope and upload attribution."""
+    answer.article = answer.article.attributed(candidates.articles[candidates.article_of(position)])
+    return answer
+
+
+class QuestionPath:
+    """Answers questions and searches from the engine's parts; never writes."""
+
+    def __init__(self, settings: Settings, parts: Parts) -> None:
+        self.settings = settings
+        self.parts = parts
+
+    def ask_many(
+        self, questions: Sequence[str], k: int | None = None, filters: Filters | None = None
+    ) -> list[AskResult]:
+        """Answer questions in order; the model embeds them all in one batch."""
+        k = k or self.settings.top_k
+        self.parts.refresh()
+        started = time.perf_counter()
+        queries = self.queries([self.check(q) for q in questions])
+        embedded = time.perf_counter() - started
+        results = []
+        for query in queries:
+            timings = {"embed": embedded}
+            results.append(self.answer(query, self.rank(query, filters, k, timings), timings))
+        return results
+
+    def queries(self, texts: Sequence[str]) -> list[Query]:
+        """Questions parsed, with their embeddings and their topics' (see `cues.topic`), in one model
+        batch; a text that is its own topic (a search like "ferry strike") is embedded once."""
+        topics = [topic(t) for t in texts]
+        distinct = list(dict.fromkeys([*texts, *topics]))
+        vectors = dict(zip(distinct, self.parts.embedder.encode(distinct), strict=True))
+        return [Query.read(t, vectors[t], vectors[c]) for t, c in zip(texts, topics, strict=True)]
+
+    def rank(
+        self, query: Query, filters: Filters | None, k: int, timings: dict[str, float] | None = None
+    ) -> Ranking:
+        """Stages 1-3 and the ranking: candidates, evidence, rerank, the best ``k`` quotes, and for a
+        question with a time cue ("the latest", "in 2023") the preference it asks for. The seconds the
+        first stage and the rerank took go into ``timings``."""
+        started = time.perf_counter()
+        candidates, first = self.first_stage(query, filters, self.settings.max_stories)
+        found = time.perf_counter()
+        reranked = self.reranked(query, candidates, first)
+        if timings is not None:
+            timings.update(candidates=found - started, rerank=time.perf_counter() - found)
+        cue = time_cue(query, lambda: newest_day(self.parts.store, filters))
+        every = len(candidates.sentences) if cue else k  # the preference may reach past the best k
+        ranked = rank_sentences(candidates, reranked.scores, every, self.settings.duplicate_similarity)
+        stories = Stories(candidates, self.parts.term_stats)
+        if cue:
+            ranked = prefer(cue, ranked, candidates, stories, k)
+        return Ranking(candidates, reranked, ranked, stories)
+
+    def answer(self, query: Query, ranking: Ranking, timings: dict[str, float]) -> AskResult:
+        """Stage 4: the chosen quotes as answers, vouched for only when the best one's own evidence
+        weighs enough (refused otherwise), with what they say beyond the quotes."""
+        weights, threshold = self.refusal_rule
+        candidates, ranked = ranking.candidates, ranking.ranked
+        answers = [_attributed(build_answer(candidates, r), candidates, r.position) for r in ranked]
+        sure = (
+            confidence(refusal_evidence(candidates, ranking.reranked.model, ranked[0].position), weights)
+            if ranked
+            else 0.0
+        )
+        result = AskResult(query.text, bool(answers) and sure >= threshold, answers, sure, timings=timings)
+        annotate(result, query, ranking.article_pks(), candidates, ranking.stories, self.parts.store)
+        return result
+
+    @property
+    def refusal_rule(self) -> tuple[dict[str, float], float]:
+        """The refusal weights and threshold for the path in use: they were fit with or without the
+        reranker, whose logit is the strongest evidence when it is on."""
+        s = self.settings
+        if self.parts.reranker is None:
+            return s.first_stage_refusal_weights, s.first_stage_min_answer_score
+        return s.refusal_weights, s.min_answer_score
+
+    def search(self, text: str, k: int | None = None, filters: Filters | None = None) -> list[SearchHit]:
+        """Stories ranked by their best sentence, each shown with the passage around it."""
+        k = k or self.settings.top_k
+        self.parts.refresh()
+        candidates, scores = self.first_stage(
+            self.queries([self.check(text)])[0], filters, max(k, self.settings.max_stories)
+        )
+        best: dict[int, int] = {}
+        for position in scores.argsort()[::-1]:
+            if candidates.quotable[position]:  # a story is shown by its best quotable sentence
+                best.setdefault(candidates.article_of(position), int(position))
+        hits = []
+        for position in list(best.values())[:k]:
+            ranked = Ranked(position, float(scores[position]))
+            answer = _attributed(build_answer(candidates, ranked, context_sentences=1), candidates, position)
+            hits.append(SearchHit(answer.article, answer.score, answer.sentence, answer.context))
+        return hits
+
+    def first_stage(
+        self, query: Query, filters: Filters | None, stories: int
+    ) -> tuple[Candidates, np.ndarray]:
+        """Stages 1 and 2: the sentences of the best `stories` stories, their evidence, and the first
+        ranking's weighted scores."""
+        with self.parts.lock:  # only to take the parts, made once (and swapped by reindex) under it
+            finder, evidence = self.parts.finder, self.parts.evidence
+        # No lock past here: the store reads on this thread's own connection and the passage index
+        # guards itself, so questions run in parallel, beside an ingest.
+        candidates = finder.find(query, filters or Filters(), stories)
+        candidates.features = evidence.describe(query, candidates)
+        return candidates, weigh(candidates, self.settings.weights)
+
+    def reranked(self, query: Query, candidates: Candidates, first: np.ndarray) -> Reranked:
+        """Stage 3: the reranker re-orders the first stage's best, when it is turned on."""
+        reranker = self.parts.reranker
+        if reranker is None:
+            return Reranked(first, np.full(len(first), np.nan, np.float32))
+        top, weight = self.settings.rerank_candidates, self.settings.rerank_first_weight
+        return rerank(
+            reranker,
+            query.text,
+            candidates,
+            first,
+            reranker.top if top is None else top,
+            reranker.first_weight if weight is None else weight,
+        )
+
+    def check(self, question: str) -> str:
+        """The question with its whitespace folded; a `QuestionError` saying how to fix one that is
+        empty or too long."""
+        question = " ".join(question.split())
+        if not question:
+            raise QuestionError('the question is empty: ask something, e.g. "who warned ships?"')
+        limit = self.settings.max_question_chars
+        if len(question) > limit:
+            raise QuestionError(f"the question is {len(question)} characters long; keep it under {limit}")
+        return question
