@@ -4,7 +4,9 @@ centroid cosine alone joins, how many the relation joins, and a sample of the jo
     python bench/story_pairs.py DATA_DIR [--sample 30] [--seed 3]
 
 Reads the store only (no model, no index); a copy of the data dir is safest while another process
-writes to it. The numbers in index/news/stories.py's docstring come from the BBC news set.
+writes to it. The relation is the one the settings hold (NEWSBOT_STORY_SIMILARITY, NEWSBOT_STORY_NAMES
+from the environment, else the defaults). The numbers in index/news/stories.py's docstring come from
+the BBC news set.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from index.news.stories import STORY_SIMILARITY, Stories
+from index.core.settings import Settings
+from index.news.stories import Stories
 from index.search.candidates import Candidates
 from index.search.termstats import TermStats
 from index.storage.store import Store, from_blobs
@@ -47,14 +50,15 @@ def main() -> None:
     args = parser.parse_args()
     store = Store(args.data_dir / "newsbot.db")
     candidates = whole_store(store)
-    stories = Stories(candidates, TermStats(store))
+    settings = Settings()
+    stories = Stories(candidates, TermStats(store, settings), settings)
     pks = list(candidates.articles)
     centroids = np.stack([stories.centroid(pk) for pk in pks])
-    close = np.argwhere(np.triu(centroids @ centroids.T, 1) >= STORY_SIMILARITY)
+    close = np.argwhere(np.triu(centroids @ centroids.T, 1) >= settings.story_similarity)
     joined = [(pks[i], pks[j]) for i, j in close if stories.same(pks[i], pks[j])]
     n = len(pks)
     print(f"articles {n:,}; pairs {n * (n - 1) // 2:,}")
-    print(f"cosine >= {STORY_SIMILARITY}: {len(close):,} pairs; one story: {len(joined):,} pairs")
+    print(f"cosine >= {settings.story_similarity}: {len(close):,} pairs; one story: {len(joined):,} pairs")
     random.seed(args.seed)
     for a, b in random.sample(joined, min(args.sample, len(joined))):
         first, second = candidates.articles[a], candidates.articles[b]

@@ -1,4 +1,5 @@
-"""Measure when a watch should fire (index/features/watch.py's `MARGIN` over the refusal threshold).
+"""Measure when a watch should fire (the `watch_margin` setting, NEWSBOT_WATCH_MARGIN, over the refusal
+threshold; index/core/settings.py keeps what it measured).
 
     python bench/watch_margin.py [DATA_FOLDER]
 
@@ -6,7 +7,7 @@ On tests/fixtures/watch: the old articles are ingested, then each new article al
 query is checked against that one new article as `Watches.check` does it (the engine's answer from the
 new articles only). It prints each pair's confidence over the threshold, best first, marked where the
 article is one the query should fire for, and for a few margins how many of those fire and how many
-of the others.
+of the others, the margin the settings hold (the environment's, else the default) marked.
 """
 
 from __future__ import annotations
@@ -44,11 +45,12 @@ def main(folder: Path) -> None:
     for over, wanted, query, article_id in sorted(pairs, reverse=True):
         print(f"{over:+7.2f} {'fire' if wanted else '    '}  {query!r} <- {article_id}")
     wanted_total = sum(wanted for _, wanted, _, _ in pairs)
-    for margin in MARGINS:
+    for margin in sorted({*MARGINS, engine.settings.watch_margin}):
         fired = [wanted for over, wanted, _, _ in pairs if over >= margin]
         print(
             f"margin {margin:4.2f}: {sum(fired)} of {wanted_total} wanted fire, "
             f"{len(fired) - sum(fired)} of {len(pairs) - wanted_total} others"
+            + ("  <- the setting" if margin == engine.settings.watch_margin else "")
         )
 
 

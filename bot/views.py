@@ -118,7 +118,9 @@ class Recent(OrderedDict[tuple[str | None, str], Kept[T]]):
             return kept.value
         await interaction.response.defer(ephemeral=private, thinking=private)
         bot = cast("NewsBot", interaction.client)
-        saved = await bot.run_engine(saved_question, bot.engine.store, key, scope)
+        saved = await bot.run_engine(
+            saved_question, bot.engine.store, key, scope, keep_days=bot.engine.settings.saved_question_days
+        )
         if saved is None:
             raise UserError(EXPIRED)
         asker = int(saved.asker) if saved.asker else None
@@ -178,7 +180,10 @@ class OwnerButton(
         """Save the question ``text`` asked by ``asker_id`` under ``filters``, so that its buttons
         still work after a restart, and keep ``value`` in memory for them; the question's key."""
         key = new_key()
-        await bot.run_engine(save_question, bot.engine.store, key, text, filters, str(asker_id))
+        keep_days = bot.engine.settings.saved_question_days
+        await bot.run_engine(
+            save_question, bot.engine.store, key, text, filters, str(asker_id), keep_days=keep_days
+        )
         cls.recent.remember(filters.scope, key, Kept(asker_id, value))
         return key
 

@@ -4,12 +4,13 @@ This is its front door: the names below are what front ends (`bot/`) may use, an
 else. The packages under it are layered so that imports only run down:
 
     features   trend, watch, feedback, saved_questions, evaluate   (built on the engine)
-    engine     Engine, the facade; processes, answering in worker processes
+    processes  answering in worker processes, each with an engine of its own
+    engine     Engine, the facade over parts, questions (QuestionPath), writes, holdings
     news       stories, recency, corroboration, figures, links, annotations
-    search     cues, candidates, termstats, evidence, rerank, answer   (a question's stages)
-    reading    readers, html, fetch, feeds, clean, sentences, presplit, ingest
-    storage    store, vectors, embed, locks, sqlite_config
-    core       models, errors, settings, limits
+    search     query, cues, candidates, termstats, evidence, rerank, answer   (a question's stages)
+    reading    readers, html, fetch, feeds/, clean, sentences, presplit, ingest
+    storage    schema, interface (NewsStore), store, vectors, embed, locks, sqlite_config
+    core       models, errors, settings, limits, dates
 
 Names load on first use (PEP 562), so catching `EngineError` or reading `Settings` does not load
 torch, FAISS or the model.

@@ -51,9 +51,19 @@ class SectionView(Generic[Section]):
 
 
 class StoreSettings(BaseModel):
-    """Where the data lives."""
+    """Where the data lives, how soon a serving engine sees another process's writes, and how long
+    saved questions are kept."""
 
     data_dir: Path = Field(default_factory=default_data_dir, description="SQLite store and FAISS index.")
+    refresh_seconds: float = Field(
+        5.0, ge=0, description="How often a serving engine looks for another process's writes (ingests)."
+    )
+    # Discord keeps messages for ever; their buttons then say to ask again.
+    saved_question_days: int = Field(
+        90,
+        ge=0,
+        description="Days a question behind an answer's buttons is kept (index/features/saved_questions.py).",
+    )
 
     @property
     def db_path(self) -> Path:
@@ -92,6 +102,18 @@ class RetrievalSettings(BaseModel):
     dense_candidates: int = Field(60, ge=1, description="Passages taken from FAISS per question.")
     bm25_candidates: int = Field(60, ge=1, description="Sentences taken from FTS5 (BM25) per question.")
     max_stories: int = Field(10, ge=1, description="Stories whose every sentence is scored.")
+    # A term held by more than this share of all sentences adds cost but little evidence to a BM25 search.
+    common_share: float = Field(
+        0.05, gt=0, description="Share of all sentences past which a question's term is left out of BM25."
+    )
+    # FTS5 scores every sentence holding any OR'd term (~2 us each): the terms searched are the rarest
+    # whose sentence counts add up to at most this many, so a question costs the same at 1M passages as
+    # at 10k. 5,000 rather than 10,000 took 2-4 ms off a question at 1M passages (bench/scale.py), and
+    # changed the terms of 1 of 885 news questions over BBC (news-dev, news-check, news-train), of none
+    # of the 5,397 even-half reqa-squad ones, and no figure of news-dev or news-check.
+    postings_budget: int = Field(
+        5_000, ge=0, description="Sentences the BM25 search's terms may hold together (the rarest always)."
+    )
     passage_title_weight: float = Field(0.5, description="Pull of the title on passage vectors.")
     context_title_weight: float = Field(0.3, description="Pull of the title on sentence-in-context vectors.")
     # Fit by bench/tune.py on the even half of reqa-squad (every 5th question) and the news questions
@@ -178,6 +200,14 @@ class AnswerSettings(BaseModel):
         0.8, gt=0, le=1, description="Share of sentences two outlets' texts must share to be one story."
     )
     duplicate_similarity: float = Field(0.95, description="Cosine at which two quotes count as one.")
+    # Measured on the BBC news set in index/news/stories.py's docstring (bench/story_pairs.py).
+    story_similarity: float = Field(
+        0.6, description="Cosine of their sentences' centroids that two articles of one story reach at least."
+    )
+    # Over 1: names never make one story.
+    story_names: float = Field(
+        0.5, ge=0, description="Share of the rarer article's named terms (idf-weighted) the other names."
+    )
     max_question_chars: int = Field(1000, ge=1)
 
 
@@ -201,6 +231,29 @@ class FeedSettings(BaseModel):
     feed_max_items: int = Field(
         100, ge=1, description="New items taken from one feed per poll (newest first); the rest wait."
     )
+    max_concurrent_feeds: int = Field(4, ge=1, description="Feeds one poll reads at once.")
+    max_concurrent_feed_items: int = Field(
+        8,
+        ge=1,
+        description="Items of one feed whose pages are read at once (NEWSBOT_FETCH_PER_HOST applies too).",
+    )
+    # A site that is down must not cost a timeout per item (an item past its retry window is still tried).
+    feed_host_failures: int = Field(
+        3, ge=1, description="Transient failures from one site in one poll after which its other pages wait."
+    )
+    # Should a forgotten item ever come back, the ingest still recognises the article (by URL or text).
+    feed_seen_days: float = Field(
+        30, gt=0, description="Days a seen item that has left its feed is remembered."
+    )
+    feed_item_retry_minutes: float = Field(
+        120,
+        ge=0,
+        description="Minutes an item whose page keeps failing waits before the feed's own text is taken.",
+    )
+    feed_backoff_minutes: float = Field(
+        5, gt=0, description="Wait after a feed's first failed poll; it doubles with each further one."
+    )
+    feed_backoff_max_minutes: float = Field(360, gt=0, description="The longest wait after failed polls.")
 
 
 class TrendSettings(BaseModel):
@@ -213,9 +266,29 @@ class TrendSettings(BaseModel):
     trend_candidates: int = Field(200, ge=1, description="Stories one trend search takes, best first.")
 
 
+class WatchSettings(BaseModel):
+    """Watches (standing queries, index/features/watch.py): how sure a new article's quote must be."""
+
+    # Over the refusal threshold, as measured by bench/watch_margin.py on tests/fixtures/watch (12
+    # queries, each checked against 7 new articles one at a time): with the first reranker the threshold
+    # alone fired 7 of the 8 pairs that should fire and 1 of the 76 others, 0.01 over it, and 0.25 kept
+    # the 7 and none of the others; re-measured with the 96-token reranker and its refusal rule, 0 to
+    # 0.25 all fire the same 7 and none of the others, 0.5 only 5; with the refusal rule fit on the news
+    # questions the reranker never trained on, the rule alone refuses all 76 others and fires the 7, and
+    # 0.1 already loses one ('storm warnings' is 0.09 over). With the reranker whose six layers all train
+    # and its refusal rule, the rule alone fires 6: 'storm warnings' is 0.01 under it and 'school
+    # building' 0.29 under, while the best of the 76 others is 0.76 under. A watch is a topic, not the
+    # question the rule was fit on, so it gets the middle of that gap: 0.5 under the rule fires all 8
+    # and none of the others.
+    watch_margin: float = Field(
+        -0.5, description="Added to NEWSBOT_MIN_ANSWER_SCORE: the confidence a watch's quote needs to post."
+    )
+
+
 # The sections are listed last to first: pydantic gathers fields from the last base on, so the fields
 # keep the order they have always had (model_dump's, which bench/train_reranker.py keys its cache by).
 class Settings(
+    WatchSettings,
     TrendSettings,
     FeedSettings,
     FetchSettings,
@@ -246,3 +319,4 @@ class Settings(
     fetching = SectionView(FetchSettings)
     feeds = SectionView(FeedSettings)
     trend = SectionView(TrendSettings)
+    watches = SectionView(WatchSettings)

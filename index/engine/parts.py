@@ -27,7 +27,6 @@ from index.storage.vectors import PassageIndex
 
 log = logging.getLogger(__name__)
 
-REFRESH_SECONDS = 5.0  # how often a serving engine looks for another process's writes
 _UNMADE = object()  # a part not made yet (the reranker, when off, is made as None)
 
 
@@ -89,8 +88,8 @@ class Parts:
             "evidence": lambda: Evidence(
                 store, self.term_stats, context_title_weight=settings.context_title_weight
             ),
-            "term_stats": lambda: TermStats(store),
-            "feeds": lambda: FeedStore(store),
+            "term_stats": lambda: TermStats(store, settings),
+            "feeds": lambda: FeedStore(store, settings),
         }
         self._made: dict[str, object] = {}
         self._next_refresh = 0.0
@@ -208,11 +207,11 @@ class Parts:
     def refresh(self) -> None:
         """Follow what another process (`newsbot ingest` beside `newsbot serve`) committed: once the
         index files on disk are of SQLite's generation, they replace the index in memory. Cheap (two
-        small reads), and done at most every few seconds."""
+        small reads), and done at most every ``refresh_seconds``."""
         now = time.monotonic()
         if now < self._next_refresh or not self.has_index:
             return
-        self._next_refresh = now + REFRESH_SECONDS
+        self._next_refresh = now + self.settings.refresh_seconds
         generation = self.store.generation()
         if generation == self.index.generation or generation != _saved_generation(self.index.manifest_path):
             return  # current, or the writer has committed but not yet saved its index: next time

@@ -129,7 +129,7 @@ class QuestionPath:
         cue = time_cue(query, lambda: newest_day(self.parts.store, filters))
         every = len(candidates.sentences) if cue else k  # the preference may reach past the best k
         ranked = rank_sentences(candidates, reranked.scores, every, self.settings.duplicate_similarity)
-        stories = Stories(candidates, self.parts.term_stats)
+        stories = Stories(candidates, self.parts.term_stats, self.settings)
         if cue:
             ranked = prefer(cue, ranked, candidates, stories, k)
         return Ranking(candidates, reranked, ranked, stories)

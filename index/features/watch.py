@@ -6,9 +6,9 @@ keeps a watermark, the largest article pk it has checked, in the engine's store:
 ingested an article (a feed poll, /ingest, `newsbot ingest`), it is checked once. Moving the
 watermark is a compare-and-swap, so two checkers never both report one article.
 
-"Closely enough" is the engine's own refusal rule, run on the new articles only, with `MARGIN` on top:
-bench/watch_margin.py measures how sure a watch's quote must be against that rule (a topic such as
-"storm warnings" is not the kind of question the rule was fit on).
+"Closely enough" is the engine's own refusal rule, run on the new articles only, with the
+``watch_margin`` setting on top: bench/watch_margin.py measures how sure a watch's quote must be against
+that rule (a topic such as "storm warnings" is not the kind of question the rule was fit on).
 
 A watch either posts to a Discord channel (set with /watch, posted by the running bot, within the
 limits of `due`) or, set from the command line, has none and is reported by `newsbot watch check`.
@@ -29,17 +29,6 @@ from index.storage.store import Filters, scope_clause
 if TYPE_CHECKING:
     from index.engine import Engine
 
-# Over the refusal threshold, as measured by bench/watch_margin.py on tests/fixtures/watch (12 queries,
-# each checked against 7 new articles one at a time): with the first reranker the threshold alone fired
-# 7 of the 8 pairs that should fire and 1 of the 76 others, 0.01 over it, and 0.25 kept the 7 and
-# none of the others; re-measured with the 96-token reranker and its refusal rule, 0 to 0.25 all fire
-# the same 7 and none of the others, 0.5 only 5; with the refusal rule fit on the news questions the
-# reranker never trained on, the rule alone refuses all 76 others and fires the 7, and 0.1 already loses
-# one ('storm warnings' is 0.09 over). With the reranker whose six layers all train and its refusal
-# rule, the rule alone fires 6: 'storm warnings' is 0.01 under it and 'school building' 0.29 under,
-# while the best of the 76 others is 0.76 under. A watch is a topic, not the question the rule was fit
-# on, so it gets the middle of that gap: 0.5 under the rule fires all 8 and none of the others.
-MARGIN = -0.5
 HOUR = 3600.0
 
 
@@ -158,8 +147,9 @@ class Watches:
         return Match(replace(watch, last_pk=upto), result)
 
     def matches(self, result: AskResult) -> bool:
-        """Close enough to post: a quote, and a confidence of the refusal threshold plus `MARGIN`."""
-        return bool(result.answers) and result.confidence >= self.engine.min_answer_score + MARGIN
+        """Close enough to post: a quote, and a confidence of the refusal threshold plus the watch margin."""
+        threshold = self.engine.min_answer_score + self.engine.settings.watch_margin
+        return bool(result.answers) and result.confidence >= threshold
 
     def due(self, every_minutes: float, hourly: int, now: float | None = None) -> list[Watch]:
         """The channel watches to check now, with articles they have not checked: none that posted in

@@ -18,11 +18,10 @@ import re
 import numpy as np
 
 from index.core.dates import MONTHS, WEEKDAYS
+from index.core.settings import AnswerSettings
 from index.search.candidates import Candidates
 from index.search.termstats import TermStats
 
-STORY_SIMILARITY = 0.6  # the centroids' cosine two articles of one story reach at least
-STORY_NAMES = 0.5  # the idf-weighted share of the rarer article's named terms that the other names
 # A capitalised word or acronym that is not a sentence's first word: a name, more or less.
 NAMED = re.compile(r"(?<=\s)(?:[A-Z][a-z]+|[A-Z]{2,})\b")
 _NOT_NAMES = frozenset(
@@ -37,10 +36,11 @@ _NOT_NAMES = frozenset(
 class Stories:
     """The story relation over one question's candidate articles. The names' rarity is read from the
     store only for pairs close enough to ask about, so an undated corpus, whose answers never ask,
-    pays for none of it."""
+    pays for none of it. How close is close enough: ``story_similarity`` and ``story_names``."""
 
-    def __init__(self, candidates: Candidates, terms: TermStats) -> None:
+    def __init__(self, candidates: Candidates, terms: TermStats, settings: AnswerSettings) -> None:
         self.terms = terms
+        self.settings = settings
         self.candidates = candidates
         self.articles = list(candidates.articles)
         self._pks = candidates.article_pks()
@@ -51,7 +51,7 @@ class Stories:
     def same(self, a: int, b: int) -> bool:
         if a == b:
             return True
-        if float(self.centroid(a) @ self.centroid(b)) < STORY_SIMILARITY:
+        if float(self.centroid(a) @ self.centroid(b)) < self.settings.story_similarity:
             return False
         names_a, names_b = self.names(a), self.names(b)
         if not names_a or not names_b:
@@ -59,7 +59,7 @@ class Stories:
         weight = self._weights(names_a | names_b)
         shared = sum(weight[w] for w in names_a & names_b)
         rarer = min(sum(weight[w] for w in names_a), sum(weight[w] for w in names_b))
-        return rarer > 0 and shared / rarer >= STORY_NAMES
+        return rarer > 0 and shared / rarer >= self.settings.story_names
 
     def centroid(self, pk: int) -> np.ndarray:
         """The unit mean of the article's candidate sentence vectors (its title's when it has none)."""

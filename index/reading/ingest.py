@@ -24,7 +24,8 @@ from index.reading.presplit import with_spans
 from index.reading.readers import set_published
 from index.reading.sentences import split_sentences
 from index.storage.embed import Embedder
-from index.storage.store import Store, from_blobs, to_blob
+from index.storage.interface import NewsStore
+from index.storage.store import from_blobs, to_blob
 from index.storage.vectors import PassageIndex
 
 log = logging.getLogger(__name__)
@@ -151,7 +152,7 @@ class Ingestor:
 
     def __init__(
         self,
-        store: Store,
+        store: NewsStore,
         index: PassageIndex,
         embedder: Embedder,
         *,
@@ -192,7 +193,7 @@ class Ingestor:
         return report
 
     def ingest_uncommitted(self, items: Iterable[ArticleIn]) -> tuple[IngestReport, list[IndexChange]]:
-        """Store ``items`` inside the caller's open `Store.transaction`, so that they commit with the
+        """Store ``items`` inside the caller's open `NewsStore.transaction`, so that they commit with the
         caller's own writes or not at all (`Engine.forget` storing a story's copies again). Nothing is
         committed here, so the index must not follow yet: its changes are returned, for the caller to
         apply in order once it has committed."""
@@ -471,7 +472,7 @@ def _count(p: _Prepared, report: IngestReport) -> None:
 
 
 def stored_article(row: dict[str, Any]) -> ArticleIn:
-    """A stored article (a `Store.copies_of` row) as an input again, to be judged anew."""
+    """A stored article (a `NewsStore.copies_of` row) as an input again, to be judged anew."""
     return ArticleIn(
         title=row["title"],
         text=row["text"],
@@ -497,7 +498,7 @@ def _edit_of(article: ArticleIn, stored: dict[str, Any]) -> bool:
     return same_outlet and stored["id"].startswith(TEXT_ID)
 
 
-def stored_passage_vectors(store: Store, dim: int, title_weight: float) -> tuple[np.ndarray, np.ndarray]:
+def stored_passage_vectors(store: NewsStore, dim: int, title_weight: float) -> tuple[np.ndarray, np.ndarray]:
     """Every passage's (pk, vector) at once (see `stored_passage_chunks`)."""
     chunks = list(stored_passage_chunks(store, dim, title_weight))
     if not chunks:
@@ -506,7 +507,7 @@ def stored_passage_vectors(store: Store, dim: int, title_weight: float) -> tuple
 
 
 def stored_passage_chunks(
-    store: Store, dim: int, title_weight: float, every: int = 1
+    store: NewsStore, dim: int, title_weight: float, every: int = 1
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """The passages' (pks, vectors), `REBUILD_ARTICLES` articles at a time (of every n-th article by pk,
     for n > 1), derived from the vectors SQLite keeps: no model needed, and a rebuild of the index
@@ -536,7 +537,7 @@ def stored_passage_chunks(
             yield np.concatenate(ids), np.concatenate(vecs)
 
 
-def reembed(store: Store, embedder: Embedder, progress: bool = False) -> int:
+def reembed(store: NewsStore, embedder: Embedder, progress: bool = False) -> int:
     """Replace every stored vector with the given model's, in one transaction; returns sentences done.
 
     Sentence spans stay as they are, so only vectors change and a failure leaves the old ones intact.

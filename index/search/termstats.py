@@ -13,24 +13,20 @@ import threading
 
 import numpy as np
 
+from index.core.settings import RetrievalSettings
 from index.storage.store import Store
 
-# A term held by more than this share of all sentences adds cost but little evidence to a BM25 search.
-COMMON_SHARE = 0.05
-# FTS5 scores every sentence holding any OR'd term (~2 us each): the terms searched are the rarest whose
-# sentence counts add up to at most this many, so a question costs the same at 1M passages as at 10k.
-# 5,000 rather than 10,000 took 2-4 ms off a question at 1M passages (bench/scale.py), and changed the
-# terms of 1 of 885 news questions over BBC (news-dev, news-check, news-train), of none of the 5,397
-# even-half reqa-squad ones, and no figure of news-dev or news-check.
-POSTINGS_BUDGET = 5_000
-STEM_CACHE = 50_000  # words whose stems are remembered (a stem depends on the word alone)
+# Words whose stems (and stems whose counts) are remembered: a memory bound, not a behaviour, as a stem
+# depends on the word alone and a count on the store's generation, so forgetting one costs only time.
+STEM_CACHE = 50_000
 
 _UNSEEN = object()
 
 
 class TermStats:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, settings: RetrievalSettings) -> None:
         self.store = store
+        self.settings = settings  # common_share and postings_budget: which terms `searchable` keeps
         self._local = threading.local()  # one scratch database per thread: questions run in parallel
         self._stems: dict[str, str | None] = {}  # shared by threads: single gets and sets are atomic
         # Sentence counts by stem, for one store generation (swapped whole, so no thread mixes two):
@@ -113,15 +109,15 @@ class TermStats:
 
     def searchable(self, words: list[str]) -> list[str]:
         """The words worth an OR search, in the question's order: the rarest first, while their
-        sentence counts stay within `POSTINGS_BUDGET` and each is held by at most `COMMON_SHARE` of
+        sentence counts stay within ``postings_budget`` and each is held by at most ``common_share`` of
         the sentences (so FTS5 never scores every sentence that says "said"); the rarest always."""
         if len(words) < 2:
             return words
-        limit = COMMON_SHARE * max(self.total(), 1)
+        limit = self.settings.common_share * max(self.total(), 1)
         counts = self.frequencies(words)
         kept, spent = set(), 0.0
         for j in np.argsort(counts, kind="stable"):
-            if kept and (counts[j] > limit or spent + counts[j] > POSTINGS_BUDGET):
+            if kept and (counts[j] > limit or spent + counts[j] > self.settings.postings_budget):
                 break
             kept.add(int(j))
             spent += counts[j]

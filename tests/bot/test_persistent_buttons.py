@@ -22,7 +22,7 @@ from index.features import saved_questions
 from index.search.rerank import CrossEncoderReranker
 from index.storage.embed import SentenceTransformerEmbedder
 
-Restart = Callable[[], AbstractAsyncContextManager[NewsBot]]
+Restart = Callable[..., AbstractAsyncContextManager[NewsBot]]
 
 
 @pytest.fixture
@@ -37,18 +37,18 @@ def restart(
     reranker: CrossEncoderReranker,
     fake: FakeDiscord,
 ) -> Restart:
-    """``async with restart() as bot``: a new bot with a new engine on the same data dir and fake
-    Discord, and none of the answers an earlier bot of this process kept in memory."""
+    """``async with restart(**settings) as bot``: a new bot with a new engine (the settings changed by
+    any given) on the same data dir and fake Discord, and none of the answers an earlier bot of this
+    process kept in memory."""
 
     @asynccontextmanager
-    async def start() -> AsyncIterator[NewsBot]:
+    async def start(**overrides: Any) -> AsyncIterator[NewsBot]:
         AnswerButton.recent.clear()
         PageButton.recent.clear()
-        engine = Engine(bot_settings, embedder=model, reranker=reranker)
+        settings = bot_settings.model_copy(update=overrides)
+        engine = Engine(settings, embedder=model, reranker=reranker)
         try:
-            async with running_client(
-                create_bot(bot_settings, engine, guild_ready_timeout=0.05), fake
-            ) as bot:
+            async with running_client(create_bot(settings, engine, guild_ready_timeout=0.05), fake) as bot:
                 yield bot
         finally:
             engine.close()
@@ -141,14 +141,11 @@ async def test_search_pages_work_after_a_restart(start_bot, restart: Restart, fa
         )
 
 
-async def test_buttons_of_a_forgotten_question_say_so(
-    start_bot, restart: Restart, fake: FakeDiscord, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_buttons_of_a_forgotten_question_say_so(start_bot, restart: Restart, fake: FakeDiscord) -> None:
     async with start_bot() as bot:
         ix = await run_command(bot, fake, "ask", {"question": "who warned ships?"})
     message = final_message(fake, ix)
-    monkeypatch.setattr(saved_questions, "KEEP_DAYS", 0)  # as if asked long ago
-    async with restart():
+    async with restart(saved_question_days=0):  # as if asked long ago
         more = await answered(fake, await press(fake, message, "More answers"))
         await fake.wait_until(lambda: more.followup_ids)
     notice = fake.get_message(more.followup_ids[0])

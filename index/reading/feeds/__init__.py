@@ -6,9 +6,10 @@ taken then. For the same reason a feed's ETag / Last-Modified are stored only af
 storing them earlier would let a 304 hide the items that were never ingested.
 
 An item whose article page fails for a reason that may pass (a timeout, 429, 5xx) waits for a later poll
-rather than being stored, for good, as the feed's summary: only after `ITEM_RETRY_WINDOW` of failures
-is the summary taken instead. A poll takes at most ``NEWSBOT_FEED_MAX_ITEMS`` items from one feed (the
-newest, as feeds list them first); a feed of thousands is taken over several polls.
+rather than being stored, for good, as the feed's summary: only after
+``NEWSBOT_FEED_ITEM_RETRY_MINUTES`` of failures is the summary taken instead. A poll takes at most
+``NEWSBOT_FEED_MAX_ITEMS`` items from one feed (the newest, as feeds list them first); a feed of
+thousands is taken over several polls.
 
 Scopes: a feed is followed by scopes (shared news, or a Discord server: `feed_subscriptions`), each
 under a name of its own. It is fetched once per poll, whoever follows it, and each item is stored
@@ -23,31 +24,11 @@ The package: `store` (the feeds' tables: `FeedStore`), `poll` (`poll_feeds`), `e
 as articles, HTML to text).
 """
 
-from index.reading.feeds.entries import (
-    HOST_FAILURES_BEFORE_SKIP,
-    MAX_CONCURRENT_ITEMS,
-    FeedError,
-    parse_feed,
-)
-from index.reading.feeds.poll import (
-    ITEM_RETRY_WINDOW,
-    MAX_CONCURRENT_FEEDS,
-    SEEN_RETENTION,
-    FeedResult,
-    Ingest,
-    PollReport,
-    poll_feeds,
-)
-from index.reading.feeds.store import BACKOFF_BASE, BACKOFF_MAX, Feed, FeedStore, backoff, validate_feed_url
+from index.reading.feeds.entries import FeedError, parse_feed
+from index.reading.feeds.poll import FeedResult, Ingest, PollReport, poll_feeds
+from index.reading.feeds.store import Feed, FeedStore, backoff, validate_feed_url
 
 __all__ = [
-    "BACKOFF_BASE",
-    "BACKOFF_MAX",
-    "HOST_FAILURES_BEFORE_SKIP",
-    "ITEM_RETRY_WINDOW",
-    "MAX_CONCURRENT_FEEDS",
-    "MAX_CONCURRENT_ITEMS",
-    "SEEN_RETENTION",
     "Feed",
     "FeedError",
     "FeedResult",

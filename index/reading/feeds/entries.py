@@ -25,10 +25,6 @@ from index.reading.readers import set_published
 
 log = logging.getLogger(__name__)
 
-MAX_CONCURRENT_ITEMS = 8  # per feed; the fetcher's per-host limit applies on top
-# Transient failures from one site in one poll after which its other pages wait for the next poll
-# (an item past its retry window is still tried): a site that is down must not cost a timeout per item.
-HOST_FAILURES_BEFORE_SKIP = 3
 _BLOCK_TAGS = (
     "p", "div", "br", "li", "ul", "ol", "blockquote", "pre", "table", "tr",
     "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "figure", "figcaption", "hr",
@@ -71,12 +67,13 @@ def entries_by_guid(entries: Iterable[Any]) -> dict[str, Any]:
 
 
 class ItemReader:
-    """Reading one feed's items in one poll: a few at a time, and sites that keep failing left alone."""
+    """Reading one feed's items in one poll: a few at a time (``max_concurrent_feed_items``), and sites
+    that keep failing (``feed_host_failures`` transient failures) left alone."""
 
     def __init__(self, fetcher: Fetcher, feed_url: str) -> None:
         self.fetcher = fetcher
         self.feed_url = feed_url
-        self.slots = asyncio.Semaphore(MAX_CONCURRENT_ITEMS)
+        self.slots = asyncio.Semaphore(fetcher.settings.max_concurrent_feed_items)
         self.host_failures: Counter[str] = Counter()
 
     async def article(self, entry: Any, *, may_wait: bool) -> ArticleIn | str:
@@ -89,7 +86,7 @@ class ItemReader:
         if link:
             host = URL(link).host or ""
             try:
-                if may_wait and self.host_failures[host] >= HOST_FAILURES_BEFORE_SKIP:
+                if may_wait and self.host_failures[host] >= self.fetcher.settings.feed_host_failures:
                     raise FetchError(f"{host} kept failing in this poll", transient=True)
                 article = await self.fetcher.fetch_article(link)
             except FetchError as exc:

@@ -19,13 +19,6 @@ from index.reading.fetch import Fetcher, FetchError
 
 log = logging.getLogger(__name__)
 
-MAX_CONCURRENT_FEEDS = 4
-# A seen item that has left its feed is forgotten after this long; should it ever come back, the ingest
-# still recognises the article (by URL or text) and skips it.
-SEEN_RETENTION = timedelta(days=30)
-# How long an item whose page keeps failing transiently waits before the feed's own text is taken.
-ITEM_RETRY_WINDOW = timedelta(hours=2)
-
 Ingest = Callable[[list[ArticleIn]], object]
 _AsyncIngest = Callable[[list[ArticleIn]], Awaitable[None]]
 
@@ -74,7 +67,8 @@ async def poll_feeds(
     scope: str | None = None,
     every_scope: bool = True,
 ) -> PollReport:
-    """Poll every feed once (those backing off only when ``force``), a few at a time; with
+    """Poll every feed once (those backing off only when ``force``), a few at a time (the fetcher's
+    settings: ``max_concurrent_feeds`` and the other feed settings); with
     ``every_scope`` false only the feeds ``scope`` follows (their items still go to every follower).
 
     ``ingest`` is the engine's synchronous ingest; it runs in a worker thread, one call at a time (it
@@ -84,7 +78,7 @@ async def poll_feeds(
     """
     now = now or datetime.now(UTC)
     feeds = await asyncio.to_thread(store.polled if every_scope else functools.partial(store.list, scope))
-    slots = asyncio.Semaphore(MAX_CONCURRENT_FEEDS)
+    slots = asyncio.Semaphore(fetcher.settings.max_concurrent_feeds)
     ingest_lock = asyncio.Lock()
 
     async def serial_ingest(articles: list[ArticleIn]) -> None:
@@ -150,15 +144,19 @@ async def _take_new_items(
     for follower in followers:
         seen = await asyncio.to_thread(store.seen, feed.url, list(entries), follower.scope)
         unseen[follower.scope] = [guid for guid in entries if guid not in seen]
-    await asyncio.to_thread(store.forget_gone, feed.url, entries, now - SEEN_RETENTION)
+    settings = fetcher.settings
+    await asyncio.to_thread(
+        store.forget_gone, feed.url, entries, now - timedelta(days=settings.feed_seen_days)
+    )
     new = [guid for guid in entries if any(guid in guids for guids in unseen.values())]
-    cap = fetcher.settings.feed_max_items
+    cap = settings.feed_max_items
     new, result.deferred = new[:cap], max(len(new) - cap, 0)
     failing = await asyncio.to_thread(store.failing, feed.url)
     items = ItemReader(fetcher, feed.url)
+    retry_window = timedelta(minutes=settings.feed_item_retry_minutes)
 
     async def article_for(guid: str) -> ArticleIn | str:
-        may_wait = guid not in failing or now - failing[guid] < ITEM_RETRY_WINDOW
+        may_wait = guid not in failing or now - failing[guid] < retry_window
         async with items.slots:
             return await items.article(entries[guid], may_wait=may_wait)
 

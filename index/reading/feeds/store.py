@@ -12,11 +12,10 @@ from yarl import URL
 
 from index.core.dates import stored_time, utc_iso
 from index.core.errors import FeedLimitError
+from index.core.settings import FeedSettings
 from index.storage.interface import NewsStore
 from index.storage.store import scope_clause
 
-BACKOFF_BASE = timedelta(minutes=5)  # after the first failure; doubles with each further one
-BACKOFF_MAX = timedelta(hours=6)
 _SQL_BATCH = 500  # guids per IN (...) query, well under SQLite's variable limit
 
 
@@ -67,9 +66,11 @@ _ITEM_COUNTS = (
 )
 
 
-def backoff(failures: int) -> timedelta:
-    """How long to leave a feed alone after ``failures`` failed polls in a row."""
-    return min(BACKOFF_BASE * 2 ** min(failures - 1, 16), BACKOFF_MAX)
+def backoff(failures: int, settings: FeedSettings) -> timedelta:
+    """How long to leave a feed alone after ``failures`` failed polls in a row: ``feed_backoff_minutes``
+    after the first, doubling with each further one up to ``feed_backoff_max_minutes``."""
+    first = timedelta(minutes=settings.feed_backoff_minutes)
+    return min(first * 2 ** min(failures - 1, 16), timedelta(minutes=settings.feed_backoff_max_minutes))
 
 
 class FeedStore:
@@ -77,8 +78,9 @@ class FeedStore:
     index/storage/schema.py). `poll_feeds` calls it from worker threads, so that waiting for the store's
     writer never blocks the event loop."""
 
-    def __init__(self, store: NewsStore) -> None:
+    def __init__(self, store: NewsStore, settings: FeedSettings) -> None:
         self.store = store
+        self.settings = settings  # how long a failing feed is left alone (`backoff`)
 
     def add(
         self,
@@ -277,7 +279,7 @@ class FeedStore:
             self.store.execute(
                 "UPDATE feeds SET last_polled_at = ?, last_error = ?, consecutive_failures = ?, "
                 "next_poll_after = ? WHERE url = ?",
-                [utc_iso(now), error, failures, utc_iso(now + backoff(failures)), url],
+                [utc_iso(now), error, failures, utc_iso(now + backoff(failures, self.settings)), url],
             )
         return self.get(url)
 

@@ -4,6 +4,7 @@ answers the query from the new articles closely enough; and the rate limits of t
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import sqlite3
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ import pytest
 from index.core.errors import EngineError
 from index.core.settings import Settings
 from index.engine import Engine
-from index.features.watch import MARGIN, NewArticles, Watch, Watches
+from index.features.watch import NewArticles, Watch, Watches
 from index.search.rerank import CrossEncoderReranker
 from index.storage.embed import SentenceTransformerEmbedder
 
@@ -79,15 +80,20 @@ def test_articles_stored_before_the_watch_never_fire(engine: Engine, tmp_path: P
     assert watches.check(watches.add("ferry strike")) is None
 
 
-def test_an_answer_short_of_the_margin_does_not_fire(engine: Engine, tmp_path: Path) -> None:
+def test_an_answer_short_of_the_margin_does_not_fire(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     watches = Watches(engine)
     watch = watches.add("new pier")
     ingest(engine, tmp_path, "strike_ends")  # mentions the harbour's ferries, not the pier
     newest = again(watches, watch).last_pk + 1
     barely = engine.ask("new pier", None, NewArticles(after=watch.last_pk, upto=newest))
     assert not watches.matches(barely)  # answered or not, it is short of the margin
-    assert barely.confidence < engine.min_answer_score + MARGIN
+    assert barely.confidence < engine.min_answer_score + engine.settings.watch_margin
     assert watches.check(watch) is None
+    assert barely.answers  # a quote, short of the margin the settings hold: any quote with none
+    monkeypatch.setattr(engine, "settings", engine.settings.model_copy(update={"watch_margin": -math.inf}))
+    assert watches.matches(barely)
 
 
 def test_a_watch_sees_only_what_its_scope_sees(engine: Engine, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from datetime import date
 import numpy as np
 import pytest
 
+from index.core.settings import AnswerSettings
 from index.news.recency import Period, TimeCue, day_of, is_later, newer, prefer, time_cue
 from index.news.stories import Stories
 from index.search.answer import Ranked
@@ -15,6 +16,8 @@ from index.search.candidates import Candidates
 from index.search.query import Query
 
 NEWEST = date(2024, 5, 12)
+
+STORY = AnswerSettings()  # the story relation as the settings have it by default
 
 
 def cue(question: str) -> TimeCue | None:
@@ -157,20 +160,20 @@ def strike(*published: str | None) -> Candidates:
 
 def test_the_current_state_puts_the_storys_newest_article_first() -> None:
     found = strike("2024-05-06", "2024-05-08", "2024-05-10")
-    prefs = prefer(TimeCue(current=True), RANKED, found, Stories(found, EvenRarity()), 4)  # type: ignore[arg-type]
+    prefs = prefer(TimeCue(current=True), RANKED, found, Stories(found, EvenRarity(), STORY), 4)  # type: ignore[arg-type]
     assert order(prefs) == [2, 1, 0, 3]  # the strike's days newest first; the library's newer news last
 
 
 def test_an_undated_story_keeps_its_ranking() -> None:
     found = strike(None, None, None)
     for cue_found in (TimeCue(current=True), cue("what did the crews vote for in 2024?")):
-        prefs = prefer(cue_found, RANKED, found, Stories(found, EvenRarity()), 3)  # type: ignore[arg-type]
+        prefs = prefer(cue_found, RANKED, found, Stories(found, EvenRarity(), STORY), 3)  # type: ignore[arg-type]
         assert prefs == RANKED[:3]
 
 
 def test_a_named_period_moves_its_article_up_unless_the_best_quote_is_of_it() -> None:
     found = strike("2023-06-01", "2024-05-08", "2023-07-01")
-    stories = Stories(found, EvenRarity())  # type: ignore[arg-type]
+    stories = Stories(found, EvenRarity(), STORY)  # type: ignore[arg-type]
     in_2024 = cue("what happened at Northway Ferries in 2024?")
     in_2023 = cue("what happened at Northway Ferries in 2023?")
     assert in_2024 is not None and in_2023 is not None
@@ -185,6 +188,6 @@ def test_stories_join_one_subject_with_the_same_names_only() -> None:
         ("2024-05-09", "Crews at Skarra Sea Lines voted to strike.", STRIKE),  # the same words, other names
         ("2024-05-10", "The library at Northway Ferries opened.", OTHER),  # the same names, another subject
     )
-    stories = Stories(found, EvenRarity())  # type: ignore[arg-type]
+    stories = Stories(found, EvenRarity(), STORY)  # type: ignore[arg-type]
     assert stories.of(1) == [1, 2]
     assert newer(1, found, stories) == [2]

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from index.core.settings import AnswerSettings
 from index.news.stories import Stories
 from index.search.candidates import Candidates
 
 STRIKE = np.asarray([1.0, 0.0, 0.0], np.float32)
 LEANING = np.asarray([0.6, 0.8, 0.0], np.float32)  # cosine 0.6 with STRIKE: just close enough
 OTHER = np.asarray([0.0, 0.0, 1.0], np.float32)
+
+STORY = AnswerSettings()  # the story relation as the settings have it by default
 
 
 class Rarity:
@@ -40,12 +43,12 @@ def test_names_are_capitalised_words_past_a_sentences_first_less_days_and_months
     found = candidates(
         [("Crews at Northway Ferries struck on Monday in May.", STRIKE), ("The RMT said so.", STRIKE)]
     )
-    assert Stories(found, Rarity()).names(1) == {"northway", "ferries", "rmt"}  # type: ignore[arg-type]
+    assert Stories(found, Rarity(), STORY).names(1) == {"northway", "ferries", "rmt"}  # type: ignore[arg-type]
 
 
 def test_the_centroid_is_the_unit_mean_of_the_articles_sentences() -> None:
     found = candidates([("One.", STRIKE), ("Two.", OTHER)])
-    centroid = Stories(found, Rarity()).centroid(1)  # type: ignore[arg-type]
+    centroid = Stories(found, Rarity(), STORY).centroid(1)  # type: ignore[arg-type]
     assert np.allclose(centroid, [2**-0.5, 0.0, 2**-0.5])
 
 
@@ -57,7 +60,7 @@ def test_one_story_needs_both_the_direction_and_the_names() -> None:
         [("The Dunmore library at Northway Ferries opened.", OTHER)],  # the same names, elsewhere
     )
     rarity = Rarity()
-    stories = Stories(found, rarity)  # type: ignore[arg-type]
+    stories = Stories(found, rarity, STORY)  # type: ignore[arg-type]
     assert stories.same(1, 1) and stories.same(1, 2) and stories.same(2, 1)
     assert not stories.same(1, 3) and not stories.same(1, 4)
     assert stories.of(2) == [2, 1]  # itself first
@@ -69,6 +72,8 @@ def test_a_shared_common_name_does_not_make_one_story() -> None:
         [("Crews at Northway Ferries voted to strike.", STRIKE)],
         [("Crews at Skarra Ferries voted to strike.", STRIKE)],
     )
-    assert Stories(found, Rarity()).same(1, 2)  # type: ignore[arg-type]  # half the names, evenly weighed
+    assert Stories(found, Rarity(), STORY).same(1, 2)  # type: ignore[arg-type]  # half the names, evenly weighed
+    stricter = AnswerSettings(story_names=0.6)
+    assert not Stories(found, Rarity(), stricter).same(1, 2)  # type: ignore[arg-type]  # half is too few now
     rare = Rarity(northway=3.0, skarra=3.0, ferries=0.1)
-    assert not Stories(found, rare).same(1, 2)  # type: ignore[arg-type]  # "ferries" is in most articles
+    assert not Stories(found, rare, STORY).same(1, 2)  # type: ignore[arg-type]  # "ferries" is in most articles

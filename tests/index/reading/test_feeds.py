@@ -12,22 +12,14 @@ from webserver import ATOM, RSS, WebServer, rss
 
 from index.core.errors import FeedLimitError
 from index.core.models import ArticleIn
-from index.core.settings import Settings
-from index.reading.feeds import (
-    BACKOFF_BASE,
-    BACKOFF_MAX,
-    HOST_FAILURES_BEFORE_SKIP,
-    ITEM_RETRY_WINDOW,
-    MAX_CONCURRENT_ITEMS,
-    SEEN_RETENTION,
-    FeedStore,
-    backoff,
-    poll_feeds,
-)
+from index.core.settings import FeedSettings, Settings
+from index.reading.feeds import FeedStore, backoff, poll_feeds
 from index.reading.fetch import Fetcher
 from index.storage.store import Store
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+FEEDS = FeedSettings()  # the feed settings' defaults, as the stores here back off by them
+BACKOFF_BASE = timedelta(minutes=FEEDS.feed_backoff_minutes)
 
 
 class Collector:
@@ -51,7 +43,7 @@ class Collector:
 
 
 def open_store(path: Path) -> FeedStore:
-    return FeedStore(Store(path))
+    return FeedStore(Store(path), FEEDS)
 
 
 @pytest.fixture
@@ -225,7 +217,8 @@ async def test_items_gone_from_a_feed_are_forgotten_after_the_retention(
     serve(3, 2)  # story 1 left the feed
     await poll_feeds(store, fetcher, ingest, now=NOW + timedelta(days=1))
     assert remembered() == ["s-1", "s-2", "s-3"]  # too recent to forget
-    await poll_feeds(store, fetcher, ingest, now=NOW + SEEN_RETENTION + timedelta(hours=1))
+    forgotten = NOW + timedelta(days=fetcher.settings.feed_seen_days, hours=1)
+    await poll_feeds(store, fetcher, ingest, now=forgotten)
     assert remembered() == ["s-2", "s-3"]  # story 2 is as old, but still listed
     assert [a.title for a in ingest.articles] == ["Story 2", "Story 1", "Story 3"]  # none taken twice
 
@@ -305,8 +298,10 @@ async def test_backoff_skips_then_recovers(
 
 
 def test_backoff_grows_and_is_capped() -> None:
-    assert [backoff(n) for n in (1, 2, 3)] == [BACKOFF_BASE, 2 * BACKOFF_BASE, 4 * BACKOFF_BASE]
-    assert backoff(10) == backoff(1000) == BACKOFF_MAX
+    assert [backoff(n, FEEDS) for n in (1, 2, 3)] == [BACKOFF_BASE, 2 * BACKOFF_BASE, 4 * BACKOFF_BASE]
+    assert backoff(10, FEEDS) == backoff(1000, FEEDS) == timedelta(minutes=FEEDS.feed_backoff_max_minutes)
+    quick = FeedSettings(feed_backoff_minutes=1, feed_backoff_max_minutes=3)
+    assert [backoff(n, quick) for n in (1, 2, 3)] == [timedelta(minutes=m) for m in (1, 2, 3)]
 
 
 async def test_item_without_any_text_is_retried(
@@ -368,10 +363,11 @@ async def test_a_page_still_failing_after_the_retry_window_gives_way_to_the_summ
     link = server.add("/news/down.html", "down", status=503)
     items = [{"guid": "d", "title": "Harbour works", "link": link, "description": "Dredging starts."}]
     store.add(server.add("/down.xml", rss("Down", items), content_type=RSS))
+    retry_window = timedelta(minutes=fetcher.settings.feed_item_retry_minutes)
     await poll_feeds(store, fetcher, ingest, now=NOW)
-    await poll_feeds(store, fetcher, ingest, now=NOW + ITEM_RETRY_WINDOW - timedelta(minutes=1))
+    await poll_feeds(store, fetcher, ingest, now=NOW + retry_window - timedelta(minutes=1))
     assert ingest.articles == [] and server.hits["/news/down.html"] == 2
-    report = await poll_feeds(store, fetcher, ingest, now=NOW + ITEM_RETRY_WINDOW)
+    report = await poll_feeds(store, fetcher, ingest, now=NOW + retry_window)
     assert report.new_items == 1 and server.hits["/news/down.html"] == 3
     [article] = ingest.articles
     assert (article.title, article.text, article.url) == ("Harbour works", "Dredging starts.", link)
@@ -389,7 +385,9 @@ async def test_a_site_that_keeps_failing_is_left_alone_for_the_rest_of_the_poll(
     assert len(errors) == 30 and all(error.endswith("trying again at the next poll") for error in errors)
     assert any("kept failing in this poll" in error for error in errors)
     tried = sum(server.hits[f"/down/{n}.html"] for n in range(30))
-    assert tried <= MAX_CONCURRENT_ITEMS + HOST_FAILURES_BEFORE_SKIP  # those already waiting for the site
+    settings = fetcher.settings
+    # those already waiting for the site
+    assert tried <= settings.max_concurrent_feed_items + settings.feed_host_failures
     assert len(store.failing(server.url("/many.xml"))) == 30
 
 

@@ -10,7 +10,7 @@ from index.search.termstats import TermStats
 def test_frequencies_presence_and_search_terms(hash_engine):
     texts = [f"The council said the ferry ran on day {i}." for i in range(40)] + ["Ferries were cancelled."]
     hash_engine.ingest([ArticleIn(f"Day {i}", t) for i, t in enumerate(texts)])
-    stats = TermStats(hash_engine.store)
+    stats = TermStats(hash_engine.store, hash_engine.settings)
     assert stats.stems(["ferries", "running", "qantas"]) == ["ferri", "run", "qanta"]  # FTS5's porter stems
     said, ferries, cancelled, absent = stats.frequencies(["said", "ferries", "cancelled", "zebra"])
     assert (said, cancelled, absent) == (40, 1, 0) and ferries == 41  # "ferry" and "ferries" share a stem
@@ -23,7 +23,7 @@ def test_frequencies_presence_and_search_terms(hash_engine):
 
 
 def test_stems_are_remembered_and_kept_in_the_callers_order(hash_engine, monkeypatch):
-    stats = TermStats(hash_engine.store)
+    stats = TermStats(hash_engine.store, hash_engine.settings)
     assert stats.stems(["running", "ferries"]) == ["run", "ferri"]
     monkeypatch.setattr(TermStats, "_scratch", property(lambda self: pytest.fail("tokenized again")))
     assert stats.stems(["ferries", "running", "ferries"]) == ["ferri", "run", "ferri"]
@@ -31,21 +31,20 @@ def test_stems_are_remembered_and_kept_in_the_callers_order(hash_engine, monkeyp
         stats.stems(["qantas"])  # a new word does go to the tokenizer
 
 
-def test_the_or_search_keeps_the_rarest_terms_within_the_postings_budget(hash_engine, monkeypatch):
+def test_the_or_search_keeps_the_rarest_terms_within_the_postings_budget(hash_engine):
     texts = [f"The council said the ferry ran on day {i}." for i in range(40)] + ["Ferries were cancelled."]
     hash_engine.ingest([ArticleIn(f"Day {i}", t) for i, t in enumerate(texts)])
-    stats = TermStats(hash_engine.store)
-    monkeypatch.setattr("index.search.termstats.COMMON_SHARE", 1.0)
-    monkeypatch.setattr("index.search.termstats.POSTINGS_BUDGET", 45)
+    budget = hash_engine.settings.model_copy(update={"common_share": 1.0, "postings_budget": 45})
+    stats = TermStats(hash_engine.store, budget)
     # cancelled (1) + council (40) fit in 45 postings; ferry (41 more) would not; question order kept
     assert stats.searchable(["ferry", "council", "cancelled"]) == ["council", "cancelled"]
-    monkeypatch.setattr("index.search.termstats.POSTINGS_BUDGET", 0)
+    stats = TermStats(hash_engine.store, budget.model_copy(update={"postings_budget": 0}))
     assert stats.searchable(["ferry", "council"]) == ["council"]  # the rarest is always searched
 
 
 def test_counts_are_remembered_until_the_store_changes(hash_engine, monkeypatch):
     hash_engine.ingest([ArticleIn("Ferry", "The ferry sailed."), ArticleIn("Bus", "The bus ran late.")])
-    stats = TermStats(hash_engine.store)
+    stats = TermStats(hash_engine.store, hash_engine.settings)
     assert stats.frequencies(["ferry", "bus"]).tolist() == [1, 1]
     query = stats.store.query
     monkeypatch.setattr(
