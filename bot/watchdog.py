@@ -25,7 +25,8 @@ HANDLE_FILE = os.path.join("asyncio", "events.py")  # where a loop runs each cal
 
 class LoopWatchdog:
     """Counts the times the loop answered a ping later than ``threshold_s`` (`blocks`) and the longest
-    wait (`longest`, seconds); written by the watchdog thread only, read from anywhere."""
+    any ping waited, late or not (`longest`, seconds); written by the watchdog thread only, read from
+    anywhere."""
 
     def __init__(self, threshold_s: float, *, interval_s: float = 0.05, still_every_s: float = 10.0) -> None:
         self.threshold_s = threshold_s
@@ -79,6 +80,7 @@ class LoopWatchdog:
         """Until the loop answers the ping sent at ``sent``; a late answer is a block, reported. False
         when watching is over: `stop`, or the loop closed."""
         if pong.wait(self.threshold_s):
+            self.longest = max(self.longest, time.monotonic() - sent)
             return True
         stack, told = self._stack(), time.monotonic()  # now, while the callback still holds the loop
         idle = not loop.is_running()  # a loop stopped between runs is held by no one

@@ -50,7 +50,8 @@ async def test_an_idle_loop_is_no_block(caplog: pytest.LogCaptureFixture) -> Non
         watchdog.start(asyncio.get_running_loop())
         await asyncio.sleep(1.0)  # about twenty pings
         watchdog.stop()
-    assert (watchdog.blocks, watchdog.longest) == (0, 0.0)
+    assert watchdog.blocks == 0
+    assert 0.0 < watchdog.longest < 0.25  # every ping was answered, in time
     assert not [r for r in caplog.records if r.name == "bot.watchdog"]
 
 
