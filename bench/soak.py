@@ -352,15 +352,14 @@ async def soak(args: argparse.Namespace, data: Path, build: bool, errors: ErrorL
             bot.add_listener(run.on_completion, "on_app_command_completion")
             reader = asyncio.create_task(run.read_requests())
             warm = asyncio.create_task(run.warm_rss(min(WARMUP_MAX_S, args.minutes * 20)))
-            watchdog = getattr(bot, "watchdog", None)  # bot/watchdog.py's LoopWatchdog
-            blocks_before = getattr(watchdog, "blocks", 0)
+            blocks_before = bot.watchdog.blocks
             log.info("soaking for %g minutes with %d members", args.minutes, args.members)
             *_, upload_ix = await asyncio.gather(
                 *(run.member(user, args.rate) for user in members), run.admin(feed, upload)
             )
             end, rss_end, rss_warm = time.monotonic(), _memory_mb(os.getpid()), await warm
             reader.cancel()
-            blocks, longest = (getattr(watchdog, name, None) for name in ("blocks", "longest"))
+            blocks, longest = bot.watchdog.blocks, bot.watchdog.longest
             (followed,) = await bot.run_admin(engine.feeds.list, str(fake.guild_id))
             beats = heartbeats(fake, start, end)
     finally:
@@ -375,8 +374,8 @@ async def soak(args: argparse.Namespace, data: Path, build: bool, errors: ErrorL
         "answered": spread(run.answers),
         "heartbeats": beats,
         "loop_blocks": {
-            "over_250ms": None if blocks is None else blocks - blocks_before,
-            "longest_ms_since_start": None if longest is None else round(longest * 1000),
+            "over_250ms": blocks - blocks_before,
+            "longest_ms_since_start": round(longest * 1000),
         },
         "memory_mb": {"after_warmup": rss_warm, "end": rss_end, "growth": round(rss_end / rss_warm - 1, 4)},
         "upload": {

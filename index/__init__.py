@@ -43,7 +43,6 @@ _NAMES = {
     "read_paths": "index.reading.readers",
     "Feed": "index.reading.feeds",
     "PollReport": "index.reading.feeds",
-    "validate_feed_url": "index.reading.feeds",
     "CHUNK_ARTICLES": "index.reading.ingest",
     "IngestReport": "index.reading.ingest",
     "PRESPLIT_WORKERS": "index.reading.presplit",
@@ -117,7 +116,6 @@ __all__ = [
     "save_question",
     "saved_question",
     "trend_of",
-    "validate_feed_url",
 ]
 
 
@@ -145,7 +143,7 @@ if TYPE_CHECKING:
     from index.features.trend import OTHER, Trend, trend_of
     from index.features.watch import Match, Watch, Watches
     from index.processes import Answerer, QuestionProcesses
-    from index.reading.feeds import Feed, PollReport, validate_feed_url
+    from index.reading.feeds import Feed, PollReport
     from index.reading.ingest import CHUNK_ARTICLES, IngestReport
     from index.reading.presplit import WORKERS as PRESPLIT_WORKERS
     from index.reading.readers import SUFFIXES, read_paths
