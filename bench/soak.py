@@ -28,7 +28,6 @@ import contextlib
 import html
 import json
 import logging
-import os
 import random
 import shutil
 import sys
@@ -43,7 +42,6 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from askers import _memory_mb  # sibling scripts: bench/ is on sys.path
 from scale import percentile
 
 from bot.app import create_bot
@@ -80,6 +78,7 @@ ANSWER_TIMEOUT_S = 60.0  # an interaction or a mention still unanswered then has
 UPLOAD_DRAIN_S = 600.0  # after the run, how long the upload may take to finish before the bot stops
 WINDOW_S = 300.0  # seconds of records the fake keeps
 WARMUP_MAX_S = 300.0
+MEMORY_EVERY_S = 30.0
 POLL_S = 0.05
 
 
@@ -179,19 +178,28 @@ class Soak:
         self.replies: dict[str, asyncio.Future[RecordedRequest]] = {}  # mention's id -> the bot's reply
         self.uploaded = asyncio.Event()  # the admin's /ingest returned
         self.uploaded_at: float | None = None
+        self.timeline: list[dict[str, int]] = []  # memory readings through the run
 
     async def on_completion(self, interaction: Any, command: Any) -> None:
         if command.name == "ingest":
             self.uploaded_at = time.monotonic()
             self.uploaded.set()
 
-    async def warm_rss(self, seconds: float) -> int:
-        """The memory (MB) once warm: ``seconds`` in, and the upload in unless the run ends first (the
+    async def warm_memory(self, seconds: float) -> dict[str, int]:
+        """The memory once warm: ``seconds`` in, and the upload in unless the run ends first (the
         index grows with it, as it should)."""
         await asyncio.sleep(seconds)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.uploaded.wait(), max(0.0, self.until - time.monotonic()))
-        return _memory_mb(os.getpid())
+        return memory()
+
+    async def sample_memory(self, every: float) -> None:
+        """A memory reading every ``every`` seconds into ``timeline``, to see what grows and whether
+        it levels off."""
+        start = time.monotonic()
+        while True:
+            self.timeline.append({"s": round(time.monotonic() - start), **memory()})
+            await asyncio.sleep(every)
 
     async def pause(self, rng: random.Random, per_minute: float) -> bool:
         """An exponential wait (arrivals as a Poisson process); False when the run ends first."""
@@ -312,6 +320,19 @@ def heartbeats(fake: FakeDiscord, start: float, end: float) -> dict[str, Any]:
     }
 
 
+def memory() -> dict[str, int]:
+    """This process's resident memory in MB: all of it (``rss``), its own (``anon``: heaps, caches,
+    the models) and the files it maps (``file``: the SQLite file readers map, the libraries), which the
+    kernel may drop and reread at will."""
+    status = dict(
+        line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line
+    )
+    return {
+        kind: int(status[field].split()[0]) // 1024
+        for kind, field in (("rss", "VmRSS"), ("anon", "RssAnon"), ("file", "RssFile"))
+    }
+
+
 def spread(seconds: list[float]) -> dict[str, Any]:
     shares = {"p50_s": 0.5, "p95_s": 0.95, "max_s": 1.0}
     return {"count": len(seconds)} | {
@@ -351,20 +372,23 @@ async def soak(args: argparse.Namespace, data: Path, build: bool, errors: ErrorL
             run = Soak(fake, until=start + args.minutes * 60)
             bot.add_listener(run.on_completion, "on_app_command_completion")
             reader = asyncio.create_task(run.read_requests())
-            warm = asyncio.create_task(run.warm_rss(min(WARMUP_MAX_S, args.minutes * 20)))
+            warm = asyncio.create_task(run.warm_memory(min(WARMUP_MAX_S, args.minutes * 20)))
+            sampler = asyncio.create_task(run.sample_memory(MEMORY_EVERY_S))
             blocks_before = bot.watchdog.blocks
             log.info("soaking for %g minutes with %d members", args.minutes, args.members)
             *_, upload_ix = await asyncio.gather(
                 *(run.member(user, args.rate) for user in members), run.admin(feed, upload)
             )
-            end, rss_end, rss_warm = time.monotonic(), _memory_mb(os.getpid()), await warm
+            end, at_end, at_warm = time.monotonic(), memory(), await warm
             reader.cancel()
+            sampler.cancel()
             blocks, longest = bot.watchdog.blocks, bot.watchdog.longest
             (followed,) = await bot.run_admin(engine.feeds.list, str(fake.guild_id))
             beats = heartbeats(fake, start, end)
     finally:
         engine.close()
     uploaded = run.uploaded_at
+    moments = (("after_warmup", at_warm), ("end", at_end))
     report: dict[str, Any] = {
         "minutes": args.minutes,
         "members": args.members,
@@ -377,7 +401,13 @@ async def soak(args: argparse.Namespace, data: Path, build: bool, errors: ErrorL
             "over_250ms": blocks - blocks_before,
             "longest_ms_since_start": round(longest * 1000),
         },
-        "memory_mb": {"after_warmup": rss_warm, "end": rss_end, "growth": round(rss_end / rss_warm - 1, 4)},
+        "memory_mb": {
+            "after_warmup": at_warm["rss"],
+            "end": at_end["rss"],
+            "growth": round(at_end["rss"] / at_warm["rss"] - 1, 4),
+            **{f"{kind}_{when}": at[kind] for kind in ("anon", "file") for when, at in moments},
+            "anon_growth": round(at_end["anon"] / at_warm["anon"] - 1, 4),
+        },
         "upload": {
             "articles": articles,
             "megabytes": round(len(upload) / 1e6, 2),
@@ -399,14 +429,16 @@ async def soak(args: argparse.Namespace, data: Path, build: bool, errors: ErrorL
         "no errors": errors.count == 0 and not run.failed and not run.refused,
     }
     report["passed"] = all(report["targets"].values())
+    report["memory_timeline"] = run.timeline
     return report
 
 
 def table(report: dict[str, Any]) -> str:
-    """The report, one line per figure ("answered p95_s  0.41")."""
+    """The report, one line per figure ("answered p95_s  0.41"); the memory timeline is in the JSON."""
     rows = [
         (f"{key} {name}".strip(), value)
         for key, section in report.items()
+        if key != "memory_timeline"
         for name, value in (section.items() if isinstance(section, dict) else [("", section)])
     ]
     width = max(len(name) for name, _ in rows)
