@@ -127,8 +127,10 @@ class QuestionPath:
         if timings is not None:
             timings.update(candidates=found - started, rerank=time.perf_counter() - found)
         cue = time_cue(query, lambda: newest_day(self.parts.store, filters))
-        every = len(candidates.sentences) if cue else k  # the preference may reach past the best k
-        ranked = rank_sentences(candidates, reranked.scores, every, self.settings.duplicate_similarity)
+        # the preference may reach past the best k, to the best of each article of the story
+        ranked = rank_sentences(
+            candidates, reranked.scores, k, self.settings.duplicate_similarity, each_article=cue is not None
+        )
         stories = Stories(candidates, self.parts.term_stats, self.settings)
         if cue:
             ranked = prefer(cue, ranked, candidates, stories, k)

@@ -128,7 +128,8 @@ def newer(pk: int, candidates: Candidates, stories: Stories) -> list[int]:
 def prefer(
     cue: TimeCue, ranked: Sequence[Ranked], candidates: Candidates, stories: Stories, k: int
 ) -> list[Ranked]:
-    """The first ``k`` of ``ranked`` (every quotable sentence, best first) as the cue prefers them.
+    """The first ``k`` of ``ranked`` (the best ``k`` quotes of each article, best first) as the cue
+    prefers them.
 
     A named period: the best quote's story's quotes from that period first, unless the best quote is
     of it or names it. The current state: the best quote of each dated article of that story, newest

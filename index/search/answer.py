@@ -4,6 +4,7 @@ the best sentence verbatim (with the sentence it leans on), and refuse when the 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +14,7 @@ from index.core.models import ArticleRef, Differing, Outlet, Reported
 from index.search.candidates import Candidates
 from index.search.evidence import FEATURES
 
+_WORDS = re.compile(r"\w+")
 # A sentence opening with one of these words usually needs the sentence before it to make sense.
 LEANING = re.compile(
     r"^[\"“‘']?(?:he|she|they|it|its|his|her|their|them|this|that|these|those|such|there|both|"
@@ -99,26 +101,46 @@ class Ranked:
 
 
 def rank_sentences(
-    candidates: Candidates, scores: np.ndarray, k: int, duplicate_similarity: float
+    candidates: Candidates,
+    scores: np.ndarray,
+    k: int,
+    duplicate_similarity: float,
+    each_article: bool = False,
 ) -> list[Ranked]:
     """Best-first sentences, skipping any that is no quote (a sub-heading), that repeats (near-verbatim)
-    one already taken, or that is already quoted as the lead-in of a better answer."""
-    sentences = candidates.sentences
+    one already taken, or that is already quoted as the lead-in of a better answer: the best ``k``, or
+    with ``each_article`` the best ``k`` of each article (what a time cue's preference may reach for;
+    the best ``k`` overall are among them).
+
+    Linear in the candidates: a sentence whose article has its ``k`` is passed over before any work, so
+    the near-duplicate check compares with at most ``k`` per article, held in one preallocated matrix."""
+    sentences, vectors = candidates.sentences, candidates.vectors
+    limit = k * (len(candidates.articles) if each_article else 1)
+    chosen = np.empty((min(limit, len(sentences)), vectors.shape[1]), vectors.dtype)
     taken: list[int] = []
+    per_article: Counter[int] = Counter()
     seen_text: set[str] = set()
     quoted: set[int] = set()
     for position in np.argsort(-scores, kind="stable"):
-        key = " ".join(re.findall(r"\w+", sentences[position]["text"].lower()))
-        if key in seen_text or position in quoted or not candidates.quotable[position]:
+        article = candidates.article_of(position)
+        if (
+            position in quoted
+            or not candidates.quotable[position]
+            or (each_article and per_article[article] >= k)
+        ):
             continue
-        vectors = candidates.vectors
-        if taken and float(np.max(vectors[taken] @ vectors[position])) >= duplicate_similarity:
+        key = " ".join(_WORDS.findall(sentences[position]["text"].lower()))
+        if key in seen_text:
+            continue
+        if taken and float(np.max(chosen[: len(taken)] @ vectors[position])) >= duplicate_similarity:
             continue
         seen_text.add(key)
+        chosen[len(taken)] = vectors[position]
         taken.append(int(position))
+        per_article[article] += 1
         if _neighbour(sentences, position, -1) is not None and LEANING.match(sentences[position]["text"]):
             quoted.add(position - 1)
-        if len(taken) == k:
+        if len(taken) == limit:
             break
     return [Ranked(p, float(scores[p])) for p in taken]
 
