@@ -19,6 +19,11 @@ also a fixed "none of these" slot, the target for questions shown without their 
 defaults rebuild the shipped model. Only the trained tensors are saved (float16), with a manifest: the
 rest is the bundled base model. It is served in float32 (`--int8` quantises it: faster, but it
 validated lower).
+
+A long run goes in chunks: with `--checkpoint DIR --max-minutes 40` a chunk trains for 40 minutes, keeps
+its whole state in DIR (every `--checkpoint-minutes` too) and exits 3; the same command with `--resume`
+goes on from there, with the same batches as an unbroken run. `--cache` keeps the first-stage pools so a
+chunk does not collect them again; `--init` starts from a trained folder instead of the base model.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 
 from index.core.settings import Settings
 from index.engine import Engine
@@ -59,6 +64,8 @@ SHARED = ROOT.parent / "shared" / "eval" / "reqa-squad"
 POOL = 30  # first-stage candidates kept per question: the rerank never reads more than this
 TOPS = (10, 15, 20, 30)
 FIRST_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
+CHECKPOINT = "training.pt"
+UNFINISHED = 3  # the exit status of a chunk that ran out of --max-minutes: run it again with --resume
 
 
 @dataclass
@@ -112,10 +119,17 @@ def split_news(questions: list[Question], every: int = 5) -> tuple[list[Question
 
 def train(
     examples: list[Example], args: argparse.Namespace
-) -> tuple[torch.nn.Module, dict[str, float | int]]:
+) -> tuple[torch.nn.Module, dict[str, float | int]] | None:
+    """The model trained on ``examples``; None when ``--max-minutes`` ran out first, with the state
+    checkpointed in ``--checkpoint`` for ``--resume`` to go on from (the same steps, the same batches,
+    as if never stopped)."""
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
     model, tokenizer = base_model()
+    if args.init:  # a warm start: another reranker folder's trained tensors over the base
+        model.load_state_dict(
+            {k: v.float() for k, v in load_file(str(args.init / WEIGHTS)).items()}, strict=False
+        )
     layers = model.bert.encoder.layer
     for p in model.bert.embeddings.parameters():
         p.requires_grad = False
@@ -126,27 +140,66 @@ def train(
     body = [p for n, p in model.named_parameters() if p.requires_grad and n.startswith("bert.encoder")]
     optimiser = torch.optim.AdamW([{"params": body, "lr": args.lr}, {"params": head, "lr": args.head_lr}])
     usable = [e for e in examples if e.labels.any() and (~e.labels).sum() >= 1]
-    plan = [e for e in usable for _ in range(args.news_repeat if e.group == "news" else 1)]
+    plan = [i for i, e in enumerate(usable) for _ in range(args.news_repeat if e.group == "news" else 1)]
     steps = max(1, args.epochs * len(plan) // args.batch)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimiser, lambda s: min(1.0, (s + 1) / max(1, steps // 20)) * max(0.0, 1 - s / steps)
     )
+    state = {"step": 0, "pairs": 0, "seconds": 0.0, "losses": [], "running": []}
+    checkpoint = args.checkpoint / CHECKPOINT if args.checkpoint else None
+    if args.resume and checkpoint and checkpoint.exists():
+        saved = torch.load(checkpoint, weights_only=False)
+        if saved["steps"] != steps or saved["questions"] != len(usable):
+            raise SystemExit(
+                f"{checkpoint} is of another run ({saved['steps']} steps): remove it to start anew"
+            )
+        model.load_state_dict(saved["model"], strict=False)
+        optimiser.load_state_dict(saved["optimiser"])
+        schedule.load_state_dict(saved["schedule"])
+        rng.setstate(saved["rng"])
+        torch.set_rng_state(saved["torch_rng"])
+        plan, state = saved["plan"], saved["state"]
+        log.info("resumed from %s at step %d/%d", checkpoint, state["step"], steps)
     log.info("training on %d questions (%d with repeats), %d steps", len(usable), len(plan), steps)
+
+    def keep() -> None:
+        """The whole training state, written to a temp file and renamed (a kill leaves the last one)."""
+        trained = {n: t for n, t in model.state_dict().items() if not n.startswith("bert.embeddings")}
+        saved = {
+            "steps": steps,
+            "questions": len(usable),
+            "model": trained,
+            "optimiser": optimiser.state_dict(),
+            "schedule": schedule.state_dict(),
+            "rng": rng.getstate(),
+            "torch_rng": torch.get_rng_state(),
+            "plan": plan,
+            "state": state,
+        }
+        checkpoint.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(saved, checkpoint.with_suffix(".tmp"))
+        checkpoint.with_suffix(".tmp").replace(checkpoint)
+        log.info("checkpoint at step %d/%d in %s", state["step"], steps, checkpoint)
+
     slot = args.no_answer_share > 0
     model.train()
-    started, pairs, running = time.perf_counter(), 0, []
-    losses = []
-    for step in range(steps):
+    chunk_started = last_kept = time.perf_counter()
+    done_before = state["seconds"]
+    while state["step"] < steps:
+        step = state["step"]
         if step % max(1, len(plan) // args.batch) == 0:
             rng.shuffle(plan)
-        batch = plan[(step * args.batch) % len(plan) :][: args.batch] or plan[: args.batch]
+        batch = [
+            usable[i] for i in plan[(step * args.batch) % len(plan) :][: args.batch] or plan[: args.batch]
+        ]
         questions, texts, targets = [], [], []
         for e in batch:
             positives = np.flatnonzero(e.labels)
             answered = not slot or rng.random() >= args.no_answer_share
             chosen = [int(rng.choice(positives))] if answered else []
             wanted = 1 + args.negatives - len(chosen)
-            negatives = np.flatnonzero(~e.labels)[: 2 * wanted]  # the first stage's best wrong ones
+            depth = args.negative_depth or 2 * wanted  # the first stage's best wrong ones
+            negatives = np.flatnonzero(~e.labels)[:depth]
             chosen += [int(n) for n in rng.sample(list(negatives), min(wanted, len(negatives)))]
             chosen += [chosen[-1]] * (1 + args.negatives - len(chosen))  # pad short pools
             targets.append(int(answered) if slot else 0)
@@ -169,24 +222,37 @@ def train(
         loss.backward()
         optimiser.step()
         schedule.step()
-        pairs += len(texts)
-        running.append(loss.item())
-        if (step + 1) % args.log_every == 0 or step + 1 == steps:
-            losses.append(round(float(np.mean(running)), 4))
+        state["step"] += 1
+        state["pairs"] += len(texts)
+        state["running"].append(loss.item())
+        now = time.perf_counter()
+        state["seconds"] = done_before + now - chunk_started
+        if state["step"] % args.log_every == 0 or state["step"] == steps:
+            state["losses"].append(round(float(np.mean(state["running"])), 4))
             log.info(
                 "step %d/%d  loss %.4f  %.1f pairs/s",
-                step + 1,
+                state["step"],
                 steps,
-                losses[-1],
-                pairs / (time.perf_counter() - started),
+                state["losses"][-1],
+                state["pairs"] / state["seconds"],
             )
-            running = []
-    seconds = time.perf_counter() - started
+            state["running"] = []
+        out_of_time = args.max_minutes is not None and now - chunk_started >= args.max_minutes * 60
+        if (
+            checkpoint
+            and state["step"] < steps
+            and (out_of_time or now - last_kept >= args.checkpoint_minutes * 60)
+        ):
+            keep()
+            last_kept = now
+        if out_of_time and state["step"] < steps:
+            return None
+    losses = state["losses"]
     return model, {
         "questions": len(usable),
         "steps": steps,
-        "pairs": pairs,
-        "seconds": round(seconds, 1),
+        "pairs": state["pairs"],
+        "seconds": round(state["seconds"], 1),
         "loss_first": losses[0] if losses else None,
         "loss_last": losses[-1] if losses else None,
     }
@@ -346,8 +412,29 @@ def main() -> None:
     parser.add_argument("--head-lr", type=float, default=1e-3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--init", type=Path, help="start from this reranker folder's tensors (a warm start)")
+    parser.add_argument(
+        "--negative-depth",
+        type=int,
+        help="draw the wrong candidates from the first stage's best N wrong ones (default: twice as many "
+        "as are drawn, the ones a top-10 read sees; deeper when the served mix reads more)",
+    )
+    parser.add_argument(
+        "--checkpoint",
+        type=Path,
+        help=f"folder for the training state ({CHECKPOINT}), kept every few minutes",
+    )
+    parser.add_argument("--checkpoint-minutes", type=float, default=10.0)
+    parser.add_argument(
+        "--max-minutes",
+        type=float,
+        help=f"stop training after this long, checkpointed, exiting {UNFINISHED}: a chunk of a long run",
+    )
+    parser.add_argument("--resume", action="store_true", help="go on from --checkpoint's state")
     parser.add_argument("--log-every", type=int, default=50)
     args = parser.parse_args()
+    if (args.max_minutes is not None or args.resume) and args.checkpoint is None:
+        parser.error("--max-minutes and --resume need --checkpoint, the folder the state is kept in")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     torch.set_num_threads(args.threads)
     started = time.perf_counter()
@@ -377,7 +464,11 @@ def main() -> None:
         manifest = replace(Manifest.read(args.out), quantize=args.int8)
         manifest.write(args.out, training=report)
     else:
-        model, report = train(pools["train"], args)
+        trained = train(pools["train"], args)
+        if trained is None:
+            log.info("out of --max-minutes: run the same command with --resume to go on")
+            raise SystemExit(UNFINISHED)
+        model, report = trained
         manifest = save(model, args.out, args)
         report["total_seconds"] = round(time.perf_counter() - started, 1)
     chosen = choose(CrossEncoderReranker(args.out), pools["validation"], args.max_top)  # as served, from disk

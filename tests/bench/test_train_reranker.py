@@ -6,6 +6,8 @@ import subprocess
 import sys
 
 import numpy as np
+import torch
+from safetensors.torch import load_file
 
 from index.core.models import ArticleIn
 from index.core.settings import Settings
@@ -78,6 +80,36 @@ def test_train_reranker_builds_a_folder_the_engine_loads(tmp_path, model):
     engine.close()
     assert _train(["--reqa", str(data), *inputs, "--pools-only"]).returncode == 0
     assert len(list(cache.iterdir())) == 2
+
+
+def test_a_training_run_stopped_for_time_resumes_where_it_stopped(tmp_path, model):
+    """A chunk that runs out of --max-minutes checkpoints and exits 3; --resume ends the same run with
+    the same tensors as one never stopped."""
+    corpus = FIXTURES / "rerank"
+    data = tmp_path / "data"
+    engine = Engine(Settings(data_dir=data, rerank=False, _env_file=None), embedder=model)
+    engine.ingest_paths([corpus / "articles.jsonl"])
+    engine.close()
+    common = [
+        *("--reqa", str(data), "--reqa-questions", str(corpus / "questions.jsonl")),
+        *("--reqa-articles", str(corpus / "articles.jsonl"), "--validate-articles", "0"),
+        *("--cache", str(tmp_path / "pools"), "--epochs", "3", "--batch", "1", "--negatives", "1"),
+        *("--max-length", "32", "--negative-depth", "3"),
+    ]
+    whole = _train([*common, "--out", str(tmp_path / "whole")])
+    assert whole.returncode == 0, whole.stderr[-2000:]
+    state = tmp_path / "state"
+    stopped = _train(
+        [*common, "--out", str(tmp_path / "parts"), "--checkpoint", str(state), "--max-minutes", "0"]
+    )
+    assert stopped.returncode == 3, stopped.stderr[-2000:]
+    assert (state / "training.pt").exists() and not (tmp_path / "parts").exists()
+    resumed = _train([*common, "--out", str(tmp_path / "parts"), "--checkpoint", str(state), "--resume"])
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "resumed from" in resumed.stderr and "at step 1/" in resumed.stderr
+    one, other = (load_file(str(tmp_path / name / "delta.safetensors")) for name in ("whole", "parts"))
+    assert one.keys() == other.keys()
+    assert all(torch.allclose(one[k].float(), other[k].float(), atol=1e-3) for k in one)
 
 
 def _train(args: list[str]) -> subprocess.CompletedProcess:
