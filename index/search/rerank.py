@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 SHIPPED = Path(__file__).resolve().parents[2] / "models" / "reranker"
 MANIFEST = "reranker.json"
 WEIGHTS = "delta.safetensors"
+BATCH = 8  # pairs per forward pass, by length: see `CrossEncoderReranker.score`
 
 
 def pair_text(title: str, sentence: str, before: str = "") -> str:
@@ -148,23 +149,30 @@ class CrossEncoderReranker:
         self.name = str(folder)
         self.top, self.first_weight = self.manifest.top, self.manifest.first_weight
         self.before = self.manifest.before
+        self.batch = BATCH
         log.info("loaded reranker %s (int8: %s)", folder, self.manifest.quantize)
 
     def score(self, question: str, texts: Sequence[str]) -> np.ndarray:
+        """The model's logit for each text beside the question, read in batches of `batch` texts of
+        similar length (0: all in one), so a short pair is not padded to the longest one's length."""
         import torch
 
-        if not texts:
-            return np.zeros(0, np.float32)
-        batch = self.tokenizer(
-            [question] * len(texts),
-            list(texts),
-            truncation="longest_first",
-            max_length=self.manifest.max_length,
-            padding=True,
-            return_tensors="pt",
-        )
-        with torch.inference_mode():
-            return self.model(**batch).logits[:, 0].float().numpy()
+        scores = np.zeros(len(texts), np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        size = self.batch or len(texts) or 1
+        for start in range(0, len(order), size):
+            chunk = order[start : start + size]
+            encoded = self.tokenizer(
+                [question] * len(chunk),
+                [texts[i] for i in chunk],
+                truncation="longest_first",
+                max_length=self.manifest.max_length,
+                padding=True,
+                return_tensors="pt",
+            )
+            with torch.inference_mode():
+                scores[chunk] = self.model(**encoded).logits[:, 0].float().numpy()
+        return scores
 
 
 def create_reranker(enabled: bool, folder: str) -> Reranker | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 
 import numpy as np
@@ -112,6 +113,28 @@ def test_the_shipped_reranker_prefers_the_answer_to_the_leads_topic(reranker):
         ],
     )
     assert scores[1] > scores[0]
+
+
+def test_reading_in_batches_of_similar_length_scores_as_one_batch_does(reranker):
+    """Shorter pairs read apart from long ones are padded less; the scores, in the texts' order, are
+    those of one padded batch."""
+    texts = [
+        "Ferries: Sailings resume on Monday.",
+        "Ferries: The union said the strike would end after members voted to accept a 4% pay offer "
+        "from the operator, which had threatened to cancel the summer timetable.",
+        "Ferries: Crews walked out.",
+        "Ferries: Talks resumed at the port on Friday after ministers stepped in.",
+    ] * 3
+    one = _batched(reranker, 0).score("when do sailings resume", texts)
+    assert reranker.batch > 0
+    by_length = _batched(reranker, 3).score("when do sailings resume", texts)
+    assert np.allclose(one, by_length, atol=1e-4) and len(set(np.round(one, 3))) == 4
+
+
+def _batched(reranker: CrossEncoderReranker, batch: int) -> CrossEncoderReranker:
+    clone = copy.copy(reranker)
+    clone.batch = batch
+    return clone
 
 
 def test_without_the_reranker_the_answers_are_the_first_stages_order(engine):
