@@ -16,6 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = ROOT / "examples" / "news"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
+pytest_plugins = ["postgres"]  # pg_server, pg_url: a real PostgreSQL (tests/postgres.py)
+
 
 @pytest.fixture
 def hash_settings(tmp_path: Path) -> Settings:

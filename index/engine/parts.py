@@ -3,14 +3,13 @@ model, the reranker, the passage index and what reads it), behind the one lock t
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from index.core.errors import EngineError, OperatorError
 from index.core.settings import Settings
@@ -22,44 +21,82 @@ from index.search.rerank import Reranker
 from index.search.termstats import TermStats
 from index.storage import locks
 from index.storage.embed import BUNDLED_MODEL, Embedder
+from index.storage.interface import NewsStore, PassageVectors
 from index.storage.store import SCHEMA_VERSION, Store
 from index.storage.vectors import PassageIndex
+
+if TYPE_CHECKING:
+    from index.storage.postgres.store import PostgresStore
 
 log = logging.getLogger(__name__)
 
 _UNMADE = object()  # a part not made yet (the reranker, when off, is made as None)
 
 
-def open_store(settings: Settings) -> Store:
-    """The data dir's store, upgraded in place if it is of the version before; an `EngineError`
-    saying what to do when the data dir is unusable (a traceback otherwise) or of another version."""
-    data_dir, db_path = settings.data_dir, settings.db_path
-    where = "point --data-dir (or NEWSBOT_DATA_DIR) at a folder"
-    if data_dir.exists() and not data_dir.is_dir():
-        raise EngineError(f"the data dir {data_dir} is a file, not a folder: {where}")
-    try:
-        store = Store(db_path)
-    except OSError as exc:
-        raise EngineError(f"cannot use {data_dir} as the data dir ({exc.strerror or exc}): {where}") from exc
-    except sqlite3.DatabaseError as exc:
-        raise EngineError(f"{db_path} is not a newsbot database ({exc}): {where} of its own") from exc
+def open_store(settings: Settings) -> NewsStore:
+    """The store, upgraded in place if it is of the version before: PostgreSQL's when
+    ``database_url`` is set, else the data dir's SQLite file. An `EngineError` saying what to do when
+    it is unusable (a traceback otherwise) or of another version."""
+    store, where, kind = _open_postgres(settings) if settings.database_url else _open_sqlite(settings)
     if not store.readable:  # migrated on open (index/storage/schema.py) when readable
         version = store.get_setting("schema_version")
         store.close()
         raise EngineError(
-            f"{data_dir} was made by another version of newsbot (schema {version}; this one "
+            f"{where} was made by another version of newsbot (schema {version}; this one "
             f"reads {SCHEMA_VERSION} and upgrades 2 in place): run that version's newsbot on it, or "
-            "move it aside and ingest the articles again into a new data dir."
+            f"move it aside and ingest the articles again into a new {kind}."
         )
     return store
 
 
-def _saved_generation(manifest: Path) -> int | None:
-    """The generation the index files on disk were saved at (None if unreadable)."""
+_ELSEWHERE = "point --data-dir (or NEWSBOT_DATA_DIR) at a folder"
+
+
+def _unusable(data_dir: Path, exc: OSError) -> EngineError:
+    return EngineError(f"cannot use {data_dir} as the data dir ({exc.strerror or exc}): {_ELSEWHERE}")
+
+
+def _open_sqlite(settings: Settings) -> tuple[NewsStore, str, str]:
+    data_dir, db_path, where = settings.data_dir, settings.db_path, _ELSEWHERE
+    if data_dir.exists() and not data_dir.is_dir():
+        raise EngineError(f"the data dir {data_dir} is a file, not a folder: {where}")
     try:
-        return json.loads(manifest.read_text()).get("generation")
-    except (OSError, ValueError):
-        return None
+        return Store(db_path), str(data_dir), "data dir"
+    except OSError as exc:
+        raise _unusable(data_dir, exc) from exc
+    except sqlite3.DatabaseError as exc:
+        raise EngineError(f"{db_path} is not a newsbot database ({exc}): {where} of its own") from exc
+
+
+def _open_postgres(settings: Settings) -> tuple[NewsStore, str, str]:
+    """The tables in PostgreSQL; the passage index and the locks stay in the data dir. Imported here:
+    psycopg is the ``postgres`` extra, which a SQLite deployment need not install."""
+    url = settings.database_url or ""
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _unusable(settings.data_dir, exc) from exc
+    try:
+        from index.storage.postgres.store import PostgresStore
+        from index.storage.postgres.urls import masked
+    except ImportError as exc:
+        raise EngineError(
+            f"NEWSBOT_DATABASE_URL is set but the PostgreSQL client is missing ({exc}): "
+            'pip install -e ".[postgres]", or unset NEWSBOT_DATABASE_URL to use the data dir'
+        ) from exc
+    return PostgresStore(url), f"the database at {masked(url)}", "database"
+
+
+def open_passage_index(settings: Settings, store: NewsStore, model: str, dim: int) -> PassageVectors:
+    """The passage vectors beside the store `open_store` opened for the same ``settings``: a pgvector
+    table in its database, shared by every process, or FAISS files in the data dir. Not loaded yet."""
+    if settings.database_url:
+        from index.storage.postgres.vectors import PgVectorIndex
+
+        return PgVectorIndex(cast("PostgresStore", store).pool, model, dim)
+    return PassageIndex(
+        settings.faiss_path, model, dim, kind=settings.vector_index, threshold=settings.ann_threshold
+    )
 
 
 class Parts:
@@ -72,7 +109,7 @@ class Parts:
     def __init__(
         self,
         settings: Settings,
-        store: Store,
+        store: NewsStore,
         make_embedder: Callable[[], Embedder],
         make_reranker: Callable[[], Reranker | None],
     ) -> None:
@@ -121,8 +158,8 @@ class Parts:
         self._made["reranker"] = reranker
 
     @property
-    def index(self) -> PassageIndex:
-        return cast(PassageIndex, self._part("index"))
+    def index(self) -> PassageVectors:
+        return cast(PassageVectors, self._part("index"))
 
     @property
     def has_index(self) -> bool:
@@ -151,10 +188,11 @@ class Parts:
             self._made.pop("index", None)
             self._made.pop("finder", None)
 
-    def _load_index(self) -> PassageIndex:
-        """The passage index. Stale files are rebuilt from SQLite, and saved only by a thread holding the
-        writer lock: any other rebuilds in memory, or while a writer is busy opens the files it is
-        about to bring up to date (see `PassageIndex.load`)."""
+    def _load_index(self) -> PassageVectors:
+        """The passage index (`open_passage_index`). A stale one is rebuilt from the store's passages,
+        and saved only by a thread holding the writer lock: any other rebuilds FAISS in memory, or
+        while a writer is busy opens the files it is about to bring up to date (see `PassageIndex.load`;
+        pgvector's readers use the shared table as the writer left it)."""
         settings, store = self.settings, self.store
         stored = store.get_setting("model")
         if stored is not None and stored != self.model_name:
@@ -164,13 +202,7 @@ class Parts:
                 "set NEWSBOT_MODEL back, or run `newsbot reindex` to re-embed everything with the new model."
             )
         dim = int(store.get_setting("dim") or self.embedder.dim)
-        index = PassageIndex(
-            settings.faiss_path,
-            self.model_name,
-            dim,
-            kind=settings.vector_index,
-            threshold=settings.ann_threshold,
-        )
+        index = open_passage_index(settings, store, self.model_name, dim)
         writer = locks.holds_writer(settings.data_dir)
         index.load(
             store.count("passages"),
@@ -190,7 +222,7 @@ class Parts:
             bm25_candidates=self.settings.bm25_candidates,
         )
 
-    def index_to_write(self) -> PassageIndex:
+    def index_to_write(self) -> PassageVectors:
         """The index a writer changes (holding the writer lock): SQLite's generation's, and saved. One
         loaded without the lock may be another writer's files as they were, or a rebuild in memory: it
         is reloaded (rebuilt and saved, if the files are stale) or saved here; an empty one is left to
@@ -206,14 +238,15 @@ class Parts:
 
     def refresh(self) -> None:
         """Follow what another process (`newsbot ingest` beside `newsbot serve`) committed: once the
-        index files on disk are of SQLite's generation, they replace the index in memory. Cheap (two
-        small reads), and done at most every ``refresh_seconds``."""
+        writer has saved the index at the store's generation (FAISS's files; pgvector's table, whose
+        vectors every process already reads), it is loaded again. Cheap (two small reads), and done at
+        most every ``refresh_seconds``."""
         now = time.monotonic()
         if now < self._next_refresh or not self.has_index:
             return
         self._next_refresh = now + self.settings.refresh_seconds
         generation = self.store.generation()
-        if generation == self.index.generation or generation != _saved_generation(self.index.manifest_path):
+        if generation == self.index.generation or generation != self.index.saved_generation:
             return  # current, or the writer has committed but not yet saved its index: next time
         self.drop_index()
         log.info("passage index reloaded: generation %s from another process", generation)

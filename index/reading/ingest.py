@@ -555,9 +555,7 @@ def reembed(store: NewsStore, embedder: Embedder, progress: bool = False) -> int
             for row, vec in zip(rows, vectors, strict=False):
                 store.execute("UPDATE sentences SET vec = ? WHERE pk = ?", [to_blob(vec), row["pk"]])
             for article, vec in zip(chunk, vectors[len(rows) :], strict=True):
-                store.execute(
-                    "UPDATE articles SET title_vec = ? WHERE pk = ?", [to_blob(vec), article["pk"]]
-                )
+                store.execute("UPDATE articles SET title_vec = ? WHERE pk = ?", [to_blob(vec), article["pk"]])
             done += len(rows)
         store.set_setting("model", embedder.name)
         store.set_setting("dim", str(embedder.dim))

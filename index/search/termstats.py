@@ -1,9 +1,11 @@
 """Question-term statistics whose cost is bounded by the candidates, not the corpus.
 
-A term's sentence frequency comes from FTS5's vocabulary table (a seek, not a read of the whole
-posting list into Python); which candidate sentences hold a term is decided by FTS5's own porter
-tokenizer over just those sentences, in a private in-memory table, so stems always agree with the
-BM25 search's.
+A term's sentence frequency comes from the store's term statistics (`NewsStore.sentence_term_counts`:
+in SQLite FTS5's vocabulary table, a seek, not a read of the whole posting list into Python); which
+candidate sentences hold a term is decided by FTS5's own porter tokenizer over just those sentences, in a
+private in-memory table, so stems agree with SQLite's BM25 search. (PostgreSQL's index stems with
+Snowball's `english`, which differs from porter for about 7% of words: there, which candidate holds a
+word may differ from what the index matched, for those words.)
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import threading
 import numpy as np
 
 from index.core.settings import RetrievalSettings
-from index.storage.store import Store
+from index.storage.interface import NewsStore
 
 # Words whose stems (and stems whose counts) are remembered: a memory bound, not a behaviour, as a stem
 # depends on the word alone and a count on the store's generation, so forgetting one costs only time.
@@ -24,7 +26,7 @@ _UNSEEN = object()
 
 
 class TermStats:
-    def __init__(self, store: Store, settings: RetrievalSettings) -> None:
+    def __init__(self, store: NewsStore, settings: RetrievalSettings) -> None:
         self.store = store
         self.settings = settings  # common_share and postings_budget: which terms `searchable` keeps
         self._local = threading.local()  # one scratch database per thread: questions run in parallel
@@ -56,14 +58,9 @@ class TermStats:
         if seen != generation or len(counts) > STEM_CACHE:
             counts = {}
             self._counts = (generation, counts)
-        wanted = sorted({stem for stem in stems if stem and stem not in counts})
+        wanted = {stem: word for word, stem in zip(words, stems, strict=True) if stem and stem not in counts}
         if wanted:
-            rows = self.store.query(
-                f"SELECT term, doc FROM sentences_fts_vocab WHERE term IN ({','.join('?' * len(wanted))})",
-                wanted,
-            )
-            found = {r["term"]: r["doc"] for r in rows}
-            counts.update({stem: found.get(stem, 0) for stem in wanted})
+            counts.update(self.store.sentence_term_counts(wanted))
         return np.asarray([counts.get(stem, 0) if stem else 0 for stem in stems], dtype=float)
 
     def idf(self, words: list[str]) -> np.ndarray:

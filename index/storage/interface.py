@@ -8,9 +8,15 @@ name to value. Writes go inside `transaction`, and a thread inside one reads its
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from index.storage.store import Filters
+    from index.storage.vectors import RebuildSource
 
 
 class Cursor(Protocol):
@@ -85,3 +91,65 @@ class NewsStore(Protocol):
     def next_passage_pk(self) -> int: ...
 
     def insert_passages(self, rows: list[dict[str, Any]]) -> None: ...
+
+    # -- keyword search (BM25 over the stemmed words of sentences and articles) ----------------
+
+    def keyword_stories(self, words: Sequence[str], filters: Filters, limit: int) -> list[int]:
+        """The article pk of each of the ``limit`` sentences that best match any of ``words`` (BM25),
+        best first, of the articles ``filters`` lets through (an article once per sentence)."""
+        ...
+
+    def keyword_scores(self, words: Sequence[str], article_pks: Sequence[int]) -> dict[int, float]:
+        """Each of these articles' BM25 for any of ``words``, the title weighing twice the text (higher
+        is better); articles holding none of the words are left out."""
+        ...
+
+    def sentence_term_counts(self, terms: Mapping[str, str]) -> dict[str, int]:
+        """How many sentences hold each term, keyed as given: ``terms`` maps a porter stem (as SQLite's
+        index holds it) to a word it came from, for a backend whose index stems the word its own way."""
+        ...
+
+
+class PassageVectors(Protocol):
+    """The passage vectors the engine searches, keyed by passage pk, whose score is the cosine: FAISS
+    files in the data dir (`index.storage.vectors.PassageIndex`) or a pgvector table beside a
+    PostgreSQL store (`index.storage.postgres.vectors.PgVectorIndex`). The engine changes them only
+    after the store has committed the passages, and records the store's generation with `save`."""
+
+    generation: int | None  # the store's generation these vectors are known to follow (None: unknown)
+
+    @property
+    def count(self) -> int: ...
+
+    @property
+    def saved(self) -> bool:
+        """Whether what other processes load holds every change made here."""
+        ...
+
+    @property
+    def saved_generation(self) -> int | None:
+        """The generation the last `save` recorded where other processes load from (None if none)."""
+        ...
+
+    @property
+    def info(self) -> dict[str, object]: ...
+
+    def load(
+        self,
+        expected_count: int,
+        rebuild: RebuildSource,
+        generation: int | None = None,
+        *,
+        persist: bool = True,
+        behind_ok: bool = False,
+    ) -> None: ...
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None: ...
+
+    def remove(self, ids: Sequence[int] | np.ndarray) -> None: ...
+
+    def search(
+        self, query: np.ndarray, k: int, allowed: np.ndarray | None = None
+    ) -> list[tuple[int, float]]: ...
+
+    def save(self, generation: int | None = None) -> None: ...

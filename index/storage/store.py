@@ -10,7 +10,7 @@ import json
 import math
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,6 +100,12 @@ def published_day(alias: str = "a") -> str:
     column, as the index on this expression needs."""
     day = f"substr({alias + '.' if alias else ''}published, 1, 10)"
     return f"(CASE WHEN date({day}) = {day} THEN {day} END)"
+
+
+def fts_match(words: Sequence[str]) -> str | None:
+    """An FTS5 MATCH expression OR-ing these words, each quoted so none is syntax."""
+    quoted = [w.replace('"', "") for w in words]
+    return " OR ".join(f'"{w}"' for w in quoted if w) or None
 
 
 def to_blob(vector: np.ndarray) -> bytes:
@@ -279,15 +285,24 @@ class Store:
         sharing = [pk for pk in candidates if known[pk] >= needed]
         undecided = [pk for pk in candidates if known[pk] < needed <= known[pk] + len(unread)]
         if undecided:  # how many of the boilerplate sentences they print decides
-            rows = self.query(
-                "SELECT article_pk, count(DISTINCT norm) AS n FROM sentences "
-                "WHERE norm IN (SELECT value FROM json_each(?)) "
-                "AND article_pk IN (SELECT value FROM json_each(?)) GROUP BY article_pk",
-                [json.dumps(unread), json.dumps(undecided)],
-            )
-            sharing += [r["article_pk"] for r in rows if known[r["article_pk"]] + r["n"] >= needed]
-        if not sharing:
-            return []
+            held = self._norms_held(unread, undecided)
+            sharing += [pk for pk, n in held.items() if known[pk] + n >= needed]
+        return self._sharing(sharing, distinct, overlap, scope) if sharing else []
+
+    def _norms_held(self, norms: list[str], pks: list[int]) -> dict[int, int]:
+        """How many of ``norms`` each of the stories ``pks`` prints (`near_duplicates`' SQL, one of
+        three pieces a PostgreSQL store writes in its own)."""
+        rows = self.query(
+            "SELECT article_pk, count(DISTINCT norm) AS n FROM sentences "
+            "WHERE norm IN (SELECT value FROM json_each(?)) "
+            "AND article_pk IN (SELECT value FROM json_each(?)) GROUP BY article_pk",
+            [json.dumps(norms), json.dumps(pks)],
+        )
+        return {r["article_pk"]: r["n"] for r in rows}
+
+    def _sharing(self, pks: list[int], norms: list[str], overlap: float, scope: str | None) -> list[dict]:
+        """Of the stories ``pks`` (not copies, of exactly ``scope``), those sharing ``overlap`` of
+        ``norms`` and of their own sentences, with the counts, most shared first."""
         exact, params = scope_clause("a.scope", scope)
         return self.query(
             "SELECT s.article_pk AS pk, a.id, a.source, count(DISTINCT s.norm) AS shared, "
@@ -296,7 +311,7 @@ class Store:
             "WHERE a.pk IN (SELECT value FROM json_each(?)) AND s.norm IN (SELECT value FROM json_each(?)) "
             f"AND a.copy_of IS NULL AND {exact} "
             "GROUP BY s.article_pk HAVING shared >= ? AND shared >= ? * total ORDER BY shared DESC, pk",
-            [json.dumps(sharing), json.dumps(distinct), *params, overlap * len(distinct), overlap],
+            [json.dumps(pks), json.dumps(norms), *params, overlap * len(norms), overlap],
         )
 
     def _holders(self, norms: list[str]) -> dict[str, list[int]]:
@@ -340,6 +355,47 @@ class Store:
             [ref, ref, *params, ref],
         )
         return rows[0] if rows else None
+
+    # -- keyword search: FTS5 (porter stems) and its BM25 ----------------------------------------
+
+    def keyword_stories(self, words: Sequence[str], filters: Filters, limit: int) -> list[int]:
+        """See `NewsStore.keyword_stories`: FTS5's own rank, its BM25."""
+        match = fts_match(words)
+        if not match:
+            return []
+        where, params = filters.sql()
+        rows = self.query(
+            "SELECT s.article_pk FROM sentences_fts f JOIN sentences s ON s.pk = f.rowid "
+            f"JOIN articles a ON a.pk = s.article_pk WHERE sentences_fts MATCH ? AND {where} "
+            "ORDER BY f.rank LIMIT ?",
+            [match, *params, limit],
+        )
+        return [r["article_pk"] for r in rows]
+
+    def keyword_scores(self, words: Sequence[str], article_pks: Sequence[int]) -> dict[int, float]:
+        """See `NewsStore.keyword_scores`: FTS5's bm25 with the title column weighing 2, the text 1."""
+        match = fts_match(words)
+        if not match or not article_pks:
+            return {}
+        marks = ",".join("?" * len(article_pks))
+        rows = self.query(
+            f"SELECT rowid, -bm25(articles_fts, 2.0, 1.0) AS score FROM articles_fts "
+            f"WHERE articles_fts MATCH ? AND rowid IN ({marks})",
+            [match, *article_pks],
+        )
+        return {r["rowid"]: r["score"] for r in rows}
+
+    def sentence_term_counts(self, terms: Mapping[str, str]) -> dict[str, int]:
+        """See `NewsStore.sentence_term_counts`: a seek per stem in FTS5's vocabulary table."""
+        wanted = sorted(terms)
+        if not wanted:
+            return {}
+        rows = self.query(
+            f"SELECT term, doc FROM sentences_fts_vocab WHERE term IN ({','.join('?' * len(wanted))})",
+            wanted,
+        )
+        found = {r["term"]: r["doc"] for r in rows}
+        return {stem: found.get(stem, 0) for stem in wanted}
 
     # -- writes (call inside `transaction`) ----------------------------------------------------
 

@@ -212,6 +212,15 @@ class PassageIndex:
         return self._base_saved and not self._dirty and self._format == FORMAT
 
     @property
+    def saved_generation(self) -> int | None:
+        """The generation the manifest on disk records (None if unreadable): what another process's
+        `load` would open, read afresh so that a reader learns when the writer has saved."""
+        try:
+            return json.loads(self.manifest_path.read_text()).get("generation")
+        except (OSError, ValueError, AttributeError):
+            return None
+
+    @property
     def needs_merge(self) -> bool:
         """Whether the delta has grown enough to fold, or the index has outgrown exact search."""
         pending = self._delta.ntotal + len(self._removed)

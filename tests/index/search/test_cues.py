@@ -14,13 +14,13 @@ from index.search.cues import (
     answer_type,
     asks_amount,
     asks_current,
-    fts_match,
     has_answer_type,
     head_term,
     numbers,
     terms,
     topic,
 )
+from index.storage.store import fts_match
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,267 @@
+"""PostgreSQL (psycopg 3): the same `NewsStore` the SQLite `Store` is, for several processes on several
+machines sharing one database.
+
+The lock story, as SQLite's: a thread inside `transaction` has a connection of its own for the whole
+of it, so it reads its own uncommitted rows; every other read or write borrows a pooled connection in
+autocommit mode for one statement, and sees what was committed. Transactions are one at a time across
+every process, as SQLite's writes are: each outermost one takes a transaction-level advisory lock
+first, so a count-then-insert (a feed limit, the next article pk) holds whoever else writes. Nested,
+a transaction is a savepoint that commits with the outer one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+from index.core.errors import EngineError
+from index.storage import store as sqlite_store
+from index.storage.postgres import schema
+from index.storage.postgres.dialect import translate
+from index.storage.postgres.text_search import PostgresTextSearch
+from index.storage.postgres.urls import masked
+from index.storage.store import Store, _last_ingest_key, scope_clause
+
+log = logging.getLogger(__name__)
+
+# Connections a process keeps: enough for the bot's worker threads to read while one writes; the
+# pool opens them as they are needed, up to this many. Changes only speed and memory.
+POOL_SIZE = 16
+WRITE_LOCK = 0x6E657773_0002  # pg_advisory_xact_lock key: one writing transaction at a time
+CONNECT_SECONDS = 10
+_SET = "INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a write tells (`interface.Cursor`): the rows it changed, and the key an insert made."""
+
+    rowcount: int
+    lastrowid: int | None = None
+
+
+def _configure(conn: psycopg.Connection[Any]) -> None:
+    """Times without a zone are UTC, as SQLite reads them (julianday)."""
+    conn.execute("SET TIME ZONE 'UTC'")
+
+
+class PostgresStore(PostgresTextSearch):
+    """One PostgreSQL database, shared by threads and by processes; keyword search is the mixin's, on
+    the tsvector columns of migration 2."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        try:
+            with psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_SECONDS) as conn:
+                _configure(conn)
+                # A database this version cannot read is left untouched: the engine refuses it, saying why.
+                self.readable = schema.readable(conn)
+                applied = schema.migrate(conn)
+        except psycopg.OperationalError as exc:
+            raise EngineError(
+                f"cannot open the PostgreSQL database at {masked(url)} ({' '.join(str(exc).split())}): check "
+                "NEWSBOT_DATABASE_URL, that the server runs and that the user may connect"
+            ) from exc
+        self.pool: ConnectionPool[psycopg.Connection[dict[str, Any]]] = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=POOL_SIZE,
+            kwargs={"autocommit": True, "row_factory": dict_row, "connect_timeout": CONNECT_SECONDS},
+            configure=_configure,
+            open=True,
+            name="newsbot",
+        )
+        self._local = threading.local()
+        log.info(
+            "PostgreSQL store at %s%s", masked(url), f" (migrations {applied} applied)" if applied else ""
+        )
+
+    def close(self) -> None:
+        self.pool.close()
+
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection[dict[str, Any]]]:
+        """The thread's transaction's connection, or a pooled one for one statement."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            yield conn
+        else:
+            with self.pool.connection() as pooled:
+                yield pooled
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All-or-nothing writes: an ingest batch lands whole or not at all. Nested in another (a
+        savepoint), it commits only with the outer one."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            with conn.transaction():
+                yield
+            return
+        with self.pool.connection() as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", [WRITE_LOCK])
+            self._local.conn = conn
+            try:
+                yield
+            finally:
+                self._local.conn = None
+
+    # -- any table ----------------------------------------------------------------------------
+
+    def query(self, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
+        with self._connection() as conn:
+            return conn.execute(translate(sql).sql, list(params)).fetchall()
+
+    def execute(self, sql: str, params: Iterable[Any] = ()) -> Result:
+        """One statement; the rows it changed (``rowcount``) and, for an INSERT, the key of the row it
+        made (``lastrowid``, None when it made none)."""
+        statement = translate(sql, returning=True)
+        with self._connection() as conn:
+            cursor = conn.execute(statement.sql, list(params))
+            row = cursor.fetchone() if statement.key is not None else None
+            return Result(cursor.rowcount, row[statement.key] if row else None)
+
+    def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        rows = [list(row) for row in rows]
+        if rows:
+            with self._connection() as conn, conn.cursor() as cursor:
+                cursor.executemany(translate(sql).sql, rows)
+
+    def count(self, table: str) -> int:
+        if table not in schema.TABLES:
+            raise ValueError(f"no table {table!r}: one of {', '.join(schema.TABLES)}")
+        return int(self.query(f'SELECT count(*) AS n FROM "{table}"')[0]["n"])
+
+    # -- settings -----------------------------------------------------------------------------
+
+    # Portable SQL through `query`: the SQLite store's own code serves both.
+    get_setting = Store.get_setting
+    last_ingest = Store.last_ingest
+    generation = Store.generation
+
+    def set_setting(self, key: str, value: str) -> None:
+        self.execute(_SET, [key, value])
+
+    def set_last_ingest(self, scopes: Iterable[str | None], when: str) -> None:
+        """Note that articles were stored into each of ``scopes`` at ``when`` (an ISO time in UTC)."""
+        with self.transaction():
+            self.execute_many(_SET, [(_last_ingest_key(scope), when) for scope in scopes])
+
+    def bump_generation(self) -> int:
+        """The next generation, written in the caller's transaction (so it commits with the rows)."""
+        rows = self.query(
+            "INSERT INTO settings(key, value) VALUES ('generation', '1') ON CONFLICT(key) "
+            "DO UPDATE SET value = (coalesce(settings.value, '0')::bigint + 1)::text RETURNING value"
+        )
+        return int(rows[0]["value"])
+
+    # -- articles -----------------------------------------------------------------------------
+
+    find_existing = Store.find_existing
+    near_duplicates = Store.near_duplicates
+    sentence_norms = Store.sentence_norms
+    copies_of = Store.copies_of
+    article_in_scope = Store.article_in_scope
+
+    def _holders(self, norms: list[str]) -> dict[str, list[int]]:
+        """The stories printing each sentence, newest first: `HOLDERS_CHECKED` + 1 at most (see
+        `Store._holders`; read where `near_duplicates` reads it)."""
+        rows = self.query(
+            "SELECT q.norm, ARRAY(SELECT article_pk FROM sentences WHERE norm = q.norm "
+            "ORDER BY article_pk DESC LIMIT ?) AS held FROM unnest(?::text[]) AS q(norm)",
+            [sqlite_store.HOLDERS_CHECKED + 1, norms],
+        )
+        return {r["norm"]: r["held"] for r in rows}
+
+    def _norms_held(self, norms: list[str], pks: list[int]) -> dict[int, int]:
+        """How many of ``norms`` each of the stories ``pks`` prints."""
+        rows = self.query(
+            "SELECT article_pk, count(DISTINCT norm) AS n FROM sentences "
+            "WHERE norm = ANY(?::text[]) AND article_pk = ANY(?::bigint[]) GROUP BY article_pk",
+            [norms, pks],
+        )
+        return {r["article_pk"]: r["n"] for r in rows}
+
+    def _sharing(self, pks: list[int], norms: list[str], overlap: float, scope: str | None) -> list[dict]:
+        """Of the stories ``pks`` (not copies, of exactly ``scope``), those sharing ``overlap`` of
+        ``norms`` and of their own sentences, with the counts, most shared first."""
+        exact, params = scope_clause("a.scope", scope)
+        return self.query(
+            "SELECT * FROM (SELECT s.article_pk AS pk, a.id, a.source, count(DISTINCT s.norm) AS shared, "
+            "(SELECT count(DISTINCT t.norm) FROM sentences t WHERE t.article_pk = s.article_pk) AS total "
+            "FROM articles a JOIN sentences s ON s.article_pk = a.pk "
+            "WHERE a.pk = ANY(?::bigint[]) AND s.norm = ANY(?::text[]) "
+            f"AND a.copy_of IS NULL AND {exact} GROUP BY s.article_pk, a.id, a.source) found "
+            "WHERE shared >= ? AND shared >= ? * total ORDER BY shared DESC, pk",
+            [pks, norms, *params, overlap * len(norms), overlap],
+        )
+
+    def next_article_pk(self) -> int:
+        """The first pk past every article, for a writer numbering a batch as `next_passage_pk` does."""
+        return int(self.query("SELECT coalesce(max(pk), 0) + 1 AS pk FROM articles")[0]["pk"])
+
+    def insert_articles(self, rows: list[dict[str, Any]]) -> None:
+        """Rows carry their pk (from `next_article_pk`): one bulk insert."""
+        self._insert("articles", [{**row, "meta": _meta(row)} for row in rows])
+
+    def replace_article(self, pk: int, row: dict[str, Any]) -> list[int]:
+        """Give a stored article new text in place (its pk, so its wire copies, stay); drops its old
+        sentences and passages and returns the removed passage pks."""
+        with self.transaction():
+            removed = self._delete_parts(pk)
+            row = {**row, "meta": _meta(row)}
+            columns = ", ".join(f'"{c}" = ?' for c in row)
+            self.execute(f"UPDATE articles SET {columns} WHERE pk = ?", [*row.values(), pk])
+        return removed
+
+    def delete_articles(self, pks: Sequence[int]) -> list[int]:
+        """Delete articles with their sentences and passages; returns the removed passage pks. Copies
+        must come before the story they copy."""
+        removed: list[int] = []
+        with self.transaction():
+            for pk in pks:
+                removed += self._delete_parts(pk)
+                self.execute("DELETE FROM articles WHERE pk = ?", [pk])
+        return removed
+
+    def _delete_parts(self, article_pk: int) -> list[int]:
+        """Drop an article's passages and sentences; the passage pks."""
+        gone = self.query("DELETE FROM passages WHERE article_pk = ? RETURNING pk", [article_pk])
+        self.execute("DELETE FROM sentences WHERE article_pk = ?", [article_pk])
+        return sorted(r["pk"] for r in gone)
+
+    def insert_sentences(self, rows: list[dict[str, Any]]) -> None:
+        self._insert("sentences", rows)
+
+    def next_passage_pk(self) -> int:
+        """The first pk past every passage: the writer numbers a batch itself, so FAISS learns each pk."""
+        return int(self.query("SELECT coalesce(max(pk), 0) + 1 AS pk FROM passages")[0]["pk"])
+
+    def insert_passages(self, rows: list[dict[str, Any]]) -> None:
+        """Rows carry their pk (from `next_passage_pk`): one bulk insert, no per-row round trip."""
+        self._insert("passages", rows)
+
+    def _insert(self, table: str, rows: list[dict[str, Any]]) -> None:
+        """Rows of dicts into ``table``, grouped by the columns they name, as sqlite-utils' insert_all;
+        psycopg pipelines each group's rows."""
+        groups: dict[tuple[str, ...], list[list[Any]]] = {}
+        for row in rows:
+            groups.setdefault(tuple(row), []).append(list(row.values()))
+        for columns, values in groups.items():
+            names = ", ".join(f'"{c}"' for c in columns)
+            self.execute_many(
+                f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})", values
+            )
+
+
+def _meta(row: dict[str, Any]) -> str:
+    return json.dumps(row.get("meta") or {}, ensure_ascii=False)
