@@ -1,16 +1,28 @@
 """Fit the refusal rule (when to say "the news I have doesn't say") on the path `newsbot ask` runs.
 
-    python bench/fit_refusal.py "DATA_DIR=QUESTIONS.jsonl" [...] [--max-refused 0.08] [--folds 5]
+    python bench/fit_refusal.py "DATA_DIR=QUESTIONS.jsonl" [...] [--report DATA_DIR=QUESTIONS ...]
+                                [--max-refused 0.08] [--folds 5]
+
+The shipped rule is fit with (re-run it after shipping a new reranker, and paste what it prints into
+index/core/settings.py and .env.example):
+
+    python bench/fit_refusal.py "/tmp/bbc=../shared/eval/news-dev/questions.jsonl" \
+        "/tmp/bbc=bench/data/news-check-*.jsonl" \
+        --report "SAMPLE_DIR=bench/data/sample-questions.jsonl"
+
+(/tmp/bbc: every BBC article and the bundled sample ingested; SAMPLE_DIR: examples/news alone.)
 
 QUESTIONS may be a glob (quoted). The questions need answerable and unanswerable ones (`answers: []`);
 the news questions written for this project (bench/data/news-train-*.jsonl, news-check-*.jsonl) have
 both; the answerable ones the reranker trained on are left out (--trained-on), as their logits are
-in-sample. For each
-question the best quote's evidence is taken exactly as `newsbot ask` takes it, with the reranker on
-(its logit is then evidence) or off (NEWSBOT_RERANK=false). A logistic regression on that evidence,
-each weight held to its sign (`SIGNS`), gives the weights; the threshold refuses at most
---max-refused of the answerable questions. It reports the cross-validated refusal rates (rule fit
-on the other folds), then the rule fit on all, as settings to paste into index/core/settings.py.
+in-sample. For each question the best quote's evidence is taken exactly as `newsbot ask` takes it
+(`QuestionPath.refusal_evidence`), with the reranker on (its logit is then evidence) or off
+(NEWSBOT_RERANK=false). A logistic regression on that evidence, each weight held to its sign
+(`SIGNS`), gives the weights; the threshold refuses at most --max-refused of the answerable questions.
+It reports the refusal rates cross-validated by article (--folds folds; a rule fit on the other
+articles' questions judges each), then the rule fit on all, as settings to paste, and how that rule
+does on each --report set (questions never fit on: another corpus size, e.g. one article), counting
+the answerable questions whose first quote is right that it refuses.
 """
 
 from __future__ import annotations
@@ -18,6 +30,8 @@ from __future__ import annotations
 import argparse
 import glob
 import json
+import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,10 +41,10 @@ from scipy.special import expit
 from index.core.settings import Settings
 from index.engine import Engine
 from index.features.evaluate import contains_answer, load_questions
-from index.search.answer import REFUSAL_TERMS, refusal_evidence
+from index.search.answer import REFUSAL_TERMS
 
 ROOT = Path(__file__).resolve().parent.parent
-TERMS = ("rerank", "sent", "ctx_overlap", "story_overlap", "story_missing", "number_missing")
+TERMS = ("rerank", "rerank_gap", "sent", "ctx_share", "story_share", "first_rank", "number_missing")
 L2 = 0.01
 
 
@@ -43,20 +57,39 @@ def trained_ids(pattern: str) -> set[str]:
     return {q.id for q in split_news(news)[0] if q.id}
 
 
-def collect(engine: Engine, path: str, skip: set[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The best quote's evidence per question, whether it is answerable and whether the quote hits."""
+@dataclass
+class Collected:
+    """Per question: the best quote's evidence (one row per question, `REFUSAL_TERMS` columns),
+    whether it is answerable, whether its first quote is right, and its article (its fold)."""
+
+    X: np.ndarray
+    answerable: np.ndarray
+    hits: np.ndarray
+    articles: list[str]
+
+
+def collect(engine: Engine, path: str, skip: set[str]) -> Collected:
+    """The evidence the refusal rule weighs for each question of `path` (a glob), as `newsbot ask`
+    weighs it."""
     questions = [q for p in sorted(glob.glob(path)) for q in load_questions(Path(p)) if q.id not in skip]
-    rows, answerable, hits = [], [], []
+    rows, answerable, hits, articles = [], [], [], []
     for q, query in zip(questions, engine.queries([q.question for q in questions]), strict=True):
         ranking = engine.questions.rank(query, None, 1)
-        candidates, ranked = ranking.candidates, ranking.ranked
-        if not ranked:
+        evidence = engine.questions.refusal_evidence(ranking)
+        if evidence is None:
             continue
-        evidence = refusal_evidence(candidates, ranking.reranked.model, ranked[0].position)
         rows.append([evidence[t] for t in REFUSAL_TERMS])
         answerable.append(bool(q.answers))
-        hits.append(contains_answer(candidates.sentences[ranked[0].position]["text"], q.answers))
-    return np.asarray(rows), np.asarray(answerable), np.asarray(hits)
+        hits.append(
+            contains_answer(ranking.candidates.sentences[ranking.ranked[0].position]["text"], q.answers)
+        )
+        articles.append(q.article or q.id or q.question)  # an unanswerable question is a fold's alone
+    return Collected(np.asarray(rows), np.asarray(answerable), np.asarray(hits), articles)
+
+
+def folds_by_article(articles: list[str], folds: int) -> np.ndarray:
+    """Each question's fold, by its article: questions about one article never sit on both sides."""
+    return np.asarray([zlib.crc32(a.encode()) % folds for a in articles])
 
 
 # The direction each term may weigh in (evidence that an answer is missing only counts against it):
@@ -78,6 +111,9 @@ SIGNS = {
     "story_overlap": 1,
     "story_missing": -1,
     "number_missing": -1,
+    "ctx_share": 1,
+    "story_share": 1,
+    "first_rank": 1,
 }
 
 
@@ -114,6 +150,12 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("questions", nargs="+", help="DATA_DIR=QUESTIONS.jsonl (a glob, quoted)")
+    parser.add_argument(
+        "--report",
+        nargs="*",
+        default=[],
+        help="DATA_DIR=QUESTIONS.jsonl sets the rule is only judged on (another corpus size)",
+    )
     parser.add_argument("--max-refused", type=float, default=0.08)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument(
@@ -132,33 +174,48 @@ def main() -> None:
     args = parser.parse_args()
     skip = trained_ids(args.trained_on) if args.trained_on else set()
 
-    parts = []
-    for spec in args.questions:
+    terms = tuple(args.terms)
+    sets: dict[str, Collected] = {}
+    for spec in [*args.questions, *args.report]:
         data_dir, path = spec.split("=", 1)
         engine = Engine(Settings(data_dir=Path(data_dir)))
-        parts.append(collect(engine, path, skip))
-        terms = tuple(t for t in args.terms if engine.reranker is not None or not t.startswith("rerank"))
+        sets[spec] = collect(engine, path, skip)
+        if engine.reranker is None:
+            terms = tuple(t for t in terms if not t.startswith("rerank"))
         engine.close()
-    X, answerable, hits = (np.concatenate(p) for p in zip(*parts, strict=True))
-    X = X[:, [REFUSAL_TERMS.index(t) for t in terms]]
-    sizes = np.cumsum([0, *(len(p[0]) for p in parts)])
-    origin = [
-        (np.arange(len(X)) >= a) & (np.arange(len(X)) < b) for a, b in zip(sizes, sizes[1:], strict=False)
-    ]
+    columns = [REFUSAL_TERMS.index(t) for t in terms]
+    fitted = [sets[s] for s in args.questions]
+    X = np.concatenate([c.X for c in fitted])[:, columns]
+    answerable = np.concatenate([c.answerable for c in fitted])
+    hits = np.concatenate([c.hits for c in fitted])
+    origin = np.concatenate([np.full(len(c.X), i) for i, c in enumerate(fitted)])
     unanswerable = int((~answerable).sum())
     print(f"{len(X)} questions, {unanswerable} unanswerable; top quote hits {hits[answerable].mean():.3f}")
 
-    refused = np.zeros(len(X), bool)  # each question judged by the rule fit on the other folds
+    fold = folds_by_article([a for c in fitted for a in c.articles], args.folds)
+    refused = np.zeros(len(X), bool)  # each question judged by the rule fit on the other articles
     for i in range(args.folds):
-        test = np.arange(len(X)) % args.folds == i
+        test = fold == i
         weights, cut = fit(X[~test], answerable[~test], args.max_refused, terms)
         refused[test] = X[test] @ weights < cut
-    for name, rows in [("all", np.ones(len(X), bool)), *zip(args.questions, origin, strict=True)]:
+    for name, rows in [
+        ("all", np.ones(len(X), bool)),
+        *((s, origin == i) for i, s in enumerate(args.questions)),
+    ]:
         a, u = refused[rows & answerable].mean(), refused[rows & ~answerable].mean()
         print(f"cross-validated, {name}: refuses {a:.1%} of answerable, {u:.1%} of unanswerable")
     weights, cut = fit(X, answerable, args.max_refused, terms)
     refused_a, refused_u = rates(X, answerable, weights, cut)
     print(f"fit on all:      refuses {refused_a:.1%} of answerable, {refused_u:.1%} of unanswerable")
+    for spec in args.report:
+        c = sets[spec]
+        judged = c.X[:, columns] @ weights < cut
+        right = c.answerable & c.hits
+        print(
+            f"judged, {spec}: refuses {judged[c.answerable].mean():.1%} of answerable "
+            f"({int(judged[right].sum())} of {int(right.sum())} whose first quote is right), "
+            f"{judged[~c.answerable].mean():.1%} of unanswerable ({int((~c.answerable).sum())})"
+        )
     print("weights:", json.dumps({t: round(float(w), 4) for t, w in zip(terms, weights, strict=True)}))
     print(f"threshold: {cut:.4f}")
     sure = X @ weights - cut

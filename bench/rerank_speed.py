@@ -7,7 +7,8 @@ collected once; then every way of scoring (float32 with one padded batch, float3
 similar length, dynamic int8 per tensor and per channel) reads the best 10, 20 and 30 of each pool.
 Reported per way and depth: milliseconds per question (mean, p95), hit@1 of the served mix (the
 model's z-score plus the folder's first-stage weight), and how often the top pick differs from float32
-read in one batch at the same depth. Run it on a quiet machine: it is a timing.
+read in one batch at the same depth. Every way reads each question in turn, so a busy machine slows
+them alike; the absolute times are a quiet machine's only when it is run on one.
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ import statistics
 import time
 import warnings
 from contextlib import closing
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
-from train_reranker import _first_stage_engine, collect  # sibling script: bench/ is on sys.path
+from train_reranker import Example, _first_stage_engine, collect  # sibling script: bench/ is on sys.path
 
 from index.features.evaluate import load_questions
 from index.search.rerank import SHIPPED, CrossEncoderReranker, mix
@@ -41,6 +43,30 @@ def quantized(model: torch.nn.Module, per_channel: bool) -> torch.nn.Module:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return torch.ao.quantization.quantize_dynamic(copy.deepcopy(model), spec, dtype=torch.qint8)
+
+
+@dataclass
+class Run:
+    """One way of scoring at one depth: its times, top picks and hits over the questions."""
+
+    times: list[float] = field(default_factory=list)
+    picks: list[int] = field(default_factory=list)
+    hits: list[bool] = field(default_factory=list)
+
+    def add(self, seconds: float, scores: np.ndarray, pool: Example, first_weight: float) -> None:
+        self.times.append(seconds * 1000)
+        self.picks.append(int(np.argmax(scores)))
+        final = mix(scores, pool.first[: len(scores)], first_weight)
+        self.hits.append(bool(pool.labels[int(np.argmax(final))]))
+
+    def summary(self, reference: list[int]) -> dict[str, float]:
+        ordered = sorted(self.times)
+        return {
+            "mean_ms": round(statistics.fmean(ordered), 1),
+            "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))], 1),
+            "hit@1": round(float(np.mean(self.hits)), 4),
+            "top_pick_differs": round(float(np.mean(np.asarray(self.picks) != reference)), 4),
+        }
 
 
 def main() -> None:
@@ -69,30 +95,22 @@ def main() -> None:
     }
     for pool in pools[:5]:  # warm up
         reranker.score(pool.question, pool.texts(reranker.before))
-    report: dict[str, dict[str, dict[str, float]]] = {}
-    reference: dict[int, list[int]] = {}
-    for name, (model, batch) in ways.items():
-        reranker.model, reranker.batch = model, batch
-        report[name] = {}
+    runs = {(name, depth): Run() for name in ways for depth in DEPTHS}
+    for pool in pools:  # every way in turn on each question, so a busy machine slows them alike
         for depth in DEPTHS:
-            times, hits, picks = [], [], []
-            for pool in pools:
-                texts = pool.texts(reranker.before)[:depth]
+            texts = pool.texts(reranker.before)[:depth]
+            for name, (model, batch) in ways.items():
+                reranker.model, reranker.batch = model, batch
                 started = time.perf_counter()
                 scores = reranker.score(pool.question, texts)
-                times.append((time.perf_counter() - started) * 1000)
-                final = mix(scores, pool.first[: len(texts)], reranker.first_weight)
-                hits.append(bool(pool.labels[int(np.argmax(final))]))
-                picks.append(int(np.argmax(scores)))
-            reference.setdefault(depth, picks)
-            ordered = sorted(times)
-            report[name][str(depth)] = {
-                "mean_ms": round(statistics.fmean(times), 1),
-                "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))], 1),
-                "hit@1": round(float(np.mean(hits)), 4),
-                "top_pick_differs": round(float(np.mean(np.asarray(picks) != reference[depth])), 4),
-            }
-            print(name, depth, json.dumps(report[name][str(depth)]), flush=True)
+                runs[name, depth].add(time.perf_counter() - started, scores, pool, reranker.first_weight)
+    reference = {depth: runs[next(iter(ways)), depth].picks for depth in DEPTHS}
+    report = {
+        name: {str(depth): runs[name, depth].summary(reference[depth]) for depth in DEPTHS} for name in ways
+    }
+    for name, depths in report.items():
+        for depth, figures in depths.items():
+            print(f"{name:<36} {depth:>3}  {json.dumps(figures)}")
     if args.json:
         args.json.write_text(json.dumps({"questions": len(pools), "ways": report}, indent=2) + "\n")
 

@@ -129,6 +129,7 @@ class Limited(Protocol):
     limits: QuestionLimits
     settings: BotSettings
 
+
 class JobSlots:
     """The jobs each server runs at once, at most ``limit``: the bot writes one batch at a time for
     every server, so a server's extra jobs would only make all the others wait longer."""

@@ -7,16 +7,36 @@ CLI loads neither discord.py nor the engine to do it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from index import IngestReport, PollReport, Trend
+    from index import ArticleRef, IngestReport, PollReport, Trend
 
 
 def plural(count: int, noun: str, *, grouped: bool = False) -> str:
     """``count`` ``noun``(s); ``grouped`` writes thousands with commas (1,234), as the feeds list does."""
     number = f"{count:,}" if grouped else str(count)
     return f"{number} {noun}" + ("" if count == 1 else "s")
+
+
+def day(published: str | None) -> str:
+    """The day an article was published, as its citation shows it."""
+    return (published or "")[:10] or "undated"
+
+
+def newer_line(newer: Sequence[ArticleRef], title: str) -> str:
+    """Where an answer's story went next: its newest coverage, ``title`` as the front end shows it
+    (linked, escaped), and how many more there are."""
+    more = len(newer) - 1
+    return f"Newer coverage: {title}, {day(newer[0].published)}" + (f" and {more} more" if more else "")
+
+
+def differing_line(figures: Iterable[tuple[str, str, str | None]]) -> str:
+    """The figures an answer's sources disagree on: each (figure, outlet, published) as the front end
+    shows the figure and the outlet."""
+    stated = (f"{figure} ({source}, {day(published)})" for figure, source, published in figures)
+    return "Sources differ: " + " vs ".join(stated)
 
 
 def ingest_summary(report: IngestReport) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import discord
 
+from bot.reports import day
 from index import ArticleRef, Outlet
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
@@ -122,10 +123,6 @@ def link(title: str, url: str | None, limit: int = TITLE_LIMIT) -> str:
     for char, code in (" ", "%20"), ("(", "%28"), (")", "%29"), ("<", "%3C"), (">", "%3E"):
         url = url.replace(char, code)
     return f"[{shown}]({url})"
-
-
-def day(published: str | None) -> str:
-    return (published or "")[:10] or "undated"
 
 
 def source_name(article: ArticleRef) -> str:

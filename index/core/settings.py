@@ -51,10 +51,17 @@ class SectionView(Generic[Section]):
 
 
 class StoreSettings(BaseModel):
-    """Where the data lives, how soon a serving engine sees another process's writes, and how long
-    saved questions are kept."""
+    """Where the data lives (the data dir; its tables in PostgreSQL when ``database_url`` is set), how
+    soon a serving engine sees another process's writes, and how long saved questions are kept."""
 
     data_dir: Path = Field(default_factory=default_data_dir, description="SQLite store and FAISS index.")
+    # repr=False: the URL may hold a password, and settings are printed in tracebacks and logs.
+    database_url: str | None = Field(
+        None,
+        repr=False,
+        description="PostgreSQL (postgresql://user:password@host/db) for the tables instead of the data "
+        "dir's SQLite file; unset = SQLite.",
+    )
     refresh_seconds: float = Field(
         5.0, ge=0, description="How often a serving engine looks for another process's writes (ingests)."
     )
@@ -165,20 +172,22 @@ class RerankSettings(BaseModel):
 class RefusalSettings(BaseModel):
     """Refusal: a weighing of the best quote's evidence (features, and "rerank": the reranker's logit),
     fit by bench/fit_refusal.py on news-dev and the project's news questions the reranker did not train
-    on, refusing at most 8% of their answerable ones (docs/benchmarks.md)."""
+    on, refusing at most 8% of their answerable ones (docs/benchmarks.md). The reranked rule weighs
+    only evidence that means the same in one article as in a million (shares of the question's words,
+    not IDF; the reranker's gap and the stages' agreement within the question's own candidates)."""
 
     refusal_weights: dict[str, float] = Field(
         default_factory=lambda: {
-            "rerank": 0.1974,
-            "sent": 0.3366,
-            "ctx_overlap": 0.3713,
-            "story_overlap": 2.9344,
-            "story_missing": 0.0,
-            "number_missing": -0.6727,
+            "rerank": 0.1108,
+            "rerank_gap": 0.1952,
+            "sent": 0.9527,
+            "story_share": 4.0303,
+            "first_rank": 0.4041,
+            "number_missing": -1.2235,
         },
         description="Weights of the best quote's evidence in the confidence that it answers at all.",
     )
-    min_answer_score: float = Field(2.2340, description="Below this confidence the engine refuses to answer.")
+    min_answer_score: float = Field(3.4275, description="Below this confidence the engine refuses to answer.")
     # The same, for NEWSBOT_RERANK=false (no reranker logit to weigh).
     first_stage_refusal_weights: dict[str, float] = Field(
         default_factory=lambda: {
@@ -207,6 +216,16 @@ class AnswerSettings(BaseModel):
     # Over 1: names never make one story.
     story_names: float = Field(
         0.5, ge=0, description="Share of the rarer article's named terms (idf-weighted) the other names."
+    )
+    # A later report may never repeat its story's words ("ending the walkout"); its names still match.
+    story_follow_days: int = Field(
+        14,
+        ge=0,
+        description="Days after the best quote's article a current-state question looks for its "
+        "story's later reports by their shared names (0: never).",
+    )
+    story_follow_articles: int = Field(
+        5, ge=1, le=50, description="Most later reports one question brings in that way."
     )
     max_question_chars: int = Field(1000, ge=1)
 

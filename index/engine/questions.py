@@ -15,7 +15,8 @@ from index.core.models import ArticleRef
 from index.core.settings import Settings
 from index.engine.parts import Parts
 from index.news.annotations import annotate
-from index.news.recency import newest_day, prefer, time_cue
+from index.news.followups import LaterReports
+from index.news.recency import newest_day, newest_figure_first, prefer, time_cue
 from index.news.stories import Stories
 from index.search.answer import (
     REFUSAL_TERMS,
@@ -54,13 +55,15 @@ class SearchHit:
 @dataclass(frozen=True)
 class Ranking:
     """A question's stages up to the choice of quotes: its candidates (with their evidence), the
-    rerank, the quotes chosen best first, and the story relation the preference and the annotations
-    share."""
+    rerank, the quotes chosen best first, the story relation the preference and the annotations
+    share, and the best quote as ranked, before the preference chose which of its story's to show
+    first: its evidence vouches for the answer."""
 
     candidates: Candidates
     reranked: Reranked
     ranked: list[Ranked]
     stories: Stories
+    vouching: Ranked | None = None
 
     def article_pks(self) -> list[int]:
         """The chosen quotes' article pks, in order."""
@@ -74,7 +77,7 @@ def check_weights(settings: Settings) -> None:
     if unknown:
         raise EngineError(
             f"NEWSBOT_WEIGHTS / NEWSBOT_REFUSAL_WEIGHTS name unknown features: {', '.join(unknown)}; "
-            f"the features are {', '.join(FEATURES)} (and, for refusal, rerank)"
+            f"the features are {', '.join(FEATURES)} (and, for refusal, rerank, rerank_gap, first_rank)"
         )
 
 
@@ -127,29 +130,45 @@ class QuestionPath:
         if timings is not None:
             timings.update(candidates=found - started, rerank=time.perf_counter() - found)
         cue = time_cue(query, lambda: newest_day(self.parts.store, filters))
+        follows: dict[int, int] = {}
+        if cue is not None and cue.current:  # the story's later reports, in whatever words
+            with self.parts.lock:
+                finder, evidence = self.parts.finder, self.parts.evidence
+            later = LaterReports(self.parts.store, finder, evidence, self.parts.term_stats, self.settings)
+            candidates, reranked, follows = later.bring_in(query, filters, candidates, reranked)
         # the preference may reach past the best k, to the best of each article of the story
         ranked = rank_sentences(
             candidates, reranked.scores, k, self.settings.duplicate_similarity, each_article=cue is not None
         )
-        stories = Stories(candidates, self.parts.term_stats, self.settings)
+        stories = Stories(candidates, self.parts.term_stats, self.settings, follows)
+        vouching = ranked[0] if ranked else None
         if cue:
             ranked = prefer(cue, ranked, candidates, stories, k)
-        return Ranking(candidates, reranked, ranked, stories)
+        else:
+            ranked = newest_figure_first(query, ranked, candidates, stories)
+        return Ranking(candidates, reranked, ranked, stories, vouching)
 
     def answer(self, query: Query, ranking: Ranking, timings: dict[str, float]) -> AskResult:
-        """Stage 4: the chosen quotes as answers, vouched for only when the best one's own evidence
-        weighs enough (refused otherwise), with what they say beyond the quotes."""
+        """Stage 4: the chosen quotes as answers, vouched for only when the best quote's own evidence
+        (as ranked: `Ranking.vouching`) weighs enough (refused otherwise), with what they say beyond
+        the quotes."""
         weights, threshold = self.refusal_rule
         candidates, ranked = ranking.candidates, ranking.ranked
         answers = [_attributed(build_answer(candidates, r), candidates, r.position) for r in ranked]
-        sure = (
-            confidence(refusal_evidence(candidates, ranking.reranked.model, ranked[0].position), weights)
-            if ranked
-            else 0.0
-        )
+        evidence = self.refusal_evidence(ranking)
+        sure = confidence(evidence, weights) if evidence else 0.0
         result = AskResult(query.text, bool(answers) and sure >= threshold, answers, sure, timings=timings)
         annotate(result, query, ranking.article_pks(), candidates, ranking.stories, self.parts.store)
         return result
+
+    def refusal_evidence(self, ranking: Ranking) -> dict[str, float] | None:
+        """What the refusal rule weighs: the evidence of the best quote as ranked (`Ranking.vouching`),
+        with whether the first stage agrees; None without a quote. bench/fit_refusal.py fits on it."""
+        vouching = ranking.vouching or (ranking.ranked[0] if ranking.ranked else None)
+        if vouching is None:
+            return None
+        first = weigh(ranking.candidates, self.settings.weights)
+        return refusal_evidence(ranking.candidates, first, ranking.reranked.model, vouching.position)
 
     @property
     def refusal_rule(self) -> tuple[dict[str, float], float]:

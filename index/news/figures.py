@@ -66,21 +66,30 @@ def differing(
 ) -> list[Differing]:
     """The distinct figures the top answers from different articles of the first one's story state
     for the quantity asked, one per value; empty unless there are at least two."""
+    stating = stated_figures(query, [answer.sentence for answer in answers], pks, same_story)
+    return [Differing(stated.text, position, answers[position].article) for position, stated in stating]
+
+
+def stated_figures(
+    query: Query, sentences: Sequence[str], pks: Sequence[int], same_story: Callable[[int, int], bool]
+) -> list[tuple[int, _Stated]]:
+    """What `differing` finds, as the position of each top sentence stating a distinct figure (the
+    first to state it) with that figure: the sentences are the answers', ``pks`` their articles."""
     head = None if query.amount else query.counted
     if not query.amount and head is None:
         return []
     asked = query.numbers
     first: tuple[_Stated, int] | None = None
-    found: dict[float, Differing] = {}
-    for position, (answer, pk) in enumerate(zip(answers[:TOP_ANSWERS], pks, strict=False)):
-        stated = _figure(answer.sentence, head, asked)
+    found: dict[float, tuple[int, _Stated]] = {}
+    for position, (sentence, pk) in enumerate(zip(sentences[:TOP_ANSWERS], pks, strict=False)):
+        stated = _figure(sentence, head, asked)
         if stated is None:
             continue
         if first is None:
             first = stated, pk
         elif pk == first[1] or not same_story(first[1], pk) or not stated.measures_as(first[0]):
             continue
-        found.setdefault(stated.value, Differing(stated.text, position, answer.article))
+        found.setdefault(stated.value, (position, stated))
     return list(found.values()) if len(found) > 1 else []
 
 

@@ -3,8 +3,10 @@ names a period, when an article was published, and the preference that follows f
 
 News is about time: "what's the latest on the ferry strike?" wants the newest coverage of the story,
 "what did the council vote for in 2023?" that year's. A question without such a cue gets no
-`TimeCue`, and its quotes stay exactly as ranked; with one, the preference only re-orders quotes of the
-best quote's own story, and only where the story's articles carry dates.
+`TimeCue`, and its quotes stay as ranked but for one thing: when its top quotes from one story state
+different figures for what it asks ("how many died?": 12, then 15), the newest report's goes first.
+With a cue, the preference only re-orders quotes of the best quote's own story, and only where the
+story's articles carry dates.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from index.core.dates import MONTHS, day_of, is_later, month_end, published_at
+from index.news.figures import stated_figures
 from index.news.stories import Stories
 from index.search.answer import Ranked
 from index.search.candidates import Candidates
@@ -142,6 +145,22 @@ def prefer(
         chosen = _newest_first(ranked, candidates, stories)
     rest = [r for r in ranked if r not in chosen]
     return [*chosen, *rest][:k]
+
+
+def newest_figure_first(
+    query: Query, ranked: Sequence[Ranked], candidates: Candidates, stories: Stories
+) -> list[Ranked]:
+    """``ranked`` with the newest report's quote first when the top quotes from one story state
+    different figures for what the question asks (`figures.stated_figures`): a toll that rose is
+    quoted as it stands now, the older figure still shown beside it. As ranked when none of those
+    reports is newer than all the others."""
+    texts = [candidates.sentences[r.position]["text"] for r in ranked]
+    stating = [
+        p for p, _ in stated_figures(query, texts, [_article(candidates, r) for r in ranked], stories.same)
+    ]
+    days = {p: _when(candidates, ranked[p]) for p in stating}
+    newest = next((p for p in stating if all(p == q or is_later(days[p], days[q]) for q in stating)), 0)
+    return [ranked[newest], *ranked[:newest], *ranked[newest + 1 :]] if newest else list(ranked)
 
 
 def _of_period(

@@ -71,20 +71,28 @@ class AskResult:
         }
 
 
-# What refusal may weigh: the best quote's evidence features, the reranker's logit for it, and how far
-# that logit stands above the best other sentence the reranker read ("rerank_gap": a clear winner).
-REFUSAL_TERMS = (*FEATURES, "rerank", "rerank_gap")
+# What refusal may weigh: the best quote's evidence features, the reranker's logit for it, how far that
+# logit stands above the best other sentence the reranker read ("rerank_gap": a clear winner), and
+# whether the two stages agree ("first_rank": 1 / (1 + the quote's place in the first ranking's
+# quotable sentences)). The gap and the agreement are relative to the question's own candidates, so
+# they mean the same in one article as in a million (corpus statistics such as IDF do not).
+REFUSAL_TERMS = (*FEATURES, "rerank", "rerank_gap", "first_rank")
 
 
-def refusal_evidence(candidates: Candidates, model: np.ndarray, position: int) -> dict[str, float]:
-    """The best quote's evidence for the confidence that it answers at all. `model` holds the
-    reranker's logits (NaN where it did not read, or when it is off: then both weigh 0)."""
+def refusal_evidence(
+    candidates: Candidates, first: np.ndarray, model: np.ndarray, position: int
+) -> dict[str, float]:
+    """The best quote's evidence for the confidence that it answers at all. `first` holds the first
+    ranking's scores, `model` the reranker's logits (NaN where it did not read, or when it is off:
+    then both rerank terms weigh 0)."""
     row = dict(zip(FEATURES, candidates.features[position].tolist(), strict=True))
     others = ~np.isnan(model)
     scored = bool(others[position])
     others[position] = False
     row["rerank"] = float(model[position]) if scored else 0.0
     row["rerank_gap"] = row["rerank"] - float(model[others].max()) if scored and others.any() else 0.0
+    above = candidates.quotable & (first > first[position])
+    row["first_rank"] = 1.0 / (1.0 + int(above.sum()))
     return row
 
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from index.core.models import Outlet
-from index.search.cues import fts_match
 from index.search.query import Query
 from index.search.termstats import TermStats
-from index.storage.store import Filters, Store, from_blobs
+from index.storage.interface import NewsStore
+from index.storage.store import Filters, from_blobs
 from index.storage.vectors import PassageIndex
 
 # How far past `dense_candidates` a filtered search widens before it lists the filter's passages.
@@ -70,7 +70,7 @@ def is_quotable(text: str, start: int, end: int) -> bool:
 class CandidateFinder:
     def __init__(
         self,
-        store: Store,
+        store: NewsStore,
         index: PassageIndex,
         terms: TermStats,
         *,
@@ -85,9 +85,12 @@ class CandidateFinder:
 
     def find(self, query: Query, filters: Filters, limit: int) -> Candidates:
         """Every sentence of the best `limit` stories, in story order."""
-        match = fts_match(self.terms.searchable(list(query.terms)))
-        stories = self._stories(query.vec, match, filters)[:limit]
-        dim = query.vec.size
+        words = self.terms.searchable(list(query.terms))
+        return self.read(self._stories(query.vec, words, filters)[:limit], query.vec.size)
+
+    def read(self, stories: list[int], dim: int) -> Candidates:
+        """Every sentence of these stories (article pks), with their articles: what `find` found, or
+        the later reports of a running story (`index.news.followups`)."""
         if not stories:
             return Candidates.empty(dim)
         marks = ",".join("?" * len(stories))
@@ -104,8 +107,8 @@ class CandidateFinder:
         ):
             articles[row["copy_of"]].setdefault("copies", []).append(Outlet(row["source"], row["url"]))
         sentences = self.store.query(
-            f"SELECT pk, article_pk, idx, start, end, text, vec FROM sentences WHERE article_pk IN ({marks}) "
-            "ORDER BY article_pk, idx",
+            'SELECT pk, article_pk, idx, start, "end", text, vec FROM sentences '
+            f"WHERE article_pk IN ({marks}) ORDER BY article_pk, idx",
             stories,
         )
         vectors = from_blobs([s.pop("vec") for s in sentences], dim)
@@ -115,19 +118,11 @@ class CandidateFinder:
         )
         return Candidates(sentences, articles, vectors, titles, quotable)
 
-    def _stories(self, q_vec: np.ndarray, match: str | None, filters: Filters) -> list[int]:
+    def _stories(self, q_vec: np.ndarray, words: list[str], filters: Filters) -> list[int]:
         """Article pks worth reading whole, best first: fused ranks of dense passages and BM25."""
         fused: dict[int, float] = {}
         _fuse(fused, self._dense_stories(q_vec, filters))
-        if match:
-            where, params = filters.sql()
-            rows = self.store.query(
-                "SELECT s.article_pk FROM sentences_fts f JOIN sentences s ON s.pk = f.rowid "
-                f"JOIN articles a ON a.pk = s.article_pk WHERE sentences_fts MATCH ? AND {where} "
-                "ORDER BY f.rank LIMIT ?",
-                [match, *params, self.bm25_candidates],
-            )
-            _fuse(fused, [r["article_pk"] for r in rows])
+        _fuse(fused, self.store.keyword_stories(words, filters, self.bm25_candidates))
         return sorted(fused, key=fused.__getitem__, reverse=True)
 
     def _dense_stories(self, q_vec: np.ndarray, filters: Filters) -> list[int]:

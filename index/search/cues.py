@@ -41,11 +41,12 @@ ASKING = re.compile(
 )
 HEAD = re.compile(r"^\s*(?:what|which|how many|how much)\s+([^\W\d_][^\W_]*)", re.I)
 
-# Asking for the state of things now: "the latest", "still", "so far"; or whether it is over (see
-# `asks_current`).
+# Asking for the state of things now: "the latest", "still", "so far", "what happened next"; or whether
+# it is over (see `asks_current`).
 _NOW = re.compile(
     r"\b(?:latest|newest|most recent|recent(?:ly)?|now|currently|still|so far|to date|yet|at the moment|"
-    r"at present|this week|today|tonight|yesterday|any (?:news|updates?)|updates? on)\b",
+    r"at present|this week|today|tonight|yesterday|any (?:news|updates?)|updates? on|"
+    r"happened (?:next|since|after that|afterwards)|since then)\b",
     re.I,
 )
 _STATE_VERB = re.compile(r"\b(?:is|are|was|has|have)\b", re.I)
@@ -57,7 +58,7 @@ _NON_WORDS = re.compile(r"\W*")
 CURRENT_WORDS = frozenset(
     {"latest", "newest", "recent", "recently", "currently", "date", "moment", "present", "week", "today",
      "tonight", "yesterday", "news", "update", "updates", "ended", "finished", "settled", "resolved",
-     "happening"}
+     "happening", "happened"}
 )  # fmt: skip
 
 HONORIFICS = frozenset({"mr", "mrs", "ms", "dr", "sir", "lord", "lady"})
@@ -101,12 +102,6 @@ def asks_current(question: str) -> bool:
     line = text[text.rfind("\n") + 1 :]  # the verb and the word are on one line
     ended = _ENDED.search(line)
     return ended is not None and _STATE_VERB.search(line, 0, ended.start()) is not None
-
-
-def fts_match(words: list[str]) -> str | None:
-    """An FTS5 MATCH expression OR-ing these words, each quoted so none is syntax."""
-    quoted = [w.replace('"', "") for w in words]
-    return " OR ".join(f'"{w}"' for w in quoted if w) or None
 
 
 def answer_type(question: str) -> str | None:

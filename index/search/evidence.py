@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 
 from index.search.candidates import Candidates
-from index.search.cues import AMOUNT, fts_match, has_answer_type, numbers
+from index.search.cues import AMOUNT, has_answer_type, numbers
 from index.search.query import Query
 from index.search.termstats import TermStats
-from index.storage.store import Store
+from index.storage.interface import NewsStore
 
 FEATURES = (
     "sent",
@@ -28,6 +28,8 @@ FEATURES = (
     "story_overlap",
     "story_missing",
     "number_missing",
+    "ctx_share",
+    "story_share",
 )
 
 
@@ -41,7 +43,7 @@ class Evidence:
     """Computes the feature rows; term statistics and story BM25 come from the store, at a cost
     bounded by the candidates (see `TermStats`)."""
 
-    def __init__(self, store: Store, terms: TermStats, *, context_title_weight: float) -> None:
+    def __init__(self, store: NewsStore, terms: TermStats, *, context_title_weight: float) -> None:
         self.store = store
         self.terms = terms
         self.context_title_weight = context_title_weight
@@ -54,19 +56,8 @@ class Evidence:
         words = list(query.content_terms)
         presence = self.terms.presence(words, [s["text"] for s in sentences])
         idf = self.terms.idf(words) if words else np.zeros(0)
-        story_bm25 = self._story_bm25(fts_match(self.terms.searchable(words)), list(candidates.articles))
+        story_bm25 = self.store.keyword_scores(self.terms.searchable(words), list(candidates.articles))
         return self._features(query, candidates, story_bm25, words, presence, idf)
-
-    def _story_bm25(self, match: str | None, pks: list[int]) -> dict[int, float]:
-        if not match or not pks:
-            return {}
-        marks = ",".join("?" * len(pks))
-        rows = self.store.query(
-            f"SELECT rowid, -bm25(articles_fts, 2.0, 1.0) AS score FROM articles_fts "
-            f"WHERE articles_fts MATCH ? AND rowid IN ({marks})",
-            [match, *pks],
-        )
-        return {r["rowid"]: r["score"] for r in rows}
 
     def _features(
         self,
@@ -120,6 +111,10 @@ class Evidence:
             "story_overlap": story_presence @ weight,
             "story_missing": (~story_presence * idf).max(axis=1, initial=0.0),
             "number_missing": _number_missing(query.numbers, texts, same_prev, same_next),
+            # The same coverage with every term alike: IDF moves with the corpus (in one article every
+            # word it lacks is "rare"), a share does not; refusal weighs these (search/answer.py).
+            "ctx_share": near.mean(axis=1) if words else np.zeros(len(sentences)),
+            "story_share": story_presence.mean(axis=1) if words else np.zeros(len(sentences)),
         }
         return np.stack([columns[name] for name in FEATURES], axis=1).astype(np.float32)
 

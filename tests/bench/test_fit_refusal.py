@@ -22,3 +22,14 @@ def test_trained_ids_are_the_questions_train_reranker_trains_on(tmp_path, monkey
     kept_back = {f"{part}{i}" for part, article in held for i in (article, article + 6)}
     answerable = {f"{part}{i}" for part in "ab" for i in range(12)}
     assert skip == answerable - kept_back  # and no unanswerable one: those are never trained on
+
+
+def test_folds_keep_each_article_s_questions_together(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    import fit_refusal
+
+    articles = [f"sport/{i % 7:03d}" for i in range(40)] + [f"none-{i}" for i in range(10)]
+    fold = fit_refusal.folds_by_article(articles, 5)
+    for article in set(articles):
+        assert len({int(f) for a, f in zip(articles, fold, strict=True) if a == article}) == 1
+    assert len(set(fold.tolist())) > 1  # and the articles spread over folds

@@ -201,4 +201,3 @@ def hold_ingest(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> HeldIngest:
 
     monkeypatch.setattr(engine, "ingest", held_ingest)
     return held
-

@@ -319,4 +319,3 @@ async def test_forget_keeps_the_original_response_an_interaction_kept_may_still_
         fake.forget(older_than=0.1)  # the message is old, but its token still lets the bot edit it
         assert echo.id in fake.interactions
         assert fake.get_message(echo.original_id)["content"] == "long job"
-

@@ -7,6 +7,8 @@ from dataclasses import replace
 
 import discord
 
+from bot.reports import differing_line as sources_differ
+from bot.reports import newer_line
 from bot.text import (
     DESCRIPTION_LIMIT,
     NAME_LIMIT,
@@ -83,19 +85,20 @@ def _carried(answer: Answer, linked: bool) -> str:
 def _newer(answer: Answer, linked: bool) -> str:
     if not answer.newer:
         return ""
-    newest, more = answer.newer[0], len(answer.newer) - 1
-    title = link(newest.title, newest.url if linked else None, NAME_LIMIT)
-    return f"Newer coverage: {title}, {day(newest.published)}" + (f" and {more} more" if more else "")
+    newest = answer.newer[0]
+    return newer_line(answer.newer, link(newest.title, newest.url if linked else None, NAME_LIMIT))
 
 
 def differing_line(differing: list[Differing]) -> str:
     """The figures the top answers disagree on, each with the outlet and day that state it."""
-    figures = (
-        f"**{trim(escape(one_line(d.figure)), FIGURE_LIMIT)}** "
-        f"({trim(escape(one_line(source_name(d.article))), NAME_LIMIT)}, {day(d.article.published)})"
+    return sources_differ(
+        (
+            f"**{trim(escape(one_line(d.figure)), FIGURE_LIMIT)}**",
+            trim(escape(one_line(source_name(d.article))), NAME_LIMIT),
+            d.article.published,
+        )
         for d in differing
     )
-    return "Sources differ: " + " vs ".join(figures)
 
 
 def _blocks(answers: list[Answer], text: str, room: int) -> list[str]:

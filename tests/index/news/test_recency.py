@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from index.core.settings import AnswerSettings
-from index.news.recency import Period, TimeCue, day_of, is_later, newer, prefer, time_cue
+from index.news.recency import Period, TimeCue, day_of, is_later, newer, newest_figure_first, prefer, time_cue
 from index.news.stories import Stories
 from index.search.answer import Ranked
 from index.search.candidates import Candidates
@@ -36,6 +36,7 @@ def cue(question: str) -> TimeCue | None:
         "who is in charge now?",
         "any news on the Skarra ferry?",
         "what did the union say this week?",
+        "what happened next in the ferry strike?",
     ],
 )
 def test_questions_about_the_current_state(question: str) -> None:
@@ -191,3 +192,28 @@ def test_stories_join_one_subject_with_the_same_names_only() -> None:
     stories = Stories(found, EvenRarity(), STORY)  # type: ignore[arg-type]
     assert stories.of(1) == [1, 2]
     assert newer(1, found, stories) == [2]
+
+
+def fire(first: str | None, then: str | None) -> Candidates:
+    """A toll of 12 (published ``first``), then 15 (``then``), and another story's figure last."""
+    return candidates(
+        (first, "Twelve workers died in the Holloway Mill fire.", STRIKE),
+        (then, "The Holloway Mill toll has risen to 15 workers.", STRIKE),
+        ("2024-10-05", "Forty workers at Dunmore Library went home.", OTHER),
+    )
+
+
+def test_a_figure_that_moved_is_quoted_from_the_storys_newest_report_first() -> None:
+    question = Query.read("how many workers died in the mill fire?")
+    ranked = RANKED[:3]
+    found = fire("2024-10-03", "2024-10-04")
+    stories = Stories(found, EvenRarity(), STORY)  # type: ignore[arg-type]
+    assert order(newest_figure_first(question, ranked, found, stories)) == [1, 0, 2]
+    older_last = fire("2024-10-04", "2024-10-03")  # the first quote is the newest report's already
+    assert (
+        newest_figure_first(question, ranked, older_last, Stories(older_last, EvenRarity(), STORY)) == ranked
+    )  # type: ignore[arg-type]
+    for unknown in (fire(None, None), fire("2024-10-03", "2024-10-03")):  # no report newer than the other
+        assert newest_figure_first(question, ranked, unknown, Stories(unknown, EvenRarity(), STORY)) == ranked  # type: ignore[arg-type]
+    asks_none = Query.read("where did the fire start?")
+    assert newest_figure_first(asks_none, ranked, found, stories) == ranked

@@ -77,3 +77,14 @@ def test_a_shared_common_name_does_not_make_one_story() -> None:
     assert not Stories(found, Rarity(), stricter).same(1, 2)  # type: ignore[arg-type]  # half is too few now
     rare = Rarity(northway=3.0, skarra=3.0, ferries=0.1)
     assert not Stories(found, rare, STORY).same(1, 2)  # type: ignore[arg-type]  # "ferries" is in most articles
+
+
+def test_a_later_report_brought_in_by_its_names_is_of_the_story_it_follows() -> None:
+    found = candidates(
+        [("Crews at Northway Ferries voted to strike.", STRIKE)],
+        [("Talks at Northway Ferries failed.", LEANING)],
+        [("Sailings to Brae restart on Friday.", OTHER)],  # other words, other direction: no story alone
+    )
+    assert not Stories(found, Rarity(), STORY).same(2, 3)  # type: ignore[arg-type]
+    following = Stories(found, Rarity(), STORY, follows={3: 1})  # type: ignore[arg-type]
+    assert following.same(3, 1) and following.same(2, 3) and following.of(2) == [2, 1, 3]

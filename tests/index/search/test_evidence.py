@@ -60,3 +60,17 @@ def test_weigh_sums_each_rows_weighted_features(described, hash_engine: Engine) 
     lead = FEATURES.index("lead")
     assert weigh(candidates, {"lead": 2.0}).tolist() == (2 * candidates.features[:, lead]).tolist()
     assert not weigh(candidates, {}).any()
+
+
+def test_shares_count_every_question_word_alike_whatever_the_corpus(described) -> None:
+    """ctx_share / story_share: the share of the question's words the sentence (with its neighbours)
+    and its story hold, every word alike. In a one-article corpus a word no sentence holds is the
+    rarest of all by IDF, and weighed the IDF way one such word sinks the coverage (issue 32)."""
+    describe = described
+    features, texts = describe("how much did the refit of the harbour cost")  # refit, harbour, cost, did
+    row = texts.index("It cost £4m to refit the harbour.")
+    assert features["ctx_share"][row] == pytest.approx(3 / 4)  # "did" is in no sentence
+    assert features["story_share"][row] == pytest.approx(3 / 4)
+    assert features["ctx_overlap"][row] < 0.65  # the IDF way, the one unheld word weighs most
+    first = texts.index("The ferry company ordered new boats.")
+    assert features["ctx_share"][first] == 0.0  # its neighbour says nothing of refit, harbour or cost

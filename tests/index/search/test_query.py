@@ -21,6 +21,13 @@ def test_content_terms_leave_out_only_the_words_that_ask_for_the_current_state()
     assert query.content_terms == query.terms == ("news", "channel", "won", "week", "awards")
 
 
+def test_what_happened_next_asks_for_the_current_state() -> None:
+    query = Query.read("what happened next in the Marrick bus strike?")
+    assert query.current and query.content_terms == ("marrick", "bus", "strike")
+    assert Query.read("what has happened since then?").current
+    assert not Query.read("what happened to the bus?").current  # what happened, not what came after
+
+
 def test_the_head_noun_is_a_content_term_or_none() -> None:
     assert Query.read("which club did he join?").head == "club"
     assert Query.read("what latest news is there now?").head is None  # a time word is no term
