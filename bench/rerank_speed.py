@@ -5,7 +5,8 @@
 Each question's first-stage pool (its best 30 quotable sentences, as `newsbot ask` finds them) is
 collected once; then every way of scoring (float32 with one padded batch, float32 in batches of
 similar length, dynamic int8 per tensor and per channel) reads the best 10, 20 and 30 of each pool.
-Reported per way and depth: milliseconds per question (mean, p95), hit@1 of the served mix (the
+Reported per way and depth: the first stage's recall (an answering sentence among what is read), and
+milliseconds per question (mean, p95), hit@1 of the served mix (the
 model's z-score plus the folder's first-stage weight), and how often the top pick differs from float32
 read in one batch at the same depth. Every way reads each question in turn, so a busy machine slows
 them alike; the absolute times are a quiet machine's only when it is run on one.
@@ -43,6 +44,15 @@ def quantized(model: torch.nn.Module, per_channel: bool) -> torch.nn.Module:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return torch.ao.quantization.quantize_dynamic(copy.deepcopy(model), spec, dtype=torch.qint8)
+
+
+def first_stage(pools: list[Example], depth: int) -> dict[str, float]:
+    """What the reranker can reach reading ``depth``: the share of questions with an answering sentence
+    among the first stage's best ``depth`` (its recall), and its own hit@1."""
+    return {
+        "recall": round(float(np.mean([p.labels[:depth].any() for p in pools])), 4),
+        "hit@1": round(float(np.mean([bool(p.labels[0]) for p in pools if p.labels.size])), 4),
+    }
 
 
 @dataclass
@@ -105,9 +115,10 @@ def main() -> None:
                 scores = reranker.score(pool.question, texts)
                 runs[name, depth].add(time.perf_counter() - started, scores, pool, reranker.first_weight)
     reference = {depth: runs[next(iter(ways)), depth].picks for depth in DEPTHS}
-    report = {
+    report: dict[str, dict[str, dict[str, float]]] = {
         name: {str(depth): runs[name, depth].summary(reference[depth]) for depth in DEPTHS} for name in ways
     }
+    report["first stage"] = {str(depth): first_stage(pools, depth) for depth in DEPTHS}
     for name, depths in report.items():
         for depth, figures in depths.items():
             print(f"{name:<36} {depth:>3}  {json.dumps(figures)}")
