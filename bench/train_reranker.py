@@ -329,13 +329,12 @@ def _parts(args: argparse.Namespace) -> list[Part]:
     ids = [json.loads(x)["id"] for x in args.reqa_articles.open()]
     articles = sorted({q.article for q in even}, key=ids.index)
     held = set(articles[len(articles) - args.validate_articles :]) if args.validate_articles else set()
-    reqa = {
-        "train": [q for q in even if q.article not in held],
-        "validation": [q for q in even if q.article in held],
-    }
-    parts = [
-        Part("reqa", args.reqa, reqa, [args.reqa_questions, args.reqa_articles, str(args.validate_articles)])
-    ]
+    train = [q for q in even if q.article not in held]
+    if args.reqa_share < 1.0:  # every n-th question, so each article keeps its share
+        train = train[:: round(1 / args.reqa_share)]
+    reqa = {"train": train, "validation": [q for q in even if q.article in held]}
+    inputs = [args.reqa_questions, args.reqa_articles, f"{args.validate_articles}/{args.reqa_share}"]
+    parts = [Part("reqa", args.reqa, reqa, inputs)]
     if args.news:
         news = [q for path in args.news_questions for q in load_questions(path) if q.answers]
         train, validation = split_news(news)
@@ -358,6 +357,13 @@ def main() -> None:
     parser.add_argument("--reqa-questions", type=Path, default=SHARED / "questions.jsonl")
     parser.add_argument("--reqa-articles", type=Path, default=SHARED / "articles.jsonl")
     parser.add_argument("--validate-articles", type=int, default=3, help="even-half articles kept back")
+    parser.add_argument(
+        "--reqa-share",
+        type=float,
+        default=1.0,
+        help="train on this share of the even half's questions (every n-th): a fine-tune aimed at news "
+        "keeps some of reqa so the model does not forget it, at a fraction of the steps",
+    )
     parser.add_argument("--news", type=Path, help="data dir with the BBC articles ingested")
     parser.add_argument(
         "--news-questions",

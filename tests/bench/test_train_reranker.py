@@ -1,5 +1,6 @@
 """The training command end to end on a tiny corpus of our own (seconds, not the real training)."""
 
+import argparse
 import json
 import os
 import subprocess
@@ -120,3 +121,28 @@ def _train(args: list[str]) -> subprocess.CompletedProcess:
         timeout=300,
         env={**os.environ, "HF_HUB_OFFLINE": "1"},
     )
+
+
+def test_reqa_share_trains_on_every_nth_even_question_and_keeps_validation_whole(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    import train_reranker
+
+    articles, questions = tmp_path / "articles.jsonl", tmp_path / "questions.jsonl"
+    articles.write_text("\n".join(json.dumps({"id": f"a{i}", "title": "t", "text": "x."}) for i in range(6)))
+    lines = [{"id": f"q{n}", "question": "q", "answers": ["x"], "article": f"a{n % 6}"} for n in range(60)]
+    questions.write_text("\n".join(json.dumps(q) for q in lines))
+    args = argparse.Namespace(
+        reqa=tmp_path / "data",
+        reqa_questions=questions,
+        reqa_articles=articles,
+        validate_articles=1,
+        news=None,
+    )
+    whole, quarter = (
+        train_reranker._parts(argparse.Namespace(**vars(args), reqa_share=share))[0] for share in (1.0, 0.25)
+    )
+    # even lines a0, a2, a4 (30 questions); a4 is kept back to validate on
+    assert [q.id for q in quarter.questions["train"]] == [q.id for q in whole.questions["train"]][::4]
+    assert len(whole.questions["train"]) == 20 and len(quarter.questions["train"]) == 5
+    assert quarter.questions["validation"] == whole.questions["validation"]
+    assert quarter.cache_file(tmp_path) != whole.cache_file(tmp_path)  # its pools are its own
