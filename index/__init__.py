@@ -51,6 +51,8 @@ _NAMES = {
     "Engine": "index.engine",
     "SearchHit": "index.engine",
     "is_url": "index.engine",
+    "migrate_to_postgres": "index.engine.migration",
+    "MigrationReport": "index.storage.postgres.migrate",
     "Answerer": "index.processes",
     "QuestionProcesses": "index.processes",
     "DOWN": "index.features.feedback",
@@ -90,6 +92,7 @@ __all__ = [
     "InputProblem",
     "MAX_TOP_K",
     "Match",
+    "MigrationReport",
     "NotFoundError",
     "OTHER",
     "OperatorError",
@@ -112,6 +115,7 @@ __all__ = [
     "is_url",
     "iso_day",
     "locks",
+    "migrate_to_postgres",
     "read_paths",
     "save_question",
     "saved_question",
@@ -137,6 +141,7 @@ if TYPE_CHECKING:
     from index.core.models import ArticleIn, ArticleRef, Differing, InputProblem, Outlet, Reported
     from index.core.settings import SectionView, Settings
     from index.engine import Engine, SearchHit, is_url
+    from index.engine.migration import migrate_to_postgres
     from index.features import evaluate
     from index.features.feedback import DOWN, UP, Feedback
     from index.features.saved_questions import SavedQuestion, save_question, saved_question
@@ -149,4 +154,5 @@ if TYPE_CHECKING:
     from index.reading.readers import SUFFIXES, read_paths
     from index.search.answer import Answer, AskResult
     from index.storage import locks
+    from index.storage.postgres.migrate import MigrationReport
     from index.storage.store import Filters

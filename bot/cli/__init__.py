@@ -12,7 +12,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
-from bot.cli import ask, evaluate, feeds, ingest, maintenance, serve, trend, watch
+from bot.cli import ask, evaluate, feeds, ingest, maintenance, migrate, serve, trend, watch
 from bot.cli.parents import Parents, Subparsers
 from index import EngineError, QuestionError, Settings
 
@@ -25,6 +25,7 @@ _COMMANDS: tuple[Callable[[Subparsers, Parents], None], ...] = (
     feeds.add_feeds,
     maintenance.add_reindex,
     maintenance.add_forget,
+    migrate.add_migrate,
     ingest.add_stats,
     trend.add_trend,
     trend.add_feedback,

@@ -20,7 +20,8 @@ def open_engine(settings: Settings) -> Engine:
 def engine_with_news(settings: Settings) -> Engine:
     """The engine for questions. A data dir with nothing ingested (often a mistyped path) would only
     ever say the news doesn't say: it is an error saying how to ingest, and is not created."""
-    engine = open_engine(settings) if settings.db_path.exists() or settings.data_dir.is_file() else None
+    opens = settings.database_url or settings.db_path.exists() or settings.data_dir.is_file()
+    engine = open_engine(settings) if opens else None
     if engine is not None and engine.store.count("articles"):
         return engine
     if engine is not None:
