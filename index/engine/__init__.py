@@ -29,8 +29,8 @@ from index.search.candidates import Candidates
 from index.search.query import Query
 from index.search.rerank import Reranker, create_reranker
 from index.storage.embed import Embedder, create_embedder
+from index.storage.interface import PassageVectors
 from index.storage.store import Filters, Store
-from index.storage.vectors import PassageIndex
 
 __all__ = ["Engine", "SearchHit", "is_url"]
 
@@ -84,7 +84,7 @@ class Engine:
         return self.parts.reranker
 
     @property
-    def index(self) -> PassageIndex:
+    def index(self) -> PassageVectors:
         return self.parts.index
 
     @property

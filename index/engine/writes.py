@@ -12,7 +12,7 @@ from index.core.settings import Settings
 from index.engine.parts import Parts
 from index.reading.ingest import IndexChange, Ingestor, IngestReport, reembed, stored_article
 from index.storage import locks
-from index.storage.vectors import PassageIndex
+from index.storage.interface import PassageVectors
 
 
 def _in_scope(item: ArticleIn | InputProblem, scope: str) -> ArticleIn | InputProblem:
@@ -59,7 +59,7 @@ class Writes:
                     parts.store.set_setting("dim", str(parts.embedder.dim))
             return self._ingestor(index).ingest(items, progress=progress, split_workers=split_workers)
 
-    def _ingestor(self, index: PassageIndex) -> Ingestor:
+    def _ingestor(self, index: PassageVectors) -> Ingestor:
         """The pipeline that stores articles into the store and ``index``, shaped by the settings."""
         s = self.settings
         return Ingestor(

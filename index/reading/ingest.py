@@ -24,9 +24,8 @@ from index.reading.presplit import with_spans
 from index.reading.readers import set_published
 from index.reading.sentences import split_sentences
 from index.storage.embed import Embedder
-from index.storage.interface import NewsStore
+from index.storage.interface import NewsStore, PassageVectors
 from index.storage.store import from_blobs, to_blob
-from index.storage.vectors import PassageIndex
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +77,7 @@ class IndexChange:
     added_ids: np.ndarray
     added_vecs: np.ndarray | None
 
-    def apply(self, index: PassageIndex) -> None:
+    def apply(self, index: PassageVectors) -> None:
         index.remove(self.removed)
         if self.added_vecs is not None:
             index.add(self.added_ids, self.added_vecs)
@@ -153,7 +152,7 @@ class Ingestor:
     def __init__(
         self,
         store: NewsStore,
-        index: PassageIndex,
+        index: PassageVectors,
         embedder: Embedder,
         *,
         write_lock: AbstractContextManager[object],

@@ -15,9 +15,8 @@ import numpy as np
 from index.core.models import Outlet
 from index.search.query import Query
 from index.search.termstats import TermStats
-from index.storage.interface import NewsStore
+from index.storage.interface import NewsStore, PassageVectors
 from index.storage.store import Filters, from_blobs
-from index.storage.vectors import PassageIndex
 
 # How far past `dense_candidates` a filtered search widens before it lists the filter's passages.
 _WIDEST_FETCH = 256
@@ -71,7 +70,7 @@ class CandidateFinder:
     def __init__(
         self,
         store: NewsStore,
-        index: PassageIndex,
+        index: PassageVectors,
         terms: TermStats,
         *,
         dense_candidates: int,
