@@ -12,7 +12,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from test_store import (  # collected here too: this module's `store` fixture runs them on each backend
+
+# The imported tests are collected here too: this module's `store` fixture runs them on each backend.
+from test_store import (  # noqa: F401
     _article,
     _insert,
     test_a_failed_transaction_writes_nothing,
@@ -36,17 +38,6 @@ from index.storage.postgres import schema as pg_schema
 from index.storage.postgres.store import PostgresStore
 from index.storage.schema import TABLES
 from index.storage.store import Filters, Store
-
-RECOLLECTED = (
-    test_a_failed_transaction_writes_nothing,
-    test_a_nested_transaction_commits_with_the_outer_one_and_reads_its_rows_meanwhile,
-    test_dates_are_compared_as_days_not_as_text,
-    test_filters_select_by_own_or_copying_outlet_and_by_day,
-    test_find_existing_by_id_then_url_then_text_preferring_the_story,
-    test_near_duplicates_are_the_stories_sharing_enough_on_both_sides_most_first,
-    test_replace_article_keeps_the_pk_and_drops_the_old_sentences_and_passages,
-    test_settings_and_schema_version,
-)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
