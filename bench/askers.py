@@ -55,14 +55,22 @@ def processes_gain(
     processes = QuestionProcesses(settings, workers)
     try:
         pids = processes.warm()
-        return parallel_gain(processes, engine, questions, rounds), [_memory_mb(p) for p in pids]
+        return parallel_gain(processes, engine, questions, rounds), [memory(p)["rss"] for p in pids]
     finally:
         processes.close()
 
 
-def _memory_mb(pid: int) -> int:
-    status = Path(f"/proc/{pid}/status").read_text()
-    return int(next(line for line in status.splitlines() if line.startswith("VmRSS:")).split()[1]) // 1024
+def memory(pid: int) -> dict[str, int]:
+    """A process's resident memory in MB: all of it (``rss``), its own (``anon``: heaps, caches, the
+    models) and the files it maps (``file``: SQLite files readers map, the libraries), which the
+    kernel may drop and reread at will."""
+    status = dict(
+        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line
+    )
+    return {
+        kind: int(status[field].split()[0]) // 1024
+        for kind, field in (("rss", "VmRSS"), ("anon", "RssAnon"), ("file", "RssFile"))
+    }
 
 
 def main() -> None:

@@ -28,6 +28,7 @@ import contextlib
 import html
 import json
 import logging
+import os
 import random
 import shutil
 import sys
@@ -42,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from askers import memory  # sibling scripts: bench/ is on sys.path
 from scale import percentile
 
 from bot.app import create_bot
@@ -191,14 +193,14 @@ class Soak:
         await asyncio.sleep(seconds)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.uploaded.wait(), max(0.0, self.until - time.monotonic()))
-        return memory()
+        return memory(os.getpid())
 
     async def sample_memory(self, every: float) -> None:
         """A memory reading every ``every`` seconds into ``timeline``, to see what grows and whether
         it levels off."""
         start = time.monotonic()
         while True:
-            self.timeline.append({"s": round(time.monotonic() - start), **memory()})
+            self.timeline.append({"s": round(time.monotonic() - start), **memory(os.getpid())})
             await asyncio.sleep(every)
 
     async def pause(self, rng: random.Random, per_minute: float) -> bool:
@@ -320,19 +322,6 @@ def heartbeats(fake: FakeDiscord, start: float, end: float) -> dict[str, Any]:
     }
 
 
-def memory() -> dict[str, int]:
-    """This process's resident memory in MB: all of it (``rss``), its own (``anon``: heaps, caches,
-    the models) and the files it maps (``file``: the SQLite file readers map, the libraries), which the
-    kernel may drop and reread at will."""
-    status = dict(
-        line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line
-    )
-    return {
-        kind: int(status[field].split()[0]) // 1024
-        for kind, field in (("rss", "VmRSS"), ("anon", "RssAnon"), ("file", "RssFile"))
-    }
-
-
 def spread(seconds: list[float]) -> dict[str, Any]:
     shares = {"p50_s": 0.5, "p95_s": 0.95, "max_s": 1.0}
     return {"count": len(seconds)} | {
@@ -379,7 +368,7 @@ async def soak(args: argparse.Namespace, data: Path, build: bool, errors: ErrorL
             *_, upload_ix = await asyncio.gather(
                 *(run.member(user, args.rate) for user in members), run.admin(feed, upload)
             )
-            end, at_end, at_warm = time.monotonic(), memory(), await warm
+            end, at_end, at_warm = time.monotonic(), memory(os.getpid()), await warm
             reader.cancel()
             sampler.cancel()
             blocks, longest = bot.watchdog.blocks, bot.watchdog.longest

@@ -110,7 +110,7 @@ def check_target(target: PostgresStore, source: Store) -> None:
             raise EngineError(
                 f"{where} holds a copy of another data dir, not of {source.path.parent}: {_START_OVER}"
             )
-        held = {t: n for t in TABLES if t != "settings" and (n := _rows(target, t))}
+        held = {t: n for t in TABLES if t != "settings" and (n := target.count(t))}
         held[VECTORS] = _vectors(target)
         held["settings"] = _one(target, "SELECT count(*) FROM settings WHERE key <> 'schema_version'")
         if any(held.values()):
@@ -148,7 +148,7 @@ def copy_data_dir(
 def count(source: Store, target: PostgresStore) -> MigrationReport:
     """Every table's rows on both sides (settings without `SOURCE_KEY`), and the passage vectors
     against the data dir's passages."""
-    counts = [Counted(t, source.count(t), _rows(target, t)) for t in TABLES]
+    counts = [Counted(t, source.count(t), target.count(t)) for t in TABLES]
     counts[list(TABLES).index("settings")] = Counted(
         "settings",
         source.count("settings"),
@@ -159,10 +159,6 @@ def count(source: Store, target: PostgresStore) -> MigrationReport:
 
 def _one(target: PostgresStore, sql: str, params: Sequence[Any] = ()) -> int:
     return int(next(iter(target.query(sql, params)[0].values())))
-
-
-def _rows(target: PostgresStore, table: str) -> int:
-    return _one(target, f'SELECT count(*) FROM "{table}"')
 
 
 def _vectors(target: PostgresStore) -> int:
@@ -212,7 +208,7 @@ def _copy_keyed(
 ) -> None:
     """The rows past the largest key PostgreSQL holds, in key order, a transaction per batch. An
     article's ``copy_of`` naming a later article is left empty here (`_point_copies_forward`)."""
-    total, done = source.count(table), _rows(target, table)
+    total, done = source.count(table), target.count(table)
     after = _one(target, f'SELECT coalesce(max("{key}"), -1) FROM "{table}"')
     forward = columns.index("copy_of") if table == "articles" else None
     with tqdm(total=total, initial=done, desc=table, unit=" rows", disable=not progress, leave=False) as bar:
