@@ -92,11 +92,11 @@ class LaterReports:
         kept = self._of_story(later, names, published, idf)
         if not kept:
             return unchanged
-        joined = _only(later, kept)
+        joined = later.of_articles(kept)
         joined.features = self.evidence.describe(query, joined)
         log.debug("story of article %s: later reports %s brought in", anchor, kept)
         return Followed(
-            _joined(candidates, joined),
+            candidates.joined(joined),
             _below(reranked, weigh(joined, self.settings.weights)),
             dict.fromkeys(kept, anchor),
         )
@@ -150,30 +150,6 @@ def _best_article(candidates: Candidates, scores: np.ndarray) -> int | None:
     if not quotable.size:
         return None
     return candidates.article_of(int(quotable[np.argmax(scores[quotable])]))
-
-
-def _only(candidates: Candidates, pks: list[int]) -> Candidates:
-    """Those of ``candidates`` that are of these articles."""
-    mask = np.isin(candidates.article_pks(), pks)
-    return Candidates(
-        [s for s, keep in zip(candidates.sentences, mask, strict=True) if keep],
-        {pk: candidates.articles[pk] for pk in pks},
-        candidates.vectors[mask],
-        {pk: candidates.titles[pk] for pk in pks},
-        candidates.quotable[mask],
-    )
-
-
-def _joined(first: Candidates, then: Candidates) -> Candidates:
-    """``then``'s articles after ``first``'s (features included)."""
-    return Candidates(
-        first.sentences + then.sentences,
-        {**first.articles, **then.articles},
-        np.vstack([first.vectors, then.vectors]),
-        {**first.titles, **then.titles},
-        np.concatenate([first.quotable, then.quotable]),
-        np.vstack([first.features, then.features]),
-    )
 
 
 def _below(reranked: Reranked, scores: np.ndarray) -> Reranked:

@@ -50,6 +50,28 @@ class Candidates:
         """Each sentence's article pk, in order."""
         return np.asarray([s["article_pk"] for s in self.sentences])
 
+    def of_articles(self, pks: list[int]) -> Candidates:
+        """Those of these candidates that are of these articles."""
+        mask = np.isin(self.article_pks(), pks)
+        return Candidates(
+            [s for s, keep in zip(self.sentences, mask, strict=True) if keep],
+            {pk: self.articles[pk] for pk in pks},
+            self.vectors[mask],
+            {pk: self.titles[pk] for pk in pks},
+            self.quotable[mask],
+        )
+
+    def joined(self, then: Candidates) -> Candidates:
+        """``then``'s articles after these (features included)."""
+        return Candidates(
+            self.sentences + then.sentences,
+            {**self.articles, **then.articles},
+            np.vstack([self.vectors, then.vectors]),
+            {**self.titles, **then.titles},
+            np.concatenate([self.quotable, then.quotable]),
+            np.vstack([self.features, then.features]),
+        )
+
 
 def is_quotable(text: str, start: int, end: int) -> bool:
     """Whether a sentence can be the quote. A line standing alone in its paragraph that does not end
