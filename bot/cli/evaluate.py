@@ -19,7 +19,13 @@ def add_eval(sub: Subparsers, parents: Parents) -> None:
     p = sub.add_parser(
         "eval", parents=[parents.common, parents.scoped], help="measure answer quality on a questions file"
     )
-    p.add_argument("questions", type=Path, metavar="QUESTIONS.jsonl")
+    p.add_argument(
+        "questions",
+        type=Path,
+        nargs="+",
+        metavar="QUESTIONS.jsonl",
+        help="one or more files; with several, the report also breaks the scores down by file (by_file)",
+    )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--limit", type=int, default=None, help="only the first N questions")
     p.add_argument(
@@ -46,7 +52,7 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
             "--articles and --articles-file go together, e.g. --articles odd --articles-file A.jsonl"
         )
     try:
-        questions = evaluate.load_questions(args.questions)
+        questions = [q for path in args.questions for q in evaluate.load_questions(path)]
         if args.articles:
             questions = evaluate.by_position(questions, args.articles_file, args.articles)
     except OSError as exc:
@@ -73,11 +79,12 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     ]
     for key, value in rows:
         print(f"{key:22} {'-' if value is None else value}")
-    for kind, scores in report.get("by_kind", {}).items():
-        print(
-            f"  {kind:20} n={scores['questions']:<4} hit@1={scores.get('hit@1', '-')} "
-            f"hit@3={scores.get('hit@3', '-')} refused={scores['refused']}"
-        )
+    for group in ("by_kind", "by_file"):
+        for name, scores in report.get(group, {}).items():
+            print(
+                f"  {name:20} n={scores['questions']:<4} hit@1={scores.get('hit@1', '-')} "
+                f"hit@3={scores.get('hit@3', '-')} refused={scores['refused']}"
+            )
     print(f"misses: {report['misses']['count']} written to {misses_path}")
     return 0
 

@@ -29,6 +29,7 @@ class Question:
     kind: str | None = None
     id: str | None = None
     article: str | None = None
+    source: str | None = None  # the questions file, as given: who wrote them, as the report breaks down
 
 
 @dataclass
@@ -56,6 +57,7 @@ def load_questions(path: Path, limit: int | None = None) -> list[Question]:
                         obj.get("kind"),
                         obj.get("id"),
                         obj.get("article"),
+                        str(path),
                     )
                 )
             except (ValueError, KeyError, TypeError) as exc:
@@ -144,19 +146,10 @@ def summarize(outcomes: Sequence[Outcome]) -> dict[str, Any]:
     report["refused_answerable"] = _share(answerable, lambda o: not o.answered)
     report["unanswerable"] = len(unanswerable)
     report["refused_unanswerable"] = _share(unanswerable, lambda o: not o.answered)
-    by_kind: dict[str, list[Outcome]] = defaultdict(list)
-    for o in outcomes:
-        if o.question.kind:
-            by_kind[o.question.kind].append(o)
-    if by_kind:
-        report["by_kind"] = {
-            kind: {
-                "questions": len(items),
-                **_scores([o for o in items if o.question.answers]),
-                "refused": _share(items, lambda o: not o.answered),
-            }
-            for kind, items in sorted(by_kind.items())
-        }
+    for name, key in (("by_kind", "kind"), ("by_file", "source")):
+        groups = _groups(outcomes, key)
+        if groups and (name == "by_kind" or len(groups) > 1):  # one file is the report itself
+            report[name] = groups
     latencies = sorted(o.seconds * 1000 for o in outcomes)
     if latencies:
         report["latency_ms"] = {
@@ -164,6 +157,23 @@ def summarize(outcomes: Sequence[Outcome]) -> dict[str, Any]:
             "p95": round(latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))], 1),
         }
     return report
+
+
+def _groups(outcomes: Sequence[Outcome], key: str) -> dict[str, dict[str, Any]]:
+    """Scores per value of a question's `key` (its kind, its file): a set written by one writer can
+    read higher than another's, and the whole hides it."""
+    grouped: dict[str, list[Outcome]] = defaultdict(list)
+    for o in outcomes:
+        if value := getattr(o.question, key):
+            grouped[value].append(o)
+    return {
+        value: {
+            "questions": len(items),
+            **_scores([o for o in items if o.question.answers]),
+            "refused": _share(items, lambda o: not o.answered),
+        }
+        for value, items in sorted(grouped.items())
+    }
 
 
 def _scores(outcomes: Sequence[Outcome]) -> dict[str, Any]:

@@ -136,6 +136,12 @@ def test_eval_command_reports_scores_and_writes_misses(cli, tmp_path):
     assert report["misses"]["file"] == str(misses) and misses.exists()
     code, out, _ = cli("eval", str(questions), "--limit", "2")
     assert code == 0 and "hit@1" in out and "questions              2" in out
+    again = tmp_path / "again.jsonl"
+    again.write_text(questions.read_text())
+    code, out, _ = cli("eval", str(questions), str(again), "--json", "--misses", str(misses))
+    report = json.loads(out)
+    assert code == 0 and report["questions"] == 8 and set(report["by_file"]) == {str(questions), str(again)}
+    assert report["by_file"][str(again)]["hit@1"] == report["by_file"][str(questions)]["hit@1"]
 
 
 def test_eval_measures_one_half_of_the_articles_file(cli):

@@ -84,6 +84,36 @@ def test_scores_on_a_hand_checked_run(tmp_path):
     assert rows[0]["quoted"] == "Grey." and rows[0]["rank"] == 2
 
 
+def test_scores_by_file_once_there_are_several(tmp_path):
+    """Each writer's questions scored apart: a set that reads high cannot hide one that reads low."""
+    mine, theirs = tmp_path / "mine.jsonl", tmp_path / "theirs.jsonl"
+    mine.write_text('{"question": "q1", "answers": ["red"]}\n{"question": "q2", "answers": ["blue"]}\n')
+    theirs.write_text('{"question": "q4", "answers": ["pink"]}\n{"question": "q5", "answers": []}\n')
+    engine = ScriptedEngine(
+        {
+            "q1": (True, ["A red car."]),
+            "q2": (True, ["Grey.", "A blue van."]),
+            "q4": (True, ["Nothing here."]),
+            "q5": (False, ["Something."]),
+        }
+    )
+    both = evaluate.summarize(
+        evaluate.run(engine, evaluate.load_questions(mine) + evaluate.load_questions(theirs))
+    )
+    assert both["hit@1"] == round(1 / 3, 4)
+    assert both["by_file"][str(mine)] == {
+        "questions": 2,
+        "answerable": 2,
+        "hit@1": 0.5,
+        "hit@3": 1.0,
+        "mrr@10": 0.75,
+        "refused": 0.0,
+    }
+    assert both["by_file"][str(theirs)]["hit@1"] == 0.0 and both["by_file"][str(theirs)]["refused"] == 0.5
+    one = evaluate.summarize(evaluate.run(engine, evaluate.load_questions(mine)))
+    assert "by_file" not in one
+
+
 def test_load_questions_reports_the_bad_line(tmp_path):
     path = tmp_path / "q.jsonl"
     path.write_text('{"question": "a", "answers": ["b"]}\n{"answers": []}\n')
