@@ -12,7 +12,7 @@ Its calls go to one of three thread pools, by kind, so that admin work never tak
 - `run_admin`: the admin threads (NEWSBOT_ADMIN_WORKERS): /feeds and /watch, the watch loop's checks,
   /trend's charts, reading an uploaded file.
 - `run_write`: one writer thread, for what adds or removes articles (/ingest's batches, /forget). The
-  engine writes one at a time (`Engine`'s ingest lock, and between processes the data dir's writer
+  engine writes one at a time (`Engine`'s ingest lock, and between processes the store's writer
   lock, `index.storage.locks`): a write waiting for its turn on another pool would hold a thread for nothing.
   Writes queue here instead, first come first served, so concurrent jobs take turns batch by batch.
   Questions wait for a write only while it stores a chunk, never while it embeds.
@@ -36,6 +36,7 @@ import json
 import logging
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import discord
@@ -50,7 +51,7 @@ from bot.metrics import BotMetrics
 from bot.outlets import OutletList
 from bot.settings import BotSettings
 from bot.watchdog import LoopWatchdog
-from index import Answerer, Engine, EngineError, OperatorError, QuestionProcesses, locks
+from index import Answerer, Engine, EngineError, OperatorError, QuestionProcesses
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,7 @@ class NewsBot(commands.Bot):
             allowed_mentions=discord.AllowedMentions.none(),
             tree_cls=NewsTree,
             shard_count=settings.shard_count,
+            shard_ids=settings.shard_ids,  # this process's range; other processes run the rest
             **options,
         )
         self.settings = settings
@@ -247,7 +249,8 @@ class NewsBot(commands.Bot):
     async def poll_feeds(self) -> None:
         """One pass over the followed feeds (the engine logs what it found); never stops the loop."""
         try:
-            report = await self.engine.poll_feeds()
+            # each feed once per interval across the processes sharing the store (`poll_feeds`)
+            report = await self.engine.poll_feeds(every=timedelta(minutes=self.settings.feed_poll_minutes))
         except Exception:
             log.exception("feed poll failed")
             self.metrics.feed_poll(None)
@@ -323,10 +326,16 @@ def _explain(exc: discord.ClientException) -> StartupError:
 def run(settings: BotSettings) -> None:
     """Run the bot until it is stopped (`newsbot serve`)."""
     token = _token(settings)
+    try:
+        settings.check_shards()
+    except ValueError as exc:
+        raise StartupError(str(exc)) from exc
+    log.info("this process runs %s", settings.shards_run)
     point_discord_at(settings.discord_api_url, settings.discord_gateway_url)
     try:
-        with locks.serving(settings.data_dir):  # `newsbot reindex` refuses while this runs
-            create_bot(settings).run(token, log_handler=None)
+        bot = create_bot(settings)
+        with bot.engine.serving():  # `newsbot reindex` refuses while this runs, on any machine
+            bot.run(token, log_handler=None)
     except (discord.LoginFailure, discord.PrivilegedIntentsRequired) as exc:
         raise _explain(exc) from exc
 

@@ -51,10 +51,11 @@ def ingest_summary(report: IngestReport) -> str:
 def poll_summary(report: PollReport) -> str:
     """What one pass over the feeds did, on one line."""
     deferred = f", {report.deferred} items left for the next polls" if report.deferred else ""
+    elsewhere = f", {report.elsewhere} polled by another process lately" if report.elsewhere else ""
     polled = plural(len(report.feeds) - report.skipped, "feed")
     return (
         f"{polled} polled, {plural(report.new_items, 'new item')}, {len(report.failed)} failed, "
-        f"{report.skipped} skipped while backing off{deferred}"
+        f"{report.skipped} skipped while backing off{deferred}{elsewhere}"
     )
 
 

@@ -7,10 +7,10 @@ sections, as the engine's do (see ``index/core/settings.py``): each keeps its fl
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr
-from pydantic_settings import SettingsConfigDict
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
 
 from index import SectionView, Settings
 
@@ -32,6 +32,11 @@ class DiscordSettings(BaseModel):
     discord_api_url: str = Field(DISCORD_API_URL, description="Discord's REST API; changed only for tests.")
     discord_gateway_url: str = Field(DISCORD_GATEWAY_URL, description="Discord's gateway; for tests.")
     shard_count: int | None = Field(None, ge=1, description="Run this many shards (AutoShardedBot).")
+    shard_ids: Annotated[list[int] | None, NoDecode] = Field(
+        None,
+        description="The shards this process runs, e.g. 0,1 of NEWSBOT_SHARD_COUNT (each range its own "
+        "process, all on one NEWSBOT_DATABASE_URL); unset = all of them.",
+    )
     autoshard: bool = Field(False, description="Shard as Discord recommends (AutoShardedBot).")
     sync_on_start: bool = Field(
         True, description="Register the slash commands at start-up when they changed."
@@ -40,9 +45,49 @@ class DiscordSettings(BaseModel):
         None, description="The servers the bot may be in (JSON list of ids); it leaves any other."
     )
 
+    @field_validator("shard_ids", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        """NEWSBOT_SHARD_IDS as the flag takes it: ``0,1``."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()] or None
+        return value
+
     @property
     def sharded(self) -> bool:
-        return self.autoshard or self.shard_count is not None
+        return self.autoshard or self.shard_count is not None or self.shard_ids is not None
+
+    def check_shards(self) -> None:
+        """`ValueError` saying what to change when the shard range cannot run. Checked when the bot
+        starts, not as the settings load: the ids and the count may come from flags or settings apart."""
+        ids, count = self.shard_ids, self.shard_count
+        if ids is None:
+            return
+        if count is None:
+            raise ValueError(
+                f"shard ids {_listed(ids)} need the total number of shards, the same in every process: "
+                "set NEWSBOT_SHARD_COUNT or pass --shard-count"
+            )
+        if wrong := sorted(i for i in ids if not 0 <= i < count):
+            raise ValueError(
+                f"shard ids {_listed(wrong)} are not among the {count} shards (ids run from 0 to "
+                f"{count - 1}): fix NEWSBOT_SHARD_IDS / --shard-ids or raise the shard count"
+            )
+        if twice := sorted({i for i in ids if ids.count(i) > 1}):
+            raise ValueError(f"shard ids {_listed(twice)} are given twice: name each shard once")
+
+    @property
+    def shards_run(self) -> str:
+        """Which shards this process runs, for the start-up log."""
+        if self.shard_ids is not None:
+            return f"shards {_listed(self.shard_ids)} of {self.shard_count}"
+        if self.shard_count is not None:
+            return f"all {self.shard_count} shards"
+        return "as many shards as Discord recommends" if self.autoshard else "one unsharded connection"
+
+
+def _listed(ids: list[int]) -> str:
+    return ",".join(map(str, ids))
 
 
 class CapacitySettings(BaseModel):

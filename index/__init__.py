@@ -69,7 +69,7 @@ _NAMES = {
     "Watches": "index.features.watch",
 }
 # modules front ends use as a whole
-_MODULES = {"evaluate": "index.features.evaluate", "locks": "index.storage.locks"}
+_MODULES = {"evaluate": "index.features.evaluate"}
 # names exported under another name than their module's
 _RENAMED = {"PRESPLIT_WORKERS": "WORKERS"}
 
@@ -114,7 +114,6 @@ __all__ = [
     "evaluate",
     "is_url",
     "iso_day",
-    "locks",
     "migrate_to_postgres",
     "read_paths",
     "save_question",
@@ -153,6 +152,5 @@ if TYPE_CHECKING:
     from index.reading.presplit import WORKERS as PRESPLIT_WORKERS
     from index.reading.readers import SUFFIXES, read_paths
     from index.search.answer import Answer, AskResult
-    from index.storage import locks
     from index.storage.postgres.migrate import MigrationReport
     from index.storage.store import Filters

@@ -14,6 +14,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,20 @@ def check_pgvector(url: str) -> None:
 @pytest.fixture
 def pg_url(pg_server: Any) -> Iterator[str]:
     """A ``postgresql://`` URL of a fresh empty database (``t_<n>``) with the ``vector`` extension."""
+    with database(pg_server) as url:
+        yield url
+
+
+@pytest.fixture
+def pg_other_url(pg_server: Any) -> Iterator[str]:
+    """A second fresh database beside `pg_url`'s, on the same server (a read replica's stand-in)."""
+    with database(pg_server) as url:
+        yield url
+
+
+@contextmanager
+def database(pg_server: Any) -> Iterator[str]:
+    """A fresh empty database with the ``vector`` extension, dropped at the end."""
     name = f"t_{os.getpid()}_{next(_numbers)}"
     with psycopg.connect(pg_server.get_uri(), autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')

@@ -48,6 +48,8 @@ def _stats(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(stats, indent=2))
         return 0
     print(f"data dir:  {stats['data_dir']}   scope: {stats['scope']}")
+    if stats["database"]:
+        print(f"database:  {stats['database']}")
     print(f"articles:  {stats['articles']}   passages: {stats['passages']}   sentences: {stats['sentences']}")
     print(f"published: {stats['published']['first'] or '?'} to {stats['published']['last'] or '?'}")
     print(f"last ingest: {stats['last_ingest'] or 'never'}")

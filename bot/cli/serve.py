@@ -15,6 +15,19 @@ if TYPE_CHECKING:
 
 def add_serve(sub: Subparsers, parents: Parents) -> None:
     p = sub.add_parser("serve", parents=[parents.common], help="run the Discord bot (needs DISCORD_TOKEN)")
+    p.add_argument(
+        "--shard-ids",
+        type=_shard_ids,
+        metavar="IDS",
+        help="run only these shards, e.g. 0,1, with --shard-count; other processes, on other machines "
+        "and the same NEWSBOT_DATABASE_URL, run the rest (default: NEWSBOT_SHARD_IDS, else all)",
+    )
+    p.add_argument(
+        "--shard-count",
+        type=_positive,
+        metavar="N",
+        help="the total number of shards, the same in every process (default: NEWSBOT_SHARD_COUNT)",
+    )
     p.set_defaults(handler=_serve)
 
 
@@ -34,10 +47,25 @@ def _bot_settings(settings: Settings, **overrides: Any) -> BotSettings:
     return BotSettings(**(settings.model_dump() | overrides))
 
 
+def _shard_ids(text: str) -> list[int]:
+    """``0,1``: shard ids as Discord numbers them (from 0); the count is checked against them at start."""
+    parts = [part.strip() for part in text.split(",")]
+    if not all(part.isdecimal() for part in parts):
+        raise argparse.ArgumentTypeError(f"must be shard numbers separated by commas, e.g. 0,1, not {text!r}")
+    return [int(part) for part in parts]
+
+
+def _positive(text: str) -> int:
+    if not (text.strip().isdecimal() and int(text) >= 1):
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return int(text)
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot import app
 
-    app.run(_bot_settings(settings))
+    flags = {"shard_ids": args.shard_ids, "shard_count": args.shard_count}
+    app.run(_bot_settings(settings, **{name: value for name, value in flags.items() if value is not None}))
     return 0
 
 

@@ -15,10 +15,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Generic, Literal, TypeVar, overload
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from index.core.errors import EngineError
 from index.core.limits import MAX_TOP_K
 
 VectorKind = Literal["auto", "flat", "ivf"]
@@ -62,6 +64,12 @@ class StoreSettings(BaseModel):
         description="PostgreSQL (postgresql://user:password@host/db) for the tables instead of the data "
         "dir's SQLite file; unset = SQLite.",
     )
+    database_read_url: str | None = Field(
+        None,
+        repr=False,
+        description="A read replica of NEWSBOT_DATABASE_URL's database (postgresql://...) that questions "
+        "read from; writes stay on the primary. Unset = questions read the primary.",
+    )
     refresh_seconds: float = Field(
         5.0, ge=0, description="How often a serving engine looks for another process's writes (ingests)."
     )
@@ -71,6 +79,28 @@ class StoreSettings(BaseModel):
         ge=0,
         description="Days a question behind an answer's buttons is kept (index/features/saved_questions.py).",
     )
+
+    def read_url(self) -> str | None:
+        """``database_read_url`` once checked, None when unset. Checked here, not by pydantic, whose
+        errors print the input (the password too) and which `model_copy` skips: an `EngineError`
+        telling the operator what to set when it has no primary beside it or is not PostgreSQL's."""
+        url = self.database_read_url
+        if not url:
+            return None
+        if not self.database_url:
+            raise EngineError(
+                "NEWSBOT_DATABASE_READ_URL is set but NEWSBOT_DATABASE_URL is not: questions read from a "
+                "replica of a PostgreSQL primary, which takes the writes; set NEWSBOT_DATABASE_URL to the "
+                "primary, or unset NEWSBOT_DATABASE_READ_URL"
+            )
+        scheme = urlsplit(url).scheme if "://" in url else ""
+        if scheme not in ("postgresql", "postgres"):
+            given = f"a {scheme}:// URL" if scheme else "not a URL"
+            raise EngineError(
+                f"NEWSBOT_DATABASE_READ_URL is {given}: set it to postgresql://user:password@host/db, "
+                "a read replica of NEWSBOT_DATABASE_URL's database, or unset it"
+            )
+        return url
 
     @property
     def db_path(self) -> Path:

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
+from datetime import timedelta
 from itertools import chain
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from index.core.errors import EngineError
 from index.core.models import ArticleIn, InputProblem
 from index.core.settings import Settings
 from index.engine import holdings
@@ -58,7 +61,11 @@ class Engine:
             self.parts.embedder = embedder
         if reranker is not None:
             self.parts.reranker = reranker
-        self.questions = QuestionPath(settings, self.parts)
+        try:
+            self.questions = QuestionPath(settings, self.parts)  # opens NEWSBOT_DATABASE_READ_URL's replica
+        except EngineError:
+            self.parts.close()  # the store opened above: no engine holds it
+            raise
         self.writes = Writes(settings, self.parts)
 
     # -- parts -----------------------------------------------------------------------------------
@@ -94,6 +101,11 @@ class Engine:
     def refresh(self) -> None:
         """See `Parts.refresh`: follow another process's writes."""
         self.parts.refresh()
+
+    def serving(self) -> AbstractContextManager[None]:
+        """Held while a bot serves from this engine's store, on whichever machine: `reindex` refuses
+        meanwhile, in every process sharing the store (`index.storage.locks`)."""
+        return self.parts.locks.serving()
 
     @property
     def closed(self) -> bool:
@@ -166,13 +178,25 @@ class Engine:
         return items
 
     async def poll_feeds(
-        self, force: bool = False, *, scope: str | None = None, every_scope: bool = True
+        self,
+        force: bool = False,
+        *,
+        scope: str | None = None,
+        every_scope: bool = True,
+        every: timedelta | None = None,
     ) -> PollReport:
         """One pass over every feed (or, ``every_scope`` false, those ``scope`` follows); new items are
-        ingested into the scopes that follow them as they come."""
+        ingested into the scopes that follow them as they come. A poll run ``every`` so often leaves
+        the feeds another process polled less than half of that ago (see `poll_feeds`)."""
         async with Fetcher(self.settings) as fetcher:
             return await poll_feeds(
-                self.feeds, fetcher, self.ingest, force=force, scope=scope, every_scope=every_scope
+                self.feeds,
+                fetcher,
+                self.ingest,
+                force=force,
+                scope=scope,
+                every_scope=every_scope,
+                every=every,
             )
 
     # -- questions -------------------------------------------------------------------------------

@@ -1,4 +1,7 @@
-"""What the engine holds, as `newsbot stats` and the bot's /stats and outlet lists show it."""
+"""What the engine holds, as `newsbot stats` and the bot's /stats and outlet lists show it.
+
+On PostgreSQL (NEWSBOT_DATABASE_URL) the news is in the database, named with its password masked, and
+the passage vectors in its pgvector table (the index's own account names it): no index file is kept."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from typing import Any
 from index.core.errors import EngineError
 from index.core.models import scope_label
 from index.engine.parts import Parts
+from index.storage.postgres.urls import masked
 from index.storage.store import Filters, Store, published_day
 
 
@@ -37,6 +41,7 @@ def stats(parts: Parts, scope: str | None = None) -> dict[str, Any]:
     )
 
     vectors, faiss = _index_figures(parts)
+    url, faiss_path = settings.database_url, settings.faiss_path
 
     def count(table: str) -> int:
         rows = "articles a" if table == "articles" else f"{table} t JOIN articles a ON a.pk = t.article_pk"
@@ -44,6 +49,7 @@ def stats(parts: Parts, scope: str | None = None) -> dict[str, Any]:
 
     return {
         "data_dir": str(settings.data_dir),
+        "database": masked(url) if url else None,
         "scope": scope_label(scope),
         "articles": count("articles"),
         "passages": count("passages"),
@@ -54,8 +60,8 @@ def stats(parts: Parts, scope: str | None = None) -> dict[str, Any]:
         "index": {
             "model": store.get_setting("model"),
             "dim": int(store.get_setting("dim") or 0) or None,
-            "file": str(settings.faiss_path),
-            "file_bytes": settings.faiss_path.stat().st_size if settings.faiss_path.exists() else 0,
+            "file": None if url else str(faiss_path),
+            "file_bytes": faiss_path.stat().st_size if not url and faiss_path.exists() else 0,
             "vectors": vectors,
             "faiss": faiss,  # the index's own account (`PassageIndex.info`); None when not loadable
         },

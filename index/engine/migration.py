@@ -2,8 +2,9 @@
 
 The copying is storage's (`index/storage/postgres/migrate.py`); this joins it to what only the engine
 knows: which data dir the settings name, and how its passage vectors are derived from the stored
-sentence vectors (`stored_passage_chunks`, FAISS's rebuild source). The data dir's writer lock is held
-throughout, so no ingest, forget or feed poll changes the news while it is copied.
+sentence vectors (`stored_passage_chunks`, FAISS's rebuild source). The writer locks of both the data
+dir and the database are held throughout, so no ingest, forget or feed poll changes the news on
+either side while it is copied.
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ from typing import TYPE_CHECKING, cast
 
 from index.core.errors import EngineError
 from index.core.settings import Settings
-from index.engine.parts import open_store
+from index.engine.parts import open_locks, open_store
 from index.reading.ingest import stored_passage_chunks
-from index.storage import locks
 from index.storage.store import Store
 
 if TYPE_CHECKING:
@@ -35,11 +35,12 @@ def migrate_to_postgres(settings: Settings, url: str, *, progress: bool = False)
         raise EngineError(f"--to must be a postgresql://user:password@host/database URL, not {url!r}")
     from index.storage.postgres.migrate import check_target, copy_data_dir
 
-    source = cast(Store, open_store(settings.model_copy(update={"database_url": None})))
+    data_dir, database = (settings.model_copy(update={"database_url": to}) for to in (None, url))
+    source = cast(Store, open_store(data_dir))
     try:
-        target = cast("PostgresStore", open_store(settings.model_copy(update={"database_url": url})))
+        target = cast("PostgresStore", open_store(database))
         try:
-            with locks.writer(settings.data_dir):
+            with open_locks(data_dir).writer(), open_locks(database).writer():
                 check_target(target, source)
                 dim = int(source.get_setting("dim") or 0)
                 return copy_data_dir(

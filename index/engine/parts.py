@@ -19,9 +19,9 @@ from index.search.candidates import CandidateFinder
 from index.search.evidence import Evidence
 from index.search.rerank import Reranker
 from index.search.termstats import TermStats
-from index.storage import locks
 from index.storage.embed import BUNDLED_MODEL, Embedder
 from index.storage.interface import NewsStore, PassageVectors
+from index.storage.locks import FileLocks, ProcessLocks
 from index.storage.store import SCHEMA_VERSION, Store
 from index.storage.vectors import PassageIndex
 
@@ -37,7 +37,20 @@ def open_store(settings: Settings) -> NewsStore:
     """The store, upgraded in place if it is of the version before: PostgreSQL's when
     ``database_url`` is set, else the data dir's SQLite file. An `EngineError` saying what to do when
     it is unusable (a traceback otherwise) or of another version."""
-    store, where, kind = _open_postgres(settings) if settings.database_url else _open_sqlite(settings)
+    if settings.database_url:
+        return _readable(*_open_postgres(settings, settings.database_url))
+    return _readable(*_open_sqlite(settings))
+
+
+def open_read_store(settings: Settings) -> NewsStore | None:
+    """The read replica questions read (NEWSBOT_DATABASE_READ_URL), opened read-only: never migrated,
+    never written. None when unset: questions read the store `open_store` opens."""
+    url = settings.read_url()
+    return None if url is None else _readable(*_open_postgres(settings, url, read_only=True))
+
+
+def _readable(store: NewsStore, where: str, kind: str) -> NewsStore:
+    """``store``, or an `EngineError` when another version of newsbot made it."""
     if not store.readable:  # migrated on open (index/storage/schema.py) when readable
         version = store.get_setting("schema_version")
         store.close()
@@ -68,10 +81,9 @@ def _open_sqlite(settings: Settings) -> tuple[NewsStore, str, str]:
         raise EngineError(f"{db_path} is not a newsbot database ({exc}): {where} of its own") from exc
 
 
-def _open_postgres(settings: Settings) -> tuple[NewsStore, str, str]:
-    """The tables in PostgreSQL; the passage index and the locks stay in the data dir. Imported here:
+def _open_postgres(settings: Settings, url: str, *, read_only: bool = False) -> tuple[NewsStore, str, str]:
+    """The tables in PostgreSQL (the passage vectors and the locks are there too). Imported here:
     psycopg is the ``postgres`` extra, which a SQLite deployment need not install."""
-    url = settings.database_url or ""
     try:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -84,7 +96,18 @@ def _open_postgres(settings: Settings) -> tuple[NewsStore, str, str]:
             f"NEWSBOT_DATABASE_URL is set but the PostgreSQL client is missing ({exc}): "
             'pip install -e ".[postgres]", or unset NEWSBOT_DATABASE_URL to use the data dir'
         ) from exc
-    return PostgresStore(url), f"the database at {masked(url)}", "database"
+    return PostgresStore(url, read_only=read_only), f"the database at {masked(url)}", "database"
+
+
+def open_locks(settings: Settings) -> ProcessLocks:
+    """The locks between the processes sharing what `open_store` opens for the same ``settings``
+    (`index.storage.locks`): the database's advisory locks, shared by every machine using it, or flock
+    files in the data dir."""
+    if settings.database_url:
+        from index.storage.postgres.locks import PgLocks
+
+        return PgLocks(settings.database_url)
+    return FileLocks(settings.data_dir)
 
 
 def open_passage_index(settings: Settings, store: NewsStore, model: str, dim: int) -> PassageVectors:
@@ -93,7 +116,8 @@ def open_passage_index(settings: Settings, store: NewsStore, model: str, dim: in
     if settings.database_url:
         from index.storage.postgres.vectors import PgVectorIndex
 
-        return PgVectorIndex(cast("PostgresStore", store).pool, model, dim)
+        postgres = cast("PostgresStore", store)
+        return PgVectorIndex(postgres.pool, model, dim, read_only=postgres.read_only)
     return PassageIndex(
         settings.faiss_path, model, dim, kind=settings.vector_index, threshold=settings.ann_threshold
     )
@@ -104,7 +128,8 @@ class Parts:
     lock). The passage index and the finder that searches it are dropped together (`drop_index`)
     when the index goes stale, and made again from the files or SQLite at their next use.
 
-    `lock` also guards an ingest's chunk write and a reindex: questions take their parts under it."""
+    `lock` also guards an ingest's chunk write and a reindex: questions take their parts under it.
+    `locks` are those between processes (`open_locks`), chosen with the store."""
 
     def __init__(
         self,
@@ -115,6 +140,7 @@ class Parts:
     ) -> None:
         self.settings = settings
         self.store = store
+        self.locks = open_locks(settings)
         self.model_name = settings.model or BUNDLED_MODEL
         self.lock = threading.RLock()
         self._makers: dict[str, Callable[[], object]] = {
@@ -130,6 +156,24 @@ class Parts:
         }
         self._made: dict[str, object] = {}
         self._next_refresh = 0.0
+        self.models = self  # whose model and reranker these parts use: a replica's use the primary's
+        self._replica: Parts | None = None  # the parts `for_questions` opened on a replica
+
+    def for_questions(self) -> Parts:
+        """The parts questions read: these, or with NEWSBOT_DATABASE_READ_URL parts over that replica
+        (opened now, once) with a store, passage index, finder, evidence and term statistics of their
+        own, and this engine's model and reranker, loaded once for both. They follow the replica's own
+        generation (`refresh`): a lagging replica is read as it stands, its index with its rows."""
+        if self._replica is None and (store := open_read_store(self.settings)) is not None:
+            self._replica = Parts(self.settings, store, self._makers["embedder"], self._makers["reranker"])
+            self._replica.models = self
+        return self._replica or self
+
+    def close(self) -> None:
+        """Close the store, and the replica's questions read."""
+        if self._replica is not None:
+            self._replica.store.close()
+        self.store.close()
 
     def _part(self, name: str) -> object:
         """The part, made now if it is not yet (read once: `drop_index` may run on another thread)."""
@@ -143,19 +187,19 @@ class Parts:
 
     @property
     def embedder(self) -> Embedder:
-        return cast(Embedder, self._part("embedder"))
+        return cast(Embedder, self.models._part("embedder"))
 
     @embedder.setter
     def embedder(self, embedder: Embedder) -> None:
-        self._made["embedder"] = embedder
+        self.models._made["embedder"] = embedder
 
     @property
     def reranker(self) -> Reranker | None:
-        return cast("Reranker | None", self._part("reranker"))
+        return cast("Reranker | None", self.models._part("reranker"))
 
     @reranker.setter
     def reranker(self, reranker: Reranker | None) -> None:
-        self._made["reranker"] = reranker
+        self.models._made["reranker"] = reranker
 
     @property
     def index(self) -> PassageVectors:
@@ -197,19 +241,19 @@ class Parts:
         stored = store.get_setting("model")
         if stored is not None and stored != self.model_name:
             raise OperatorError(
-                f"the data in {settings.data_dir} was embedded with {stored!r}, "
+                f"the data in {self.locks.where} was embedded with {stored!r}, "
                 f"not {self.model_name!r}: "
                 "set NEWSBOT_MODEL back, or run `newsbot reindex` to re-embed everything with the new model."
             )
         dim = int(store.get_setting("dim") or self.embedder.dim)
         index = open_passage_index(settings, store, self.model_name, dim)
-        writer = locks.holds_writer(settings.data_dir)
+        writer = self.locks.holds_writer()
         index.load(
             store.count("passages"),
             lambda every: stored_passage_chunks(store, dim, settings.passage_title_weight, every),
             generation=store.generation(),
             persist=writer,
-            behind_ok=not writer and locks.writer_busy(settings.data_dir),
+            behind_ok=not writer and self.locks.writer_busy(),
         )
         return index
 
@@ -240,7 +284,9 @@ class Parts:
         """Follow what another process (`newsbot ingest` beside `newsbot serve`) committed: once the
         writer has saved the index at the store's generation (FAISS's files; pgvector's table, whose
         vectors every process already reads), it is loaded again. Cheap (two small reads), and done at
-        most every ``refresh_seconds``."""
+        most every ``refresh_seconds``. The replica's parts questions read follow the replica."""
+        if self._replica is not None:
+            self._replica.refresh()
         now = time.monotonic()
         if now < self._next_refresh or not self.has_index:
             return

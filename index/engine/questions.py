@@ -88,11 +88,18 @@ def _attributed(answer: Answer, candidates: Candidates, position: int) -> Answer
 
 
 class QuestionPath:
-    """Answers questions and searches from the engine's parts; never writes."""
+    """Answers questions and searches from the engine's parts, or with NEWSBOT_DATABASE_READ_URL from
+    the replica's (`Parts.for_questions`); never writes."""
 
     def __init__(self, settings: Settings, parts: Parts) -> None:
         self.settings = settings
-        self.parts = parts
+        self.parts = parts.for_questions()
+
+    @property
+    def generation(self) -> int | None:
+        """The store generation questions are answered at: that of the passage index they search (a
+        replica's lags the primary's while it catches up)."""
+        return self.parts.index.generation
 
     def ask_many(
         self, questions: Sequence[str], k: int | None = None, filters: Filters | None = None

@@ -1,5 +1,6 @@
-"""What changes the data dir: ingest, forget, reindex, one at a time (the ingest lock, and the writer
-lock across processes), with questions kept waiting only while a chunk is written, not embedded."""
+"""What changes the news: ingest, forget, reindex, one at a time (the ingest lock, and across processes
+the store's writer lock, `Parts.locks`), with questions kept waiting only while a chunk is written, not
+embedded."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from index.core.models import ArticleIn, InputProblem
 from index.core.settings import Settings
 from index.engine.parts import Parts
 from index.reading.ingest import IndexChange, Ingestor, IngestReport, reembed, stored_article
-from index.storage import locks
 from index.storage.interface import PassageVectors
 
 
@@ -35,7 +35,7 @@ class Writes:
         store is never closed under it; ingests after this are refused."""
         with self._ingest_lock:
             self.closed = True
-            self.parts.store.close()
+            self.parts.close()
 
     def ingest(
         self,
@@ -49,7 +49,7 @@ class Writes:
         if scope is not None:
             items = (_in_scope(item, scope) for item in items)
         parts = self.parts
-        with self._ingest_lock, locks.writer(self.settings.data_dir):
+        with self._ingest_lock, parts.locks.writer():
             if self.closed:
                 raise EngineError("newsbot is shutting down: nothing more can be ingested now")
             index = parts.index_to_write()  # another process may have written since: add to its index
@@ -57,7 +57,8 @@ class Writes:
                 if parts.store.get_setting("model") is None:
                     parts.store.set_setting("model", parts.model_name)
                     parts.store.set_setting("dim", str(parts.embedder.dim))
-            return self._ingestor(index).ingest(items, progress=progress, split_workers=split_workers)
+            with index.loading():  # pgvector: a load into an empty table builds HNSW once, at its end
+                return self._ingestor(index).ingest(items, progress=progress, split_workers=split_workers)
 
     def _ingestor(self, index: PassageVectors) -> Ingestor:
         """The pipeline that stores articles into the store and ``index``, shaped by the settings."""
@@ -76,8 +77,8 @@ class Writes:
     def reindex(self, progress: bool = False) -> int:
         """Re-embed every stored sentence with the configured model and rebuild the FAISS index."""
         parts = self.parts
-        locks.refuse_while_serving(self.settings.data_dir, "re-embedding everything")
-        with self._ingest_lock, locks.writer(self.settings.data_dir), parts.lock:
+        parts.locks.refuse_while_serving("re-embedding everything")
+        with self._ingest_lock, parts.locks.writer(), parts.lock:
             done = reembed(parts.store, parts.embedder, progress)
             parts.drop_index()
             parts.index_to_write()  # rebuilt from the new vectors and saved now, while this is the writer
@@ -86,7 +87,7 @@ class Writes:
     def forget(self, ref: str, scope: str | None = None) -> str:
         """See `Engine.forget`."""
         store = self.parts.store
-        with self._ingest_lock, locks.writer(self.settings.data_dir):
+        with self._ingest_lock, self.parts.locks.writer():
             if self.closed:
                 raise EngineError("newsbot is shutting down: nothing can be forgotten now")
             article = store.article_in_scope(ref.strip(), scope)

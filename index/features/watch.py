@@ -4,7 +4,9 @@ match is the best quote the engine gives for the query from those new articles a
 A watch sees what its scope sees (shared news, plus a Discord server's own for a server's watch), and
 keeps a watermark, the largest article pk it has checked, in the engine's store: whichever process
 ingested an article (a feed poll, /ingest, `newsbot ingest`), it is checked once. Moving the
-watermark is a compare-and-swap, so two checkers never both report one article.
+watermark is a compare-and-swap, so two checkers never both report one article; and the bot's
+processes claim the watches they check (`Watches.due`), each those of the servers it serves, so one of
+them asks the engine for it.
 
 "Closely enough" is the engine's own refusal rule, run on the new articles only, with the
 ``watch_margin`` setting on top: bench/watch_margin.py measures how sure a watch's quote must be against
@@ -18,18 +20,22 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from index.core.dates import now_iso
 from index.core.errors import EngineError
 from index.search.answer import Answer, AskResult
-from index.storage.store import Filters, scope_clause
+from index.storage.store import Filters, claimant, scope_clause
 
 if TYPE_CHECKING:
     from index.engine import Engine
 
 HOUR = 3600.0
+# How long a watch `due` returns is its claimer's to check: each `due` that returns it again renews it,
+# and one whose checker died (or no longer serves its server) is another's after this.
+CLAIM_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,7 @@ class Watches:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.store = engine.store
+        self.claimant = claimant()  # this checker's claims, in `due`
 
     def _newest_pk(self) -> int:
         return int(self.store.query("SELECT coalesce(max(pk), 0) AS pk FROM articles")[0]["pk"])
@@ -132,7 +139,7 @@ class Watches:
         if upto <= watch.last_pk:
             return None
         self.engine.refresh()
-        if self.engine.index.generation != self.store.generation():
+        if self.engine.questions.generation != self.store.generation():  # a replica's may lag
             return None
         new = NewArticles(scope=watch.scope, after=watch.last_pk, upto=upto)
         where, params = new.sql()
@@ -151,13 +158,20 @@ class Watches:
         threshold = self.engine.min_answer_score + self.engine.settings.watch_margin
         return bool(result.answers) and result.confidence >= threshold
 
-    def due(self, every_minutes: float, hourly: int, now: float | None = None) -> list[Watch]:
-        """The channel watches to check now, with articles they have not checked: none that posted in
-        the last ``every_minutes``, and per channel no more than its ``hourly`` posts have left (those
-        that posted longest ago first). A watch left out keeps its new articles for a later check."""
+    def due(
+        self,
+        every_minutes: float,
+        hourly: int,
+        now: float | None = None,
+        serves: Callable[[str], bool] | None = None,
+    ) -> list[Watch]:
+        """The channel watches to check now, with articles they have not checked, of the servers
+        ``serves`` takes (every one when None; a process sees the channels of its own servers alone):
+        none that posted in the last ``every_minutes``, and per channel no more than its ``hourly``
+        posts have left (those that posted longest ago first). Each is claimed for `CLAIM_SECONDS`, so
+        that of the processes sharing the store one checks it; one another process holds is left out.
+        A watch left out keeps its new articles for a later check."""
         now = time.time() if now is None else now
-        with self.store.transaction():
-            self.store.execute("DELETE FROM watch_posts WHERE posted_at < ?", [now - HOUR])
         rows = self.store.query(
             "SELECT pk AS id, query, scope, channel, created_at, last_pk, posted_at FROM watches "
             "WHERE channel IS NOT NULL AND last_pk < ? ORDER BY coalesce(posted_at, 0), pk",
@@ -174,6 +188,8 @@ class Watches:
         )
         due = []
         for row in rows:
+            if serves is not None and not serves(row["scope"]):
+                continue  # another process's server: it alone sees the channel
             posted_at = row.pop("posted_at")
             if posted_at is not None and posted_at > now - every_minutes * 60:
                 continue
@@ -181,13 +197,16 @@ class Watches:
                 continue
             posts[row["channel"]] += 1  # as if it will post: this check must not pass the cap
             due.append(Watch(**row))
-        return due
+        ids = [watch.id for watch in due]
+        taken = set(self.store.claim("watches", ids, self.claimant, now, now + CLAIM_SECONDS))
+        return [watch for watch in due if watch.id in taken]
 
     def posted(self, watch: Watch, now: float | None = None) -> None:
-        """``watch`` posted a match to its channel (counted by `due`)."""
+        """``watch`` posted a match to its channel (counted by `due`, for an hour: older posts go)."""
         now = time.time() if now is None else now
         with self.store.transaction():
             self.store.execute("UPDATE watches SET posted_at = ? WHERE pk = ?", [now, watch.id])
             self.store.execute(
                 "INSERT INTO watch_posts (channel, posted_at) VALUES (?, ?)", [watch.channel, now]
             )
+            self.store.execute("DELETE FROM watch_posts WHERE posted_at < ?", [now - HOUR])

@@ -48,6 +48,23 @@ class NewsStore(Protocol):
 
     def count(self, table: str) -> int: ...
 
+    def claim(
+        self,
+        table: str,
+        keys: Sequence[Any],
+        claimant: str,
+        now: float,
+        until: float,
+        *,
+        force: bool = False,
+    ) -> list[Any]:
+        """Take the rows of ``table`` (one of `schema.CLAIMS`: a feed to poll, a watch to check) with
+        these keys for ``claimant`` until ``until`` (epoch seconds), once across threads and processes:
+        the keys taken. A row is taken when no one holds it (its claim ended by ``now``) or
+        ``claimant`` does; with ``force``, whoever holds it. Called outside `transaction`, it commits
+        at once and never waits for another transaction's writer lock (a long ingest)."""
+        ...
+
     # -- settings -----------------------------------------------------------------------------
 
     def get_setting(self, key: str) -> str | None: ...
@@ -145,6 +162,10 @@ class PassageVectors(Protocol):
     ) -> None: ...
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None: ...
+
+    def loading(self) -> AbstractContextManager[None]:
+        """Around an ingest's adds: what the index builds faster once, after a bulk load, it builds then."""
+        ...
 
     def remove(self, ids: Sequence[int] | np.ndarray) -> None: ...
 

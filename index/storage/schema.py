@@ -109,7 +109,8 @@ TABLES: dict[str, tuple[str, ...]] = {
     "feeds": (
         "CREATE TABLE feeds (url TEXT PRIMARY KEY, added_at TEXT NOT NULL, etag TEXT, last_modified TEXT, "
         "last_polled_at TEXT, last_ok_at TEXT, last_error TEXT, "
-        "consecutive_failures INTEGER NOT NULL DEFAULT 0, next_poll_after TEXT)",
+        "consecutive_failures INTEGER NOT NULL DEFAULT 0, next_poll_after TEXT, "
+        "claimed_by TEXT, claimed_until REAL)",
     ),
     "feed_subscriptions": (
         "CREATE TABLE feed_subscriptions (feed_url TEXT NOT NULL REFERENCES feeds(url), scope TEXT, "
@@ -129,7 +130,8 @@ TABLES: dict[str, tuple[str, ...]] = {
     # hourly cap (older ones are dropped).
     "watches": (
         "CREATE TABLE watches (pk INTEGER PRIMARY KEY, query TEXT NOT NULL, scope TEXT, channel INTEGER, "
-        "created_at TEXT NOT NULL, last_pk INTEGER NOT NULL, posted_at REAL)",
+        "created_at TEXT NOT NULL, last_pk INTEGER NOT NULL, posted_at REAL, claimed_by TEXT, "
+        "claimed_until REAL)",
         "CREATE INDEX idx_watches_scope ON watches(scope)",
     ),
     "watch_posts": (
@@ -137,6 +139,11 @@ TABLES: dict[str, tuple[str, ...]] = {
         "CREATE INDEX idx_watch_posts_channel ON watch_posts(channel, posted_at)",
     ),
 }
+
+
+# The tables whose rows processes claim (`NewsStore.claim`: a feed to poll, a watch to check), each
+# with its key; a row's claim is its ``claimed_by`` and ``claimed_until`` columns.
+CLAIMS = {"feeds": "url", "watches": "pk"}
 
 
 def _tables(db: sqlite3.Connection) -> set[str]:
@@ -211,6 +218,16 @@ def _add_columns(table: str, columns: Sequence[str]) -> Callable[[sqlite3.Connec
     return add
 
 
+def _claims(db: sqlite3.Connection) -> None:
+    """7: the claims of feeds and watches (`CLAIMS`), so that processes sharing the data dir poll a
+    feed and check a watch once."""
+    for table in CLAIMS:
+        present = _columns(db, table)
+        for column, kind in (("claimed_by", "TEXT"), ("claimed_until", "REAL")):
+            if column not in present:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _every_table,
     _scopes,
@@ -220,6 +237,7 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     # 6: validators per follower. A feed's own from before are not copied: which followers took
     # everything at them is unknown, and one full fetch per feed is cheap next to a missed item.
     _add_columns("feed_subscriptions", ["etag", "last_modified"]),
+    _claims,
 )
 
 

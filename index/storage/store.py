@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import secrets
+import socket
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -91,6 +94,12 @@ def scope_clause(column: str, scope: str | None) -> tuple[str, list[str]]:
     `Filters.scopes` (what a question in a scope sees: shared news too) it matches one scope alone; it
     is written as the unique indexes on ``coalesce(scope, '')`` are, so those serve it."""
     return f"coalesce({column}, '') = ?", [scope or ""]
+
+
+def claimant() -> str:
+    """A name for one claimer of rows (`Store.claim`), unique across machines: the host and process,
+    which an operator reads in ``claimed_by``, then a random part, so two in one process differ."""
+    return f"{socket.gethostname()} pid {os.getpid()} {secrets.token_hex(4)}"
 
 
 def published_day(alias: str = "a") -> str:
@@ -240,6 +249,31 @@ class Store:
     def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         """One statement once per row of parameters, inside `transaction`."""
         self.db.conn.executemany(sql, rows)
+
+    def claim(
+        self,
+        table: str,
+        keys: Sequence[Any],
+        claimant: str,
+        now: float,
+        until: float,
+        *,
+        force: bool = False,
+    ) -> list[Any]:
+        """See `NewsStore.claim`: one UPDATE ... RETURNING in a write transaction of its own, which
+        SQLite's single writer makes atomic across processes. It waits for a write transaction in
+        progress, as every write here does (one ingest chunk: seconds at most)."""
+        if not keys:
+            return []
+        key = schema.CLAIMS[table]
+        free = "" if force else " AND (claimed_until IS NULL OR claimed_until <= ? OR claimed_by = ?)"
+        with self.transaction():
+            rows = self.db.execute(
+                f"UPDATE {table} SET claimed_by = ?, claimed_until = ? "
+                f"WHERE {key} IN (SELECT value FROM json_each(?)){free} RETURNING {key}",
+                [claimant, until, json.dumps(list(keys)), *([] if force else [now, claimant])],
+            ).fetchall()
+        return [row[0] for row in rows]
 
     def find_existing(
         self, article_id: str | None, url: str | None, content_hash: str, scope: str | None = None

@@ -46,7 +46,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import get_args
 
@@ -331,6 +331,10 @@ class PassageIndex:
             elif self.needs_merge or not self._base_saved:
                 self._fold()
             self._write_state(generation)
+
+    def loading(self) -> AbstractContextManager[None]:
+        """Nothing to defer: adds go to the delta, which `save` folds into the base once it has grown."""
+        return nullcontext()
 
     def merge(self) -> None:
         """Fold the delta and tombstones into a new base, written and swapped in while searches go on.

@@ -298,7 +298,7 @@ async def test_a_held_writer_lock_is_reported_without_its_details(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setattr(locks, "WRITER_WAIT", 0.2)
-    with locks.writer(engine.settings.data_dir):  # as another process writing to the data dir
+    with locks.FileLocks(engine.settings.data_dir).writer():  # as another process writing to the data dir
         ix = await fake.slash_command("forget", {"article": "h1"}, user=fake.admin_user)
         told = await private_followup(fake, ix)
     assert told == UNAVAILABLE

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import yarl
 from discord.gateway import DiscordWebSocket
@@ -34,6 +36,42 @@ def test_settings_come_from_the_environment_and_hide_the_token(
 def test_sharding_is_on_when_asked_for_or_counted() -> None:
     assert BotSettings(_env_file=None, autoshard=True).sharded
     assert BotSettings(_env_file=None, shard_count=2).sharded
+
+
+def test_a_shard_range_comes_from_the_environment_as_the_flag_writes_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("NEWSBOT_SHARD_IDS", "2, 3")
+    monkeypatch.setenv("NEWSBOT_SHARD_COUNT", "4")
+    settings = BotSettings(_env_file=None)
+    assert settings.shard_ids == [2, 3] and settings.sharded and settings.shards_run == "shards 2,3 of 4"
+    settings.check_shards()  # a range that runs
+    monkeypatch.setenv("NEWSBOT_SHARD_IDS", "")
+    assert BotSettings(_env_file=None).shard_ids is None
+
+
+@pytest.mark.parametrize(
+    ("ids", "count", "problem"),
+    [
+        ([0], None, "shard ids 0 need the total number of shards, the same in every process: set "
+         "NEWSBOT_SHARD_COUNT or pass --shard-count"),
+        ([3, 0, -1], 3, "shard ids -1,3 are not among the 3 shards (ids run from 0 to 2)"),
+        ([2, 1, 2, 1], 4, "shard ids 1,2 are given twice: name each shard once"),
+    ],
+)  # fmt: skip
+def test_a_shard_range_that_cannot_run_says_what_to_change(
+    ids: list[int], count: int | None, problem: str
+) -> None:
+    settings = BotSettings(_env_file=None, shard_ids=ids, shard_count=count)
+    with pytest.raises(ValueError, match="^" + re.escape(problem)):
+        settings.check_shards()
+
+
+def test_the_start_up_log_names_the_shards_run() -> None:
+    assert BotSettings(_env_file=None).shards_run == "one unsharded connection"
+    assert BotSettings(_env_file=None, autoshard=True).shards_run == "as many shards as Discord recommends"
+    assert BotSettings(_env_file=None, shard_count=4).shards_run == "all 4 shards"
+    BotSettings(_env_file=None, shard_count=4).check_shards()
 
 
 def test_point_discord_at_redirects_and_restores() -> None:

@@ -318,3 +318,49 @@ def test_ask_json_carries_the_link_newer_coverage_corroboration_and_differing_fi
 def test_a_poll_of_no_feeds_says_so_in_one_line(bare_cli, tmp_path):
     code, out, _ = bare_cli("feeds", "poll", "--data-dir", str(tmp_path / "data"))
     assert (code, out) == (0, "0 feeds polled, 0 new items, 0 failed, 0 skipped while backing off\n")
+
+
+def test_serve_runs_the_shard_range_of_its_flags_over_the_settings(bare_cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no .env here
+    monkeypatch.setenv("NEWSBOT_SHARD_IDS", "5")
+    monkeypatch.setenv("NEWSBOT_SHARD_COUNT", "8")
+    started = []
+    monkeypatch.setattr("bot.app.run", started.append)
+    data = str(tmp_path / "data")
+    assert bare_cli("serve", "--shard-ids", "0,1", "--shard-count", "4", "--data-dir", data)[0] == 0
+    assert bare_cli("serve", "--data-dir", data)[0] == 0
+    assert bare_cli("serve", "--shard-count", "16", "--data-dir", data)[0] == 0
+    assert [(s.shard_ids, s.shard_count) for s in started] == [([0, 1], 4), ([5], 8), ([5], 16)]
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--shard-ids", "0,1"], "newsbot: shard ids 0,1 need the total number of shards, the same in every "
+         "process: set NEWSBOT_SHARD_COUNT or pass --shard-count\n"),
+        (["--shard-ids", "1,4", "--shard-count", "4"], "newsbot: shard ids 4 are not among the 4 shards (ids "
+         "run from 0 to 3): fix NEWSBOT_SHARD_IDS / --shard-ids or raise the shard count\n"),
+        (["--shard-ids", "1,0,1", "--shard-count", "2"],
+         "newsbot: shard ids 1 are given twice: name each shard once\n"),
+    ],
+)  # fmt: skip
+def test_a_shard_range_that_cannot_run_says_what_to_change(bare_cli, tmp_path, monkeypatch, flags, message):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DISCORD_TOKEN", "a-token")
+    monkeypatch.delenv("NEWSBOT_SHARD_COUNT", raising=False)
+    monkeypatch.setattr("bot.app.create_bot", pytest.fail)  # refused before anything connects
+    assert bare_cli("serve", *flags, "--data-dir", str(tmp_path / "data")) == (1, "", message)
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--shard-ids", "0;1"], "argument --shard-ids: must be shard numbers separated by commas, e.g. 0,1, "
+         "not '0;1'"),
+        (["--shard-ids", "-1"], "argument --shard-ids: must be shard numbers"),
+        (["--shard-count", "0"], "argument --shard-count: must be a whole number of at least 1, not '0'"),
+    ],
+)  # fmt: skip
+def test_a_malformed_shard_flag_is_a_usage_error(bare_cli, tmp_path, flags, message):
+    code, _, err = bare_cli("serve", *flags, "--data-dir", str(tmp_path / "data"))
+    assert code == 2 and message in err

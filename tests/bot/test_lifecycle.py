@@ -20,7 +20,9 @@ from bot.cli import main
 from bot.errors import UNEXPECTED
 from bot.exts import EXTENSIONS
 from bot.settings import BotSettings
+from index.core.errors import EngineError
 from index.engine import Engine
+from index.storage.locks import FileLocks
 
 COMMANDS = ["admin", "ask", "coverage", "mention", "search", "sources", "trend", "watch"]
 
@@ -199,6 +201,26 @@ def test_serve_without_a_token_is_a_clear_error(
     with pytest.raises(SystemExit) as exited:
         runpy.run_module("bot", run_name="__main__")
     assert exited.value.code == 1 and "no Discord bot token" in capsys.readouterr().err
+
+
+def test_serve_holds_the_serving_lock_while_the_bot_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`newsbot reindex` refuses while the bot runs (`Engine.serving`), and not once it has stopped."""
+    settings = BotSettings(_env_file=None, data_dir=tmp_path / "data", model="hash", discord_token=TOKEN)
+    reindex = FileLocks(settings.data_dir)  # as `newsbot reindex` beside it checks
+    ran: list[str] = []
+
+    def run(bot: NewsBot, token: str, **options: Any) -> None:
+        with pytest.raises(EngineError, match="stop it before reindexing"):
+            reindex.refuse_while_serving("reindexing")
+        ran.append(token)
+        bot.engine.close()  # as stopping the bot does
+
+    monkeypatch.setattr(NewsBot, "run", run)
+    app.run(settings)
+    assert ran == [TOKEN]
+    reindex.refuse_while_serving("reindexing")
 
 
 async def test_shutdown_waits_for_a_feed_ingest_before_closing_the_store(tmp_path: Path) -> None:

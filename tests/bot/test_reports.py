@@ -43,6 +43,8 @@ def test_a_poll_in_one_line() -> None:
     assert poll_summary(report) == (
         "2 feeds polled, 3 new items, 1 failed, 1 skipped while backing off, 5 items left for the next polls"
     )
+    one.elsewhere = 2
+    assert poll_summary(one).endswith("backing off, 2 polled by another process lately")
 
 
 def test_a_trend_says_what_the_chart_shows() -> None:

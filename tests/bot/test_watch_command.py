@@ -8,12 +8,14 @@ import json
 from pathlib import Path
 from typing import Any, cast
 
+import pytest
 from fakediscord import FakeDiscord, UploadedFile
 from harness import ephemeral_reply, final_message, run_command
 
 from bot.app import NewsBot
 from bot.exts.watch._cog import Watching
 from index.engine import Engine
+from index.features.watch import Watches
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "watch"
 NEW = {
@@ -81,6 +83,24 @@ async def test_a_server_s_watch_never_fires_on_another_server_s_upload(
     assert posts(fake, fake.channel_id) == []
     (post,) = posts(fake, fake.other_channel_id)
     assert "returned to work on Friday" in post["embeds"][0]["description"]
+
+
+async def test_the_loop_checks_only_the_watches_of_the_servers_it_serves(
+    bot: NewsBot, engine: Engine, fake: FakeDiscord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server on another shard is another process's (it alone sees the channels): its watch is never
+    claimed, checked or posted here."""
+    mine = (fake.guild_id >> 22) % 2  # the shard Discord routes the fake's server to
+    monkeypatch.setattr(bot.settings, "shard_count", 2)  # this process runs that one of two
+    monkeypatch.setattr(bot.settings, "shard_ids", [mine])
+    await watch(bot, fake, "ferry strike")
+    other_shard = str((1 - mine) << 22)  # a server id on the other shard
+    elsewhere = Watches(engine).add("ferry strike", scope=other_shard, channel=fake.other_channel_id)
+    await ingest_shared(engine, tmp_path, "strike_ends")
+    assert await watching(bot).check_once() == 1
+    assert len(posts(fake, fake.channel_id)) == 1 and posts(fake, fake.other_channel_id) == []
+    stored = engine.store.query("SELECT claimed_by, last_pk FROM watches WHERE pk = ?", [elsewhere.id])
+    assert stored == [{"claimed_by": None, "last_pk": elsewhere.last_pk}]
 
 
 async def test_watches_are_listed_and_removed_by_their_server(bot: NewsBot, fake: FakeDiscord) -> None:

@@ -3,12 +3,13 @@
 from .client import point_discord_at, running_client
 from .payloads import ADMINISTRATOR, MANAGE_GUILD, FakeUser
 from .rest import RecordedRequest, UploadedFile
-from .server import FakeDiscord, FakeInteraction
+from .server import FakeDiscord, FakeGuild, FakeInteraction
 
 __all__ = [
     "ADMINISTRATOR",
     "MANAGE_GUILD",
     "FakeDiscord",
+    "FakeGuild",
     "FakeInteraction",
     "FakeUser",
     "RecordedRequest",

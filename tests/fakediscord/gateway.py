@@ -65,6 +65,18 @@ class GatewaySession:
     def intents(self) -> int:
         return int(self.identify.get("intents", 0))
 
+    @property
+    def shard(self) -> tuple[int, int]:
+        """``(shard id, shard count)`` as identified; an unsharded client holds every guild, ``(0, 1)``."""
+        shard_id, count = self.identify.get("shard") or (0, 1)
+        return int(shard_id), int(count)
+
+    def holds(self, guild_id: int | None) -> bool:
+        """Whether Discord routes ``guild_id``'s events here: ``(guild_id >> 22) % count == shard id``;
+        direct messages (no guild) go to shard 0."""
+        shard_id, count = self.shard
+        return ((guild_id or 0) >> 22) % count == shard_id
+
     async def dispatch(self, event: str, data: dict[str, Any]) -> int:
         """Sequence and send one event; buffered for replay if the socket is currently gone."""
         self.seq += 1

@@ -74,6 +74,14 @@ class SnowflakeFactory:
         self._last = max(now, self._last + 1)
         return self._last
 
+    def on_shard(self, shard_id: int, count: int) -> int:
+        """A new snowflake that, as a guild's id, Discord routes to shard ``shard_id`` of ``count``
+        (``(id >> 22) % count == shard_id``): its time moved up to ``count`` milliseconds ahead."""
+        snowflake = self()
+        snowflake += ((shard_id - (snowflake >> 22)) % count) << 22
+        self._last = max(self._last, snowflake)
+        return snowflake
+
 
 _tokens = itertools.count(1)
 

@@ -271,7 +271,7 @@ class RestApi:
             raise ApiError(403, 50001, "Missing Access")
         if guild is None:
             return None
-        if int(guild) != self.fake.guild_id:
+        if int(guild) not in self.fake.guilds:
             raise ApiError(403, 50001, "Missing Access")
         return int(guild)
 

@@ -7,6 +7,11 @@ a guild still unavailable), records every REST call, and lets tests push gateway
 events (slash commands, message context menus, autocomplete, component clicks, modal submits,
 messages) with payloads that
 mirror what Discord sends.
+
+`add_guild` adds more guilds, sent in full (GUILD_CREATE) as the first is. Sessions are sharded as
+Discord shards them: a session that identifies with ``shard: [i, n]`` is told of the guilds with
+``(guild_id >> 22) % n == i`` only, and a guild's interactions and messages go only to the session
+holding its shard (direct messages to shard 0), so several bot processes can each run a shard range.
 """
 
 from __future__ import annotations
@@ -94,6 +99,15 @@ class FakeInteraction:
         return ([self.original_id] if self.original_id is not None else []) + self.followup_ids
 
 
+@dataclass(frozen=True)
+class FakeGuild:
+    """A guild the bot is in, with a text channel of its own."""
+
+    id: int
+    name: str
+    channel_id: int
+
+
 @dataclass
 class _Injection:
     method: str
@@ -161,6 +175,7 @@ class FakeDiscord:
                 self.other_channel_id, self.other_guild_id, "elsewhere"
             ),
         }
+        self.guilds = {self.guild_id: FakeGuild(self.guild_id, guild_name, self.channel_id)}
         self.left_guilds: list[int] = []  # guilds the bot left (DELETE /users/@me/guilds/{guild})
         self.users: dict[int, FakeUser] = {
             u.id: u for u in (self.bot_user, self.owner_user, self.member_user, self.admin_user)
@@ -179,7 +194,8 @@ class FakeDiscord:
         self.heartbeat_acks = 0
         self.identifies: list[dict[str, Any]] = []
         self.resumes = 0
-        self._session: GatewaySession | None = None
+        self.sessions: list[GatewaySession] = []  # the live one of each shard, by when it identified
+        self._session: GatewaySession | None = None  # the latest to identify
         self._connections: set[GatewayConnection] = set()
 
         self._waiters: list[asyncio.Future[None]] = []
@@ -235,6 +251,19 @@ class FakeDiscord:
     def bot_mention(self) -> str:
         return self.bot_user.mention
 
+    def add_guild(
+        self, name: str, *, shard: tuple[int, int] | None = None, channel_name: str = "news"
+    ) -> FakeGuild:
+        """Another guild the bot is in, with a text channel, the same members and roles (its own
+        @everyone); ``shard=(i, n)`` gives it an id that shard ``i`` of ``n`` holds. Add it before the
+        bot connects: a session is told of its guilds when it identifies."""
+        guild_id = self.snowflake.on_shard(*shard) if shard else self.snowflake()
+        channel_id = self.snowflake()
+        self.roles[guild_id] = role_payload(guild_id, "@everyone", EVERYONE_PERMISSIONS)
+        self.channels[channel_id] = text_channel_payload(channel_id, guild_id, channel_name)
+        guild = self.guilds[guild_id] = FakeGuild(guild_id, name, channel_id)
+        return guild
+
     def add_user(self, username: str, *, admin: bool = False) -> FakeUser:
         """Another guild member, e.g. to test per-user limits."""
         user = FakeUser(self.snowflake(), username, role_ids=[self.admin_role_id] if admin else [])
@@ -269,14 +298,20 @@ class FakeDiscord:
         except KeyError:
             raise ApiError(404, 10003, "Unknown Channel") from None
 
-    def guild_payload(self) -> dict[str, Any]:
-        """GUILD_CREATE body. As on Discord (no presences intent), ``members`` holds only the bot;
-        the rest arrive through chunking (op 8), which discord.py does when the members intent is on.
+    def guild_payload(self, guild_id: int | None = None) -> dict[str, Any]:
+        """GUILD_CREATE body of ``guild_id`` (default: the first guild). As on Discord (no presences
+        intent), ``members`` holds only the bot; the rest arrive through chunking (op 8), which
+        discord.py does when the members intent is on.
         """
-        guild_channels = [c for c in self.channels.values() if c.get("guild_id") == str(self.guild_id)]
+        guild = self.guilds[guild_id or self.guild_id]
+        guild_channels = [c for c in self.channels.values() if c.get("guild_id") == str(guild.id)]
+        # the shared roles, and of the @everyone roles (each a guild's own id) only this guild's
+        roles = [
+            role for role_id, role in self.roles.items() if role_id == guild.id or role_id not in self.guilds
+        ]
         return {
-            "id": str(self.guild_id),
-            "name": self.guild_name,
+            "id": str(guild.id),
+            "name": guild.name,
             "icon": None,
             "splash": None,
             "discovery_splash": None,
@@ -295,7 +330,7 @@ class FakeDiscord:
             "premium_progress_bar_enabled": False,
             "preferred_locale": "en-US",
             "features": [],
-            "system_channel_id": str(self.channel_id),
+            "system_channel_id": str(guild.channel_id),
             "system_channel_flags": 0,
             "rules_channel_id": None,
             "public_updates_channel_id": None,
@@ -308,7 +343,7 @@ class FakeDiscord:
             "widget_enabled": False,
             "widget_channel_id": None,
             "incidents_data": None,
-            "roles": list(self.roles.values()),
+            "roles": roles,
             "emojis": [],
             "stickers": [],
             "joined_at": self.bot_user.joined_at,
@@ -361,8 +396,14 @@ class FakeDiscord:
         )
 
     async def wait_until_ready(self, timeout: float = 30.0) -> None:
-        """Until READY and GUILD_CREATE went out (discord.py's on_ready follows after guild_ready_timeout)."""
-        await self.wait_until(lambda: self._session is not None and self._session.seq >= 2, timeout)
+        """Until READY and the GUILD_CREATEs of the latest session went out (discord.py's on_ready follows
+        after guild_ready_timeout)."""
+        await self.wait_until(
+            lambda: (
+                self._session is not None and self._session.seq > len(self._guilds_held_by(self._session))
+            ),
+            timeout,
+        )
 
     def requests_matching(self, method: str | None = None, path: str | None = None) -> list[RecordedRequest]:
         return [
@@ -679,13 +720,14 @@ class FakeDiscord:
 
     async def delete_message(self, message_id: int) -> None:
         message = self._messages.pop(message_id)
-        if message["flags"] & FLAG_EPHEMERAL or self._session is None:
+        session = self._session_holding(message)
+        if message["flags"] & FLAG_EPHEMERAL or session is None:
             return
         data = {"id": message["id"], "channel_id": message["channel_id"]}
         if "guild_id" in message:
             data["guild_id"] = message["guild_id"]
-        if self._session.intents & self._message_intent(message):
-            await self._session.dispatch("MESSAGE_DELETE", data)
+        if session.intents & self._message_intent(message):
+            await session.dispatch("MESSAGE_DELETE", data)
 
     @staticmethod
     def _message_intent(message: dict[str, Any]) -> int:
@@ -693,7 +735,7 @@ class FakeDiscord:
 
     async def _broadcast_message(self, event: str, message: dict[str, Any]) -> None:
         """Gateway echo of a message, honouring intents, ephemerality and the message-content rule."""
-        session = self._session
+        session = self._session_holding(message)
         if session is None or message["flags"] & FLAG_EPHEMERAL:
             return
         if not session.intents & self._message_intent(message):
@@ -1065,11 +1107,23 @@ class FakeDiscord:
 
     # -- gateway --------------------------------------------------------------------------------
 
+    def _session_holding(self, data: dict[str, Any]) -> GatewaySession | None:
+        """The session an event about ``data`` (with its ``guild_id``, if any) goes to, as Discord
+        routes it: the one holding the guild's shard."""
+        guild_id = int(data["guild_id"]) if data.get("guild_id") else None
+        return next((s for s in reversed(self.sessions) if s.holds(guild_id)), None)
+
+    def _guilds_held_by(self, session: GatewaySession) -> list[int]:
+        return [guild_id for guild_id in self.guilds if session.holds(guild_id)]
+
     async def dispatch(self, event: str, data: dict[str, Any]) -> int:
-        """Send a raw DISPATCH to the connected bot; returns its sequence number."""
-        if self._session is None:
-            raise RuntimeError("no bot has identified on the gateway yet")
-        seq = await self._session.dispatch(event, data)
+        """Send a raw DISPATCH to the bot session holding ``data``'s guild (its ``guild_id``; shard 0
+        without one); returns its sequence number."""
+        session = self._session_holding(data)
+        if session is None:
+            held = "no bot has identified on the gateway yet" if not self.sessions else "no session holds it"
+            raise RuntimeError(f"cannot send {event} for guild {data.get('guild_id')}: {held}")
+        seq = await session.dispatch(event, data)
         self._notify()
         return seq
 
@@ -1087,7 +1141,7 @@ class FakeDiscord:
             "session_type": "normal",
             "session_id": session.session_id,
             "resume_gateway_url": self.gateway_url,
-            "guilds": [{"id": str(self.guild_id), "unavailable": True}],
+            "guilds": [{"id": str(i), "unavailable": True} for i in self._guilds_held_by(session)],
             "private_channels": [],
             "relationships": [],
             "presences": [],
@@ -1146,13 +1200,15 @@ class FakeDiscord:
         self.identifies.append(data)
         session = GatewaySession(identify=data, connection=conn)
         conn.session = self._session = session
+        self.sessions = [s for s in self.sessions if s.shard != session.shard] + [session]
         await session.dispatch("READY", self._ready_payload(session))
-        await session.dispatch("GUILD_CREATE", self.guild_payload())
+        for guild_id in self._guilds_held_by(session):
+            await session.dispatch("GUILD_CREATE", self.guild_payload(guild_id))
 
     async def _resume(self, conn: GatewayConnection, data: dict[str, Any]) -> None:
-        session = self._session
+        session = next((s for s in self.sessions if s.session_id == data.get("session_id")), None)
         token_ok = self.token is None or data.get("token") == self.token
-        if session is None or data.get("session_id") != session.session_id or not token_ok:
+        if session is None or not token_ok:
             await conn.send({"op": OP_INVALID_SESSION, "d": False})
             return
         self.resumes += 1

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import io
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import discord
@@ -31,10 +32,12 @@ class AgainView(discord.ui.View):
 class PingBot(commands.Bot):
     """Minimal bot exercising the flows newsbot relies on."""
 
-    def __init__(self) -> None:
+    def __init__(self, **options: Any) -> None:
         intents = discord.Intents.default()
         intents.message_content = True
-        super().__init__(command_prefix=commands.when_mentioned, intents=intents, guild_ready_timeout=0.1)
+        super().__init__(
+            command_prefix=commands.when_mentioned, intents=intents, guild_ready_timeout=0.1, **options
+        )
         self.ping_seen_admin: list[bool] = []
 
         @self.tree.command(description="Check the bot is alive")
@@ -319,3 +322,37 @@ async def test_forget_keeps_the_original_response_an_interaction_kept_may_still_
         fake.forget(older_than=0.1)  # the message is old, but its token still lets the bot edit it
         assert echo.id in fake.interactions
         assert fake.get_message(echo.original_id)["content"] == "long job"
+
+
+async def test_each_shard_is_told_of_its_own_guilds_and_gets_only_their_events() -> None:
+    async with FakeDiscord() as fake:
+        guilds = [fake.add_guild(f"Shard {i}", shard=(i, 2)) for i in range(2)]
+        bots = [PingBot(shard_id=i, shard_count=2) for i in range(2)]
+        async with (
+            running_client(bots[0], fake, ready_timeout=5),
+            running_client(bots[1], fake, ready_timeout=5),
+        ):
+            assert sorted(fake.identifies[i]["shard"] for i in range(2)) == [[0, 2], [1, 2]]
+            for i, bot in enumerate(bots):
+                held = {guild_id for guild_id in fake.guilds if (guild_id >> 22) % 2 == i}
+                assert {g.id for g in bot.guilds} == held and guilds[i].id in held
+                channel = bot.get_channel(guilds[i].channel_id)
+                assert channel is not None and channel.guild.default_role.id == guilds[i].id
+
+            pings = [await fake.slash_command("ping", channel_id=guild.channel_id) for guild in guilds]
+            await fake.wait_until(lambda: all(ix.followup_ids for ix in pings))
+            assert [len(bot.ping_seen_admin) for bot in bots] == [1, 1]  # each bot its own guild's
+            said = await fake.message(f"{fake.bot_mention} hello", channel_id=guilds[1].channel_id)
+            await fake.wait_until(
+                lambda: fake.messages_in(guilds[1].channel_id)[-1].get("referenced_message")
+            )
+            for session in fake.sessions:  # every event of a guild went to the session of its shard
+                events = [(p["t"], p["d"]) for p in session.sent if p["t"] != "READY"]
+                assert {"GUILD_CREATE", "INTERACTION_CREATE", "MESSAGE_CREATE"} <= {
+                    kind for kind, _ in events
+                }
+                about = {int(d["id"] if kind == "GUILD_CREATE" else d["guild_id"]) for kind, d in events}
+                assert about == {g for g in fake.guilds if session.holds(g)}
+                assert guilds[session.shard[0]].id in about
+                if session.shard == (1, 2):
+                    assert said["id"] in [d["id"] for kind, d in events if kind == "MESSAGE_CREATE"]

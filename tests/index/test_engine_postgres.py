@@ -1,19 +1,26 @@
 """The engine end to end on PostgreSQL (tables, tsvector keyword search, pgvector passages) beside the
 same engine on SQLite and FAISS: the same corpus answers the same questions alike, and several engines
-on one database follow each other's writes."""
+on one database follow each other's writes and take turns to write (the database's locks)."""
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from index.core.errors import EngineError, OperatorError
 from index.core.settings import Settings
 from index.engine import Engine
 from index.search.answer import AskResult
+from index.storage import locks
+from index.storage.postgres.urls import masked
 from index.storage.postgres.vectors import PgVectorIndex
 from index.storage.store import Filters
 from index.storage.vectors import PassageIndex
@@ -162,7 +169,64 @@ def test_a_second_engine_on_the_database_answers_what_the_first_ingests(
         reader.close()
 
 
+@pytest.fixture
+def two_machines(hash_settings: Settings, pg_url: str, tmp_path: Path) -> Iterator[tuple[Engine, Engine]]:
+    """Two engines as on two machines: data dirs of their own, one database."""
+    settings = hash_settings.model_copy(update={"database_url": pg_url})
+    first = Engine(settings.model_copy(update={"data_dir": tmp_path / "first"}))
+    second = Engine(settings.model_copy(update={"data_dir": tmp_path / "second"}))
+    try:
+        yield first, second
+    finally:
+        first.close()
+        second.close()
+
+
+def test_engines_on_one_database_write_one_at_a_time(
+    two_machines: tuple[Engine, Engine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Their data dirs' file locks would not exclude each other: the database's lock does."""
+    first, second = two_machines
+    monkeypatch.setattr(locks, "WRITER_WAIT", 0.5)
+    holder = re.escape(f"newsbot (pid {os.getpid()} on {socket.gethostname()})")
+    with first.parts.locks.writer():  # as the first engine's ingest does
+        began = time.monotonic()
+        with pytest.raises(OperatorError, match=rf"{holder} is writing to the database at "):
+            second.ingest_paths([OWN])
+        assert time.monotonic() - began >= 0.5  # it waited for its turn first
+        with pytest.raises(OperatorError, match="is writing to the database at"):
+            second.forget("r-fire-toll")
+    assert second.store.count("articles") == 0
+    assert second.ingest_paths([OWN]).new == 8  # its turn, once the first has finished
+    assert _first(first.ask("How many workers died in the Brackwater mill fire?"))[1] == "r-fire-toll"
+
+
+def test_a_reindex_is_refused_while_another_engine_serves(two_machines: tuple[Engine, Engine]) -> None:
+    first, second = two_machines
+    second.ingest_paths([OWN])
+    with first.serving(), pytest.raises(EngineError, match="stop it before re-embedding everything"):
+        second.reindex()
+    assert second.reindex() == second.store.count("sentences")  # the bot has stopped
+
+
+def test_stats_and_messages_name_the_database_never_its_password(two_machines: tuple[Engine, Engine]) -> None:
+    first, _ = two_machines
+    first.ingest_paths([OWN])
+    stats = first.stats()
+    url = first.settings.database_url or ""
+    assert stats["database"] == masked(url) and stats["database"] != url  # no password shown
+    assert stats["index"]["file"] is None and stats["index"]["file_bytes"] == 0  # no FAISS files
+    assert stats["index"]["faiss"]["table"] == "passage_vectors"
+    first.store.set_setting("model", "another-model")
+    first.parts.drop_index()
+    with pytest.raises(OperatorError, match=rf"the data in the database at {re.escape(masked(url))} was"):
+        _ = first.index
+
+
 def test_sqlite_keeps_its_faiss_files(hash_engine: Engine, sample_dir: Path) -> None:
     hash_engine.ingest_paths([sample_dir])
     assert isinstance(hash_engine.index, PassageIndex)
     assert hash_engine.index.saved_generation == hash_engine.store.generation() == 1
+    stats = hash_engine.stats()
+    assert stats["database"] is None and stats["index"]["file"] == str(hash_engine.settings.faiss_path)
+    assert stats["index"]["file_bytes"] > 0

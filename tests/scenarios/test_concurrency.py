@@ -101,8 +101,9 @@ def test_questions_in_parallel_with_an_ingest_stay_correct(hash_engine):
 def test_one_writer_at_a_time_and_no_reindex_under_a_running_bot(hash_engine, monkeypatch):
     hash_engine.ingest([_story(1)])
     monkeypatch.setattr(locks, "WRITER_WAIT", 0.3)
-    with locks.writer(hash_engine.settings.data_dir), pytest.raises(EngineError, match="is writing to"):
+    dir_locks = locks.FileLocks(hash_engine.settings.data_dir)  # as another process's
+    with dir_locks.writer(), pytest.raises(EngineError, match="is writing to"):
         hash_engine.ingest([_story(2)])
-    with locks.serving(hash_engine.settings.data_dir), pytest.raises(EngineError, match="stop it before"):
+    with dir_locks.serving(), pytest.raises(EngineError, match="stop it before"):
         hash_engine.reindex()
     assert hash_engine.reindex() == 1

@@ -6,7 +6,8 @@ Members ask with /ask; what a server watches is its moderators' call.
 
 The loop runs every minute, apart from the feed poller, so that news from /ingest and from
 `newsbot ingest` is checked too. Each watch checks its new articles once (`index.features.watch`), within the
-limits NEWSBOT_WATCH_POST_MINUTES and NEWSBOT_WATCH_CHANNEL_HOURLY.
+limits NEWSBOT_WATCH_POST_MINUTES and NEWSBOT_WATCH_CHANNEL_HOURLY, by the one process serving its server
+when several share the database (each claims the watches it checks).
 """
 
 from __future__ import annotations
@@ -107,10 +108,13 @@ class Watching(commands.Cog):
         await self.bot.wait_until_ready()
 
     async def check_once(self) -> int:
-        """Check the due watches (`Watches.due`) and post their matches; how many were posted."""
+        """Check the due watches (`Watches.due`) of the servers this process serves (other shards'
+        channels are another process's to post in) and post their matches; how many were posted."""
         settings = self.bot.settings
         due = await self.bot.run_admin(
-            lambda: self.watches.due(settings.watch_post_minutes, settings.watch_channel_hourly)
+            lambda: self.watches.due(
+                settings.watch_post_minutes, settings.watch_channel_hourly, serves=self.serves
+            )
         )
         posted = 0
         for watch in due:
@@ -121,6 +125,15 @@ class Watching(commands.Cog):
             except Exception:
                 log.exception("watch %s (%r) failed its check", watch.id, watch.query)
         return posted
+
+    def serves(self, scope: str) -> bool:
+        """Whether this process runs the shard Discord routes server ``scope`` to, ``(id >> 22) %
+        count``: only that process sees the server's channels (every server, unless NEWSBOT_SHARD_IDS
+        names a range)."""
+        settings = self.bot.settings
+        if settings.shard_ids is None:
+            return True
+        return (int(scope) >> 22) % (settings.shard_count or 1) in settings.shard_ids
 
     async def post(self, match: Match) -> bool:
         """Post ``match`` to its watch's channel; a watch whose channel is gone is removed."""

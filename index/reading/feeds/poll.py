@@ -39,6 +39,7 @@ class FeedResult:
 @dataclass
 class PollReport:
     feeds: list[FeedResult]
+    elsewhere: int = 0  # feeds left out: another process's poll took them (`FeedStore.claim`)
 
     @property
     def new_items(self) -> int:
@@ -66,10 +67,17 @@ async def poll_feeds(
     force: bool = False,
     scope: str | None = None,
     every_scope: bool = True,
+    every: timedelta | None = None,
 ) -> PollReport:
     """Poll every feed once (those backing off only when ``force``), a few at a time (the fetcher's
     settings: ``max_concurrent_feeds`` and the other feed settings); with
     ``every_scope`` false only the feeds ``scope`` follows (their items still go to every follower).
+
+    Processes sharing the store poll each feed once: a poll first claims its feeds (`FeedStore.claim`)
+    and leaves out those another poll took less than half its interval ago, unless ``force``. A poll
+    run ``every`` so often claims each feed for half of that, so polls of processes on the same
+    schedule, wherever in it they start, fetch a feed once per interval; a one-off poll (``every``
+    None) claims only what no other poll holds, and holds it for no time.
 
     ``ingest`` is the engine's synchronous ingest; it runs in a worker thread, one call at a time (it
     need not be thread-safe), each call with the articles of one scope (set on each `ArticleIn`).
@@ -78,6 +86,9 @@ async def poll_feeds(
     """
     now = now or datetime.now(UTC)
     feeds = await asyncio.to_thread(store.polled if every_scope else functools.partial(store.list, scope))
+    due = [feed.url for feed in feeds if force or feed.due(now)]
+    lease = every / 2 if every else timedelta(0)
+    left = set(due) - await asyncio.to_thread(store.claim, due, now, lease, force=force)  # polled elsewhere
     slots = asyncio.Semaphore(fetcher.settings.max_concurrent_feeds)
     ingest_lock = asyncio.Lock()
 
@@ -91,14 +102,17 @@ async def poll_feeds(
         async with slots:
             return await _poll_feed(store, fetcher, serial_ingest, feed, now)
 
-    report = PollReport(list(await asyncio.gather(*(one(feed) for feed in feeds))))
+    results = await asyncio.gather(*(one(feed) for feed in feeds if feed.url not in left))
+    report = PollReport(list(results), elsewhere=len(left))
     log.info(
-        "feeds: %d polled, %d new items, %d failed, %d skipped while backing off, %d left for the next polls",
+        "feeds: %d polled, %d new items, %d failed, %d skipped while backing off, %d left for the next "
+        "polls, %d polled by another process",
         len(report.feeds) - report.skipped,
         report.new_items,
         len(report.failed),
         report.skipped,
         report.deferred,
+        report.elsewhere,
     )
     return report
 

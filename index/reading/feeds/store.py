@@ -14,7 +14,7 @@ from index.core.dates import stored_time, utc_iso
 from index.core.errors import FeedLimitError
 from index.core.settings import FeedSettings
 from index.storage.interface import NewsStore
-from index.storage.store import scope_clause
+from index.storage.store import claimant, scope_clause
 
 _SQL_BATCH = 500  # guids per IN (...) query, well under SQLite's variable limit
 
@@ -81,6 +81,7 @@ class FeedStore:
     def __init__(self, store: NewsStore, settings: FeedSettings) -> None:
         self.store = store
         self.settings = settings  # how long a failing feed is left alone (`backoff`)
+        self.claimant = claimant()  # this store's polls, in `claim`
 
     def add(
         self,
@@ -166,6 +167,13 @@ class FeedStore:
             "f.added_at, 0 AS items_stored, 0 AS items_failing, NULL AS item_error FROM feeds f ORDER BY 1"
         )
         return [_feed(row) for row in rows]
+
+    def claim(self, urls: Sequence[str], now: datetime, lease: timedelta, *, force: bool = False) -> set[str]:
+        """Take these feeds for one poll, once across the processes sharing the store: those no other
+        poll took less than its lease ago (every one when ``force``), each kept from the others for
+        ``lease`` after ``now``. A poll that dies leaves its feeds to the others once the lease ends."""
+        until = (now + lease).timestamp()
+        return set(self.store.claim("feeds", urls, self.claimant, now.timestamp(), until, force=force))
 
     def _subscribed(self, where: str, params: list[str]) -> list[Feed]:
         rows = self.store.query(

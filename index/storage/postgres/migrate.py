@@ -2,9 +2,11 @@
 (`newsbot migrate --to`), resumably, and checking the copy by counting.
 
 Every table of index/storage/schema.py is copied with its keys, so wire copies, votes and watches point
-where they did. A table with an integer key (``pk``; ``feed_items``' ``rowid``) goes in key order, a batch
-per transaction (COPY), so a run that was killed goes on after the last key PostgreSQL holds; its
-identity column then continues past the largest key. The small tables without one (settings, feeds,
+where they did, and with every column PostgreSQL's migrations give it (a feed's or a watch's claim too:
+a lease, which ends by itself once no process of the old deployment renews it). A table with an integer
+key (``pk``; ``feed_items``' ``rowid``) goes in key order, a batch per transaction (COPY), so a run that
+was killed goes on after the last key PostgreSQL holds; its identity column then continues past the
+largest key. The small tables without one (settings, feeds,
 subscriptions, ...) are copied whole in one transaction each, every run: rows replace those with their
 key, and a table with no key at all is emptied first. A story whose wire copy was stored before it
 (a copy judged again) is pointed at after every article is in.

@@ -17,6 +17,7 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import psycopg
@@ -29,6 +30,7 @@ from index.storage.postgres import schema
 from index.storage.postgres.dialect import translate
 from index.storage.postgres.text_search import PostgresTextSearch
 from index.storage.postgres.urls import masked
+from index.storage.schema import CLAIMS
 from index.storage.store import Store, _last_ingest_key, scope_clause
 
 log = logging.getLogger(__name__)
@@ -49,40 +51,56 @@ class Result:
     lastrowid: int | None = None
 
 
-def _configure(conn: psycopg.Connection[Any]) -> None:
-    """Times without a zone are UTC, as SQLite reads them (julianday)."""
+def _configure(conn: psycopg.Connection[Any], read_only: bool = False) -> None:
+    """Times without a zone are UTC, as SQLite reads them (julianday). A read-only store's sessions
+    refuse writes, as a replica's do: a stray one fails in the tests too, not only on a standby."""
     conn.execute("SET TIME ZONE 'UTC'")
+    if read_only:
+        conn.execute("SET default_transaction_read_only = on")
 
 
 class PostgresStore(PostgresTextSearch):
     """One PostgreSQL database, shared by threads and by processes; keyword search is the mixin's, on
     the tsvector columns of migration 2."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, read_only: bool = False) -> None:
+        """``read_only``: a replica (NEWSBOT_DATABASE_READ_URL), read as it is, never migrated or written."""
         self.url = url
+        self.read_only = read_only
+        setting = "NEWSBOT_DATABASE_READ_URL" if read_only else "NEWSBOT_DATABASE_URL"
         try:
             with psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_SECONDS) as conn:
-                _configure(conn)
+                _configure(conn, read_only)
                 # A database this version cannot read is left untouched: the engine refuses it, saying why.
                 self.readable = schema.readable(conn)
-                applied = schema.migrate(conn)
+                applied = [] if read_only else schema.migrate(conn)
+                had = schema.version(conn)
         except psycopg.OperationalError as exc:
             raise EngineError(
                 f"cannot open the PostgreSQL database at {masked(url)} ({' '.join(str(exc).split())}): check "
-                "NEWSBOT_DATABASE_URL, that the server runs and that the user may connect"
+                f"{setting}, that the server runs and that the user may connect"
             ) from exc
+        if read_only and self.readable and had < len(schema.MIGRATIONS):
+            raise EngineError(
+                f"the read database at {masked(url)} has had {had} of newsbot's {len(schema.MIGRATIONS)} "
+                "migrations, which come from the primary: point NEWSBOT_DATABASE_READ_URL at a replica of "
+                "NEWSBOT_DATABASE_URL's database, and once it has caught up start newsbot again"
+            )
         self.pool: ConnectionPool[psycopg.Connection[dict[str, Any]]] = ConnectionPool(
             url,
             min_size=1,
             max_size=POOL_SIZE,
             kwargs={"autocommit": True, "row_factory": dict_row, "connect_timeout": CONNECT_SECONDS},
-            configure=_configure,
+            configure=partial(_configure, read_only=read_only),
             open=True,
             name="newsbot",
         )
         self._local = threading.local()
         log.info(
-            "PostgreSQL store at %s%s", masked(url), f" (migrations {applied} applied)" if applied else ""
+            "PostgreSQL store at %s%s%s",
+            masked(url),
+            " (read-only)" if read_only else "",
+            f" (migrations {applied} applied)" if applied else "",
         )
 
     def close(self) -> None:
@@ -140,6 +158,33 @@ class PostgresStore(PostgresTextSearch):
         if table not in schema.TABLES:
             raise ValueError(f"no table {table!r}: one of {', '.join(schema.TABLES)}")
         return int(self.query(f'SELECT count(*) AS n FROM "{table}"')[0]["n"])
+
+    def claim(
+        self,
+        table: str,
+        keys: Sequence[Any],
+        claimant: str,
+        now: float,
+        until: float,
+        *,
+        force: bool = False,
+    ) -> list[Any]:
+        """See `NewsStore.claim`: one autocommit UPDATE of the rows ``FOR UPDATE SKIP LOCKED`` selects,
+        outside `transaction` and its `WRITE_LOCK`, so it waits neither for an ingest nor for another
+        claimer: a row another claim is taking at that moment is skipped, as that claim takes it. A
+        forced claim waits for such a row (the statements that lock one are short)."""
+        if not keys:
+            return []
+        key = CLAIMS[table]
+        free = "" if force else " AND (claimed_until IS NULL OR claimed_until <= %s OR claimed_by = %s)"
+        with self._connection() as conn:
+            rows = conn.execute(
+                f"UPDATE {table} SET claimed_by = %s, claimed_until = %s WHERE {key} IN (SELECT {key} "
+                f"FROM {table} WHERE {key} = ANY(%s){free} FOR UPDATE{'' if force else ' SKIP LOCKED'}) "
+                f"RETURNING {key}",
+                [claimant, until, list(keys), *([] if force else [now, claimant])],
+            ).fetchall()
+        return [row[key] for row in rows]
 
     # -- settings -----------------------------------------------------------------------------
 

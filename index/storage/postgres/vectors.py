@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from typing import Any
 
 import numpy as np
@@ -95,8 +95,12 @@ class PgVectorIndex:
         *,
         ef_search: int = DEFAULT_EF_SEARCH,
         max_scan_tuples: int = DEFAULT_MAX_SCAN_TUPLES,
+        read_only: bool = False,
     ) -> None:
+        """``read_only``: a replica's (NEWSBOT_DATABASE_READ_URL), read as the primary's writer left it:
+        never made or brought up to date here, and, until the primary's tables reach it, empty."""
         self.pool = pool
+        self.read_only = read_only
         self.model = model
         self.dim = dim
         self.ef_search = ef_search
@@ -123,8 +127,14 @@ class PgVectorIndex:
     def saved_generation(self) -> int | None:
         """The generation the writer's last `save` recorded (None before any): read afresh, so that
         another process learns the vectors have caught up with the store."""
-        with self._cursor() as cur:
+        with self._replicating(), self._cursor() as cur:
             return self._state(cur)[2]
+        return None
+
+    def _replicating(self) -> AbstractContextManager[object]:
+        """On a replica, a missing table is one the primary has not made yet, or that has not reached
+        it: read as empty. Anywhere else it is an error."""
+        return suppress(psycopg.errors.UndefinedTable) if self.read_only else nullcontext()
 
     @property
     def needs_merge(self) -> bool:
@@ -146,6 +156,7 @@ class PgVectorIndex:
         return {
             "kind": KIND,
             "index": KIND,
+            "table": _TABLE,  # where the vectors are kept (FAISS's: stats' index "file")
             "nlist": None,
             "nprobe": None,
             "ef_search": self.ef_search,
@@ -170,12 +181,17 @@ class PgVectorIndex:
         are dropped, the missing are added from ``rebuild``, those of passages gone are deleted, and
         those changed (a reindex) are replaced. A reader uses the table as it is, at the generation the
         writer last saved (`saved_generation`): the writer's vectors are everyone's as soon as it
-        commits, so ``behind_ok`` changes nothing."""
+        commits, so ``behind_ok`` changes nothing. A replica's is only ever read (never ``persist``)."""
+        persist = persist and not self.read_only
         with self._cursor() as cur:
-            if cur.execute(
-                "SELECT to_regclass(%s) IS NULL OR to_regclass(%s) IS NULL OR to_regclass(%s) IS NULL",
-                [_TABLE, _HNSW, _STATE],
-            ).fetchone()[0]:  # type: ignore[index]
+            tables_missing, unindexed = cur.execute(
+                "SELECT to_regclass(%s) IS NULL OR to_regclass(%s) IS NULL, to_regclass(%s) IS NULL",
+                [_TABLE, _STATE, _HNSW],
+            ).fetchone()  # type: ignore[misc]
+            if tables_missing:
+                if self.read_only:  # not there yet: searched as empty (`_replicating`) until it is
+                    self.generation = None
+                    return
                 # A new database, opened by processes at once: one makes the tables, the others wait.
                 cur.execute("SELECT pg_advisory_xact_lock(%s)", [DDL_LOCK])
                 for statement in vector_ddl(self.dim):
@@ -193,6 +209,8 @@ class PgVectorIndex:
             log.info("pgvector index: %s; bringing it up to date", why)
             self._rebuild(rebuild, fresh=state[0] is not None and not current)
             self.save(generation)
+        elif unindexed:  # a bulk load (`loading`) that ended before its index was built
+            self._build_index()
         self.generation = generation
 
     @staticmethod
@@ -211,9 +229,7 @@ class PgVectorIndex:
                 cur.execute(f"DELETE FROM {_STATE}")
             for statement in vector_ddl(self.dim)[:1]:
                 cur.execute(statement)
-            empty = cur.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {_TABLE})").fetchone()[0]  # type: ignore[index]
-            if empty:
-                cur.execute(f"DROP INDEX IF EXISTS {_HNSW}")
+            self._unindex_if_empty(cur)
             kept: list[np.ndarray] = []
             for ids, vectors in rebuild(1):
                 kept.append(ids)
@@ -225,6 +241,36 @@ class PgVectorIndex:
                 [every.tolist()],
             )
             cur.execute(vector_ddl(self.dim)[1])
+
+    @staticmethod
+    def _unindex_if_empty(cur: psycopg.Cursor[Any]) -> bool:
+        """Drop the HNSW index when the table is empty, as a bulk load into it begins: whether it did."""
+        empty = bool(cur.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {_TABLE})").fetchone()[0])  # type: ignore[index]
+        if empty:
+            cur.execute(f"DROP INDEX IF EXISTS {_HNSW}")
+        return empty
+
+    def _build_index(self) -> None:
+        """Build the HNSW index, once: another writer building it meanwhile is waited for."""
+        log.info("pgvector index: building HNSW over %d vectors", self.count)
+        with self._cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", [DDL_LOCK])
+            cur.execute(vector_ddl(self.dim)[1])
+
+    @contextmanager
+    def loading(self) -> Iterator[None]:
+        """Around the adds of an ingest: a bulk load into an empty table copies its vectors in without
+        the HNSW index and builds the index once they are in (also when the load fails part way; a
+        crash leaves it to the writer's next `load`), as pgvector advises: at 100,000 passages several
+        times as fast as inserting each into the graph (docs/benchmarks.md). Meanwhile searches read
+        the table exactly. Into a table that holds vectors, adds go into the graph as they come."""
+        with self._cursor() as cur:
+            deferred = self._unindex_if_empty(cur)
+        try:
+            yield
+        finally:
+            if deferred:
+                self._build_index()
 
     def _write(self, cur: psycopg.Cursor[Any], ids: np.ndarray, vectors: np.ndarray) -> None:
         """Copy rows through a scratch table, then upsert them: a pk's vector is replaced only where it
@@ -260,7 +306,8 @@ class PgVectorIndex:
         where, params = "", []
         if allowed is not None:
             where, params = "WHERE pk = ANY(%s::bigint[])", [np.asarray(allowed, np.int64).tolist()]
-        with self._cursor() as cur:
+        rows: list[tuple[Any, ...]] = []
+        with self._replicating(), self._cursor() as cur:
             cur.execute(
                 "SELECT set_config('hnsw.ef_search', %s, true), "
                 "set_config('hnsw.iterative_scan', 'relaxed_order', true), "

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from index.core.errors import EngineError
 from index.core.settings import SectionView, Settings, VectorSettings
 from index.storage import vectors
 
@@ -46,3 +47,26 @@ def test_the_vector_index_kinds_and_threshold_are_the_settings() -> None:
     defaults = Settings(_env_file=None)
     assert vectors.KINDS == ("auto", "flat", "ivf")
     assert (defaults.vector_index, defaults.ann_threshold) == (vectors.DEFAULT_KIND, vectors.ANN_THRESHOLD)
+
+
+def test_the_read_url_needs_a_postgresql_primary_and_never_shows_its_password(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert Settings(_env_file=None).read_url() is None  # unset: questions read the primary
+    replica = "postgresql://newsbot:hunter2@replica/newsbot"
+    monkeypatch.setenv("NEWSBOT_DATABASE_URL", "postgresql://newsbot:hunter2@primary/newsbot")
+    monkeypatch.setenv("NEWSBOT_DATABASE_READ_URL", replica)
+    settings = Settings(_env_file=None)
+    assert settings.read_url() == replica and "hunter2" not in repr(settings)
+    short = replica.replace("postgresql://", "postgres://")
+    assert settings.model_copy(update={"database_read_url": short}).read_url() == short
+    refused = {
+        "sqlite:///srv/hunter2.db": r"is a sqlite:// URL: set it to postgresql://",
+        "host=replica password=hunter2": r"is not a URL: set it to postgresql://",
+    }
+    for url, says in refused.items():
+        with pytest.raises(EngineError, match=says) as raised:
+            settings.model_copy(update={"database_read_url": url}).read_url()
+        assert "hunter2" not in str(raised.value)
+    with pytest.raises(EngineError, match="NEWSBOT_DATABASE_URL is not: .* set NEWSBOT_DATABASE_URL"):
+        settings.model_copy(update={"database_url": None}).read_url()

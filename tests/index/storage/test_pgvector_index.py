@@ -100,3 +100,49 @@ def test_hnsw_recall_at_60_and_filtered_searches_return_k(pool: ConnectionPool, 
     assert "exactly" not in caplog.text  # k came from the index scans, not from the exact fallback
     few = ids[:7]  # fewer passages than k pass: every one of them comes back
     assert sorted(pk for pk, _ in index.search(queries[0], k, few)) == few.tolist()
+
+
+def _has_hnsw(pool: ConnectionPool) -> bool:
+    with pool.connection() as conn:
+        return conn.execute("SELECT to_regclass('idx_passage_vectors_hnsw') IS NOT NULL").fetchone()[0]
+
+
+def test_a_bulk_load_into_an_empty_table_builds_hnsw_once_at_its_end(pool: ConnectionPool) -> None:
+    ids, vectors = np.arange(1, 301), _unit(300, 7)
+    index = PgVectorIndex(pool, "m", DIM)
+    index.load(0, _source(ids[:0], vectors[:0]), generation=0)
+    assert _has_hnsw(pool)
+    with index.loading():
+        assert not _has_hnsw(pool)  # copied in without the graph
+        index.add(ids[:150], vectors[:150])
+        index.add(ids[150:], vectors[150:])
+        assert index.search(vectors[5], 1)[0][0] == 6  # searched exactly meanwhile
+    assert _has_hnsw(pool) and index.count == 300
+    with pool.connection() as conn:
+        conn.execute("SET enable_seqscan = off")  # 300 rows: the planner would read them all otherwise
+        plan = conn.execute(
+            "EXPLAIN SELECT pk FROM passage_vectors ORDER BY vec <#> %s::vector LIMIT 5",
+            [str(vectors[0].tolist())],
+        ).fetchall()
+    assert "idx_passage_vectors_hnsw" in str(plan)
+    with index.loading():  # into a table that holds vectors: adds go into the graph as they come
+        assert _has_hnsw(pool)
+        index.add(np.asarray([301]), vectors[:1])
+    index.remove(np.arange(1, 302))
+    with pytest.raises(RuntimeError), index.loading():  # a load that fails part way still ends indexed
+        index.add(ids[:10], vectors[:10])
+        raise RuntimeError("the feed went away")
+    assert _has_hnsw(pool) and index.count == 10
+
+
+def test_a_crashed_bulk_load_is_indexed_by_the_next_writer_not_by_a_reader(pool: ConnectionPool) -> None:
+    ids, vectors = np.arange(1, 41), _unit(40, 8)
+    index = PgVectorIndex(pool, "m", DIM)
+    index.load(40, _source(ids, vectors), generation=2)
+    with pool.connection() as conn:  # as `loading` leaves it when its process dies before the build
+        conn.execute("DROP INDEX idx_passage_vectors_hnsw")
+    reader = PgVectorIndex(pool, "m", DIM)
+    reader.load(40, _source(ids, vectors), generation=2, persist=False)
+    assert not _has_hnsw(pool) and reader.search(vectors[3], 1)[0][0] == 4
+    PgVectorIndex(pool, "m", DIM).load(40, _source(ids, vectors), generation=2)
+    assert _has_hnsw(pool)

@@ -34,7 +34,8 @@ QUESTIONS: list[tuple[str, Filters]] = [
 ]
 # A row in each table ingest leaves empty: every table is copied, keys and all.
 OTHER_ROWS = (
-    "INSERT INTO feeds (url, added_at) VALUES ('https://a.example/rss', '2024-05-01')",
+    "INSERT INTO feeds (url, added_at, claimed_by, claimed_until) "
+    "VALUES ('https://a.example/rss', '2024-05-01', 'bot pid 7', 9.5)",
     "INSERT INTO feed_subscriptions (feed_url, scope, name, added_at) "
     "VALUES ('https://a.example/rss', '42', 'A', '2024-05-01')",
     "INSERT INTO feed_items (feed_url, scope, guid, link) VALUES ('https://a.example/rss', '42', 'g1', NULL)",
@@ -46,7 +47,8 @@ OTHER_ROWS = (
     "INSERT INTO feedback (question, article_id, sentence, vote, user_hash, voted_at) "
     "VALUES ('q2', 't-library', 's', -1, 'u2', '2024-05-01')",
     "INSERT INTO saved_questions (key, text, saved_at) VALUES ('k1', 'who?', 1.5)",
-    "INSERT INTO watches (query, scope, channel, created_at, last_pk) VALUES ('ferry', '42', 7, 'x', 3)",
+    "INSERT INTO watches (query, scope, channel, created_at, last_pk, claimed_by, claimed_until) "
+    "VALUES ('ferry', '42', 7, 'x', 3, 'bot pid 8', 10.5)",
     "INSERT INTO watch_posts (channel, posted_at) VALUES (7, 2.5)",
 )
 
@@ -107,6 +109,9 @@ def test_a_migrated_database_answers_as_the_data_dir(
         assert [_first(postgres, *q) for q in QUESTIONS] == [_first(sqlite, *q) for q in QUESTIONS]
         assert _first(postgres, *QUESTIONS[0])[1] == "t-strike-off"
         assert postgres.index.count == sqlite.store.count("passages")
+        for table in ("feeds", "watches"):  # every column, those added since PostgreSQL's first too
+            claims = f"SELECT claimed_by, claimed_until FROM {table}"
+            assert postgres.store.query(claims) == sqlite.store.query(claims) != []
         # The tsvector term counts the triggers kept are those a fresh ingest of the same news makes.
         fresh.ingest_paths(SHARED)
         fresh.ingest_paths([OWN], scope=SERVER)
