@@ -32,6 +32,24 @@ def hash_engine(hash_settings: Settings) -> Iterator[Engine]:
     engine.close()
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend_settings(request: pytest.FixtureRequest, hash_settings: Settings) -> Settings:
+    """`hash_settings` on each backend, for the tests of what storage must do alike on both: the data
+    dir's SQLite and FAISS files, or a fresh PostgreSQL database (``-k postgres`` selects those runs).
+    The server starts only for a PostgreSQL run."""
+    if request.param == "sqlite":
+        return hash_settings
+    return hash_settings.model_copy(update={"database_url": request.getfixturevalue("pg_url")})
+
+
+@pytest.fixture
+def backend_engine(backend_settings: Settings) -> Iterator[Engine]:
+    """The hash-model engine on each backend (`backend_settings`)."""
+    engine = Engine(backend_settings)
+    yield engine
+    engine.close()
+
+
 @pytest.fixture(scope="session")
 def model() -> SentenceTransformerEmbedder:
     """The real bundled model, loaded once for the whole run."""

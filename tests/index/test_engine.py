@@ -1,4 +1,5 @@
-"""The engine on the bundled sample with the real model: the quotes a user sees."""
+"""The engine on the bundled sample with the real model: the quotes a user sees. What storage must do
+alike (filters, re-ingest, closing under an ingest) runs on SQLite and PostgreSQL with the hash model."""
 
 import pytest
 
@@ -60,8 +61,10 @@ def test_search_returns_the_article_with_a_passage(sample_engine):
     assert "coast guard" in hits[0].passage
 
 
-def test_filters_exclude_articles_before_ranking(sample_engine):
-    assert sample_engine.ask("who warned ships?", filters=Filters(outlet="Nowhere Gazette")).answers == []
+def test_filters_exclude_articles_before_ranking(backend_engine, sample_dir):
+    backend_engine.ingest_paths([sample_dir])
+    assert backend_engine.ask("who warned ships?").answers
+    assert backend_engine.ask("who warned ships?", filters=Filters(outlet="Nowhere Gazette")).answers == []
 
 
 @pytest.mark.parametrize("damage", ["delete", "truncate"])
@@ -79,12 +82,17 @@ def test_faiss_index_is_rebuilt_from_sqlite(sample_engine, real_settings, model,
     reopened.close()
 
 
-def test_reingesting_the_sample_changes_nothing(sample_engine, sample_dir):
-    report = sample_engine.ingest_paths([sample_dir])
+def test_reingesting_the_sample_changes_nothing(backend_engine, sample_dir):
+    assert backend_engine.ingest_paths([sample_dir]).new == 1
+    stored = (backend_engine.store.count("passages"), backend_engine.store.generation())
+    report = backend_engine.ingest_paths([sample_dir])
     assert (report.new, report.updated, report.skipped) == (0, 0, 1)
-    assert sample_engine.store.count("articles") == 1
+    assert backend_engine.store.count("articles") == 1
+    assert (backend_engine.store.count("passages"), backend_engine.store.generation()) == stored
+    assert backend_engine.index.count == stored[0]
 
 
+# FAISS's own account of its files (pgvector's stats: tests/index/test_engine_postgres.py).
 def test_stats_counts_the_vectors_faiss_holds_not_the_passages_sqlite_holds(hash_engine, sample_dir):
     hash_engine.ingest_paths([sample_dir])
     stats = hash_engine.stats()
@@ -143,7 +151,7 @@ def test_a_data_dir_that_is_a_file_is_a_clear_error(hash_settings, tmp_path):
         Engine(hash_settings.model_copy(update={"data_dir": tmp_path / "other"}))
 
 
-def test_close_waits_for_an_ingest_in_progress_then_refuses_more(hash_settings):
+def test_close_waits_for_an_ingest_in_progress_then_refuses_more(backend_settings):
     """A feed poll ingests on a thread of its own: shutting down must not close the store under it."""
     import threading
 
@@ -161,7 +169,7 @@ def test_close_waits_for_an_ingest_in_progress_then_refuses_more(hash_settings):
             assert self.release.wait(10)
             return super().encode(texts)
 
-    engine = Engine(hash_settings, embedder=GatedEmbedder())
+    engine = Engine(backend_settings, embedder=GatedEmbedder())
     story = ArticleIn(title="Quay", text="The quay closed on Monday. Boats moved.", id="q")
     reports = []
     ingest = threading.Thread(target=lambda: reports.append(engine.ingest([story])))
@@ -177,6 +185,6 @@ def test_close_waits_for_an_ingest_in_progress_then_refuses_more(hash_settings):
     assert reports[0].new == 1 and not closing.is_alive()
     with pytest.raises(EngineError, match="shutting down"):
         engine.ingest([story])
-    reopened = Engine(hash_settings)
+    reopened = Engine(backend_settings)
     assert reopened.store.count("articles") == 1
     reopened.close()

@@ -39,8 +39,9 @@ async def server() -> AsyncIterator[WebServer]:
 
 
 @pytest.fixture
-def engine(hash_settings) -> Engine:
-    engine = Engine(hash_settings.model_copy(update={"allow_private_urls": True}))
+def engine(backend_settings) -> Engine:
+    """On SQLite and on PostgreSQL: feeds, wire copies and date filters are the store's to keep alike."""
+    engine = Engine(backend_settings.model_copy(update={"allow_private_urls": True}))
     yield engine
     engine.close()
 
