@@ -11,10 +11,10 @@ subscriptions, ...) are copied whole in one transaction each, every run: rows re
 key, and a table with no key at all is emptied first. A story whose wire copy was stored before it
 (a copy judged again) is pointed at after every article is in.
 
-The tsvector columns and the term counts keyword search reads fill themselves (generated columns,
-triggers). The passage vectors are those the data dir's FAISS rebuild derives from the stored sentence
-and title vectors (the caller's `RebuildSource`; nothing is embedded again), written as pgvector's
-rebuild writes them: copied, then indexed (HNSW) once, in one transaction.
+The postings and term counts keyword search reads fill themselves: the triggers of `text_search` run
+once per COPY batch. The passage vectors are those the data dir's FAISS rebuild derives from the
+stored sentence and title vectors (the caller's `RebuildSource`; nothing is embedded again), written
+as pgvector's rebuild writes them: copied, then indexed (HNSW) once, in one transaction.
 
 The settings row `SOURCE_KEY` says which data dir a database is a copy of, so that a second run goes on
 with its own copy and refuses any other database that holds news.

@@ -12,7 +12,8 @@ had, and `migrate` applies the rest in one transaction under an advisory lock, s
 opening a new database at once one makes the tables and the other finds them made. The numbers are
 PostgreSQL's own: migration 1 is the whole schema of SQLite's 1 to 6, migration 2 keyword search
 (FTS5's tables in SQLite: tsvector columns, GIN indexes and term counts, see `text_search`), migration 3
-the claims of feeds and watches (SQLite's 7). The settings row ``schema_version`` is SQLite's
+the claims of feeds and watches (SQLite's 7), migration 4 keyword search's postings tables in place of
+2's tsvector columns (back-filled from the rows stored). The settings row ``schema_version`` is SQLite's
 `SCHEMA_VERSION`, for the same checks. The passage vectors' table is made by `vectors.PgVectorIndex`,
 as its dimension is the model's.
 """
@@ -23,7 +24,7 @@ from typing import Any
 
 import psycopg
 
-from index.storage.postgres.text_search import TEXT_SEARCH_DDL
+from index.storage.postgres.text_search import POSTINGS_DDL, TEXT_SEARCH_DDL
 from index.storage.schema import CLAIMS, READABLE, SCHEMA_VERSION
 
 TEXT = 'text COLLATE "C"'
@@ -139,6 +140,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         f"ALTER TABLE {table} ADD COLUMN claimed_by {TEXT}, ADD COLUMN claimed_until double precision"
         for table in CLAIMS
     ),
+    # 4: keyword search from postings tables, in place of 2's tsvector columns (see `text_search`)
+    POSTINGS_DDL,
 )
 
 

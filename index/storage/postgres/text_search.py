@@ -1,11 +1,14 @@
-"""Keyword search on PostgreSQL: `tsvector` columns with GIN indexes, ranked by a BM25 computed in SQL.
+"""Keyword search on PostgreSQL: postings tables read by lexeme, ranked by a BM25 computed in SQL.
 
 SQLite ranks with FTS5's BM25 (k1 = 1.2, b = 0.75, IDF ln((N - n + 0.5) / (n + 0.5)), floored at 1e-6;
 an article's title counts twice its text). `ts_rank_cd` knows no IDF, so a sentence holding only the
 question's commonest word would rank with one holding its rarest; the same BM25 is computed here instead,
-from term statistics kept in step with the rows by triggers (`text_search_terms`, PostgreSQL's
-counterpart of FTS5's vocabulary table): per source table, the rows holding each lexeme, and under the
-empty lexeme the rows and their tokens (for the average length). A row's length is its last word
+as FTS5 does it, from compact postings: a row per lexeme of a sentence (``sentence_postings``, with its
+frequency, the sentence's length and what the filters read) or of an article (``article_postings``),
+each table its index by lexeme, so a question reads only its own words' postings. Statement-level
+triggers keep them, and the term statistics (`text_search_terms`, PostgreSQL's counterpart of FTS5's
+vocabulary table: per source table the rows holding each lexeme, and under the empty lexeme the rows
+and their tokens, for the average length), in step with the rows. A row's length is its last word
 position, which counts stop words as FTS5 does. Words are stemmed by the ``english`` configuration
 (Snowball's Porter 2), so a few words stem otherwise than FTS5's porter (``says`` is ``say`` here,
 ``sai`` there).
@@ -17,6 +20,7 @@ Statements use ``?`` placeholders, as every statement the engine sends its store
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from index.storage.store import Filters
@@ -26,7 +30,8 @@ B = 0.75
 MIN_IDF = 1e-6  # FTS5 floors the IDF of a term in more than half the rows here
 
 # Migration 2 of schema.MIGRATIONS, run in order; each statement is also a no-op when already applied,
-# and the rows a database held before it are counted once.
+# and the rows a database held before it are counted once. Migration 4 (`POSTINGS_DDL`) replaces all
+# but the counts; a database gets both, in order.
 TEXT_SEARCH_DDL: tuple[str, ...] = (
     "ALTER TABLE sentences ADD COLUMN IF NOT EXISTS tsv tsvector "
     "GENERATED ALWAYS AS (to_tsvector('english', coalesce(text, ''))) STORED",
@@ -84,10 +89,143 @@ TEXT_SEARCH_DDL: tuple[str, ...] = (
 )
 
 
+# The counts of `_Indexed.write`: per lexeme the rows holding it, and under the empty lexeme the rows
+# and their lengths, in lexeme order, so two writers would lock them in one order.
+_COUNT = (
+    "INSERT INTO text_search_terms AS t (source, lexeme, docs, tokens) "
+    "SELECT '{source}', lexeme, {sign} * sum(docs), {sign} * sum(tokens) FROM ("
+    "SELECT lexeme, 1 AS docs, 0 AS tokens FROM changed "
+    "UNION ALL SELECT '', count(*), coalesce(sum(len), 0) FROM r HAVING count(*) > 0) c "
+    "GROUP BY lexeme ORDER BY lexeme ON CONFLICT (source, lexeme) "
+    "DO UPDATE SET docs = t.docs + excluded.docs, tokens = t.tokens + excluded.tokens"
+)
+_TRANSITIONS = {
+    "insert": "NEW TABLE AS added",
+    "delete": "OLD TABLE AS gone",
+    "update": "OLD TABLE AS gone NEW TABLE AS added",
+}
+
+
+@dataclass(frozen=True)
+class _Indexed:
+    """A table keyword search indexes, and how its rows become postings: one per lexeme of a row."""
+
+    source: str  # the table, and its name in ``text_search_terms``
+    postings: str  # its postings table
+    key: str  # the postings' column naming the row
+    vector: str  # the row's tsvector, over ``x``, the row
+    frequency: str  # a lexeme's frequency in it, over ``u``, its tsvector entry
+    changed: str  # when an update (``g`` the old row, ``n`` the new) changes the words
+    kept: str = "x.pk"  # the row's columns the postings need
+    carried: dict[str, str] = field(default_factory=dict)  # more postings columns: value over r and a
+    joined: str = ""  # what the carried values need joined to ``r`` (the row)
+    also_on_update: str = ""  # a statement more that an update runs
+
+    def write(self, rows: str, sign: int) -> str:
+        """One statement adding (``sign`` 1) or removing (-1) the postings of ``rows`` (a relation with
+        the table's columns), and counting them (`_COUNT`). A row's length is its last position, which
+        counts stop words as FTS5 does."""
+        names = "".join(f", {c}" for c in self.carried)
+        values = "".join(f", {v}" for v in self.carried.values())
+        posted = (
+            f"INSERT INTO {self.postings} (lexeme, {self.key}{names}, tf, len) "
+            f"SELECT u.lexeme, r.pk{values}, {self.frequency}, r.len FROM r {self.joined} "
+            "CROSS JOIN LATERAL unnest(r.tsv) u ORDER BY u.lexeme, r.pk RETURNING lexeme"  # index order
+            if sign > 0
+            else f"DELETE FROM {self.postings} p USING r CROSS JOIN LATERAL unnest(r.tsv) u "
+            f'WHERE p.lexeme = u.lexeme COLLATE "C" AND p.{self.key} = r.pk RETURNING p.lexeme'
+        )
+        return (
+            f"WITH r AS MATERIALIZED (SELECT {self.kept}, v.tsv, "
+            "(SELECT coalesce(max(e.p[cardinality(e.p)]), 0) FROM unnest(v.tsv) e(l, p, w)) AS len "
+            f"FROM {rows} x CROSS JOIN LATERAL (SELECT {self.vector} AS tsv) v), "
+            f"changed AS ({posted}) {_COUNT.format(source=self.source, sign=sign)}"
+        )
+
+    def triggers(self) -> tuple[str, ...]:
+        """The statement-level triggers keeping the postings and counts in step with the table: once per
+        statement (a COPY of a whole batch too), over its transition tables. An update counts only the
+        rows whose words changed: new vectors (reindex) leave the postings as they were."""
+        changed = f"(SELECT {{side}}.* FROM gone g JOIN added n USING (pk) WHERE {self.changed})"
+        update = [self.write(changed.format(side="g"), -1), self.write(changed.format(side="n"), 1)]
+        bodies = {
+            "insert": [self.write("added", 1)],
+            "delete": [self.write("gone", -1)],
+            "update": [*update, *filter(None, [self.also_on_update])],
+        }
+        return tuple(
+            statement
+            for op, body in bodies.items()
+            for statement in (
+                f"CREATE FUNCTION {self.postings}_{op}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                f"{'; '.join(body)}; RETURN NULL; END $$",
+                f"CREATE TRIGGER {self.postings}_{op} AFTER {op.upper()} ON {self.source} "
+                f"REFERENCING {_TRANSITIONS[op]} FOR EACH STATEMENT EXECUTE FUNCTION {self.postings}_{op}()",
+            )
+        )
+
+
+SENTENCES = _Indexed(
+    "sentences",
+    "sentence_postings",
+    "sentence_pk",
+    "to_tsvector('english', coalesce(x.text, ''))",
+    "cardinality(u.positions)",
+    "n.text IS DISTINCT FROM g.text OR n.article_pk IS DISTINCT FROM g.article_pk",
+    "x.pk, x.article_pk",
+    {"article_pk": "r.article_pk", "scope": "a.scope", "published": "a.published"},
+    "LEFT JOIN articles a ON a.pk = r.article_pk",
+)
+# The title's words weigh A, the text's B; FTS5 weighs a title word by the title column's 2.0. An
+# article whose scope or date changed moves its sentences' postings, which carry them for the filters.
+ARTICLES = _Indexed(
+    "articles",
+    "article_postings",
+    "article_pk",
+    "setweight(to_tsvector('english', coalesce(x.title, '')), 'A') || "
+    "setweight(to_tsvector('english', coalesce(x.text, '')), 'B')",
+    "(SELECT sum(CASE w WHEN 'A' THEN 2 ELSE 1 END) FROM unnest(u.weights) w)",
+    "n.title IS DISTINCT FROM g.title OR n.text IS DISTINCT FROM g.text",
+    also_on_update="UPDATE sentence_postings p SET scope = n.scope, published = n.published "
+    "FROM gone g JOIN added n USING (pk) JOIN sentences s ON s.article_pk = n.pk "
+    "CROSS JOIN LATERAL unnest(to_tsvector('english', coalesce(s.text, ''))) u "
+    "WHERE (n.scope IS DISTINCT FROM g.scope OR n.published IS DISTINCT FROM g.published) "
+    'AND p.lexeme = u.lexeme COLLATE "C" AND p.sentence_pk = s.pk',
+)
+
+# Migration 4 of schema.MIGRATIONS: postings in place of migration 2's tsvector columns, GIN indexes and
+# per-row counting (a question read and unpacked every sentence holding one of its words, ~4,500 wide
+# rows at 100k articles; an ingest computed and indexed each tsvector). Each postings table is its
+# primary key's index, lexeme first, holding what a question reads, so a question's words are read as
+# index-only ranges. The counts are made again from the postings, in the back-fill of the rows stored.
+POSTINGS_DDL: tuple[str, ...] = (
+    *(
+        f"DROP TRIGGER {table}_terms_{op} ON {table}"
+        for table in ("sentences", "articles")
+        for op in ("ai", "ad", "au")
+    ),
+    "DROP FUNCTION text_search_tally()",
+    "DROP FUNCTION text_search_count(text, tsvector[], integer)",
+    "DROP FUNCTION text_search_length(tsvector)",
+    "ALTER TABLE sentences DROP COLUMN tsv",
+    "ALTER TABLE articles DROP COLUMN tsv",
+    'CREATE TABLE sentence_postings (lexeme text COLLATE "C" NOT NULL, sentence_pk bigint NOT NULL, '
+    'article_pk bigint NOT NULL, scope text COLLATE "C", published text COLLATE "C", tf integer NOT NULL, '
+    "len integer NOT NULL, "
+    "PRIMARY KEY (lexeme, sentence_pk) INCLUDE (article_pk, scope, published, tf, len))",
+    'CREATE TABLE article_postings (lexeme text COLLATE "C" NOT NULL, article_pk bigint NOT NULL, '
+    "tf integer NOT NULL, len integer NOT NULL, PRIMARY KEY (lexeme, article_pk) INCLUDE (tf, len))",
+    "TRUNCATE text_search_terms",
+    ARTICLES.write("articles", 1),
+    SENTENCES.write("sentences", 1),
+    *ARTICLES.triggers(),
+    *SENTENCES.triggers(),
+)
+
+
 def _idf(source: str) -> str:
     """SQL of the CTEs ``q``, the distinct lexemes of the words (the ``?``, a text[]), ``total``, the
-    rows of ``source`` and their average length, ``idf``, each lexeme's BM25 IDF over those rows, and
-    ``wanted``, the tsquery OR-ing the lexemes."""
+    rows of ``source`` and their average length, and ``idf``, each lexeme's BM25 IDF over those rows."""
     return (
         "q AS (SELECT DISTINCT unnest(tsvector_to_array(to_tsvector('english', w))) AS lexeme "
         "FROM unnest(?::text[]) AS w), "
@@ -95,36 +233,25 @@ def _idf(source: str) -> str:
         f"FROM text_search_terms WHERE source = '{source}' AND lexeme = ''), "
         "idf AS MATERIALIZED (SELECT q.lexeme, greatest(ln((total.n - coalesce(t.docs, 0) + 0.5) / "
         f"(coalesce(t.docs, 0) + 0.5)), {MIN_IDF})::float8 AS idf FROM q CROSS JOIN total "
-        f"LEFT JOIN text_search_terms t ON t.source = '{source}' AND t.lexeme = q.lexeme), "
-        "wanted AS (SELECT array_to_string(array_agg(quote_literal(lexeme)), ' | ')::tsquery AS query FROM q)"
+        f"LEFT JOIN text_search_terms t ON t.source = '{source}' AND t.lexeme = q.lexeme)"
     )
 
 
-def _scores(rows: str, keys: str, frequency: str) -> str:
-    """SQL of ``keys`` and ``score``, the BM25 of each row of ``rows`` (a CTE with ``keys``, ``tsv`` and
-    ``len``, its `_LENGTH`), a lexeme's frequency in it being ``frequency`` (over ``u``, its
-    entry in the tsvector); needs the ``idf`` and ``total`` of `_idf`. One join and one grouping over
-    every row's lexemes, where a subquery per row cost a plan run each (0.08 ms, 4,500 rows a question)."""
+def _scored(indexed: _Indexed, keys: str, where: str = "") -> str:
+    """SQL of ``keys`` and ``score``, the BM25 of each row of ``indexed`` holding a lexeme of ``idf``
+    (`_idf`), read from its postings ``p`` alone: an index range per lexeme."""
     return (
-        f"SELECT {keys}, sum(i.idf * f.tf * {K1 + 1} / "
-        f"(f.tf + {K1} * ({1 - B} + {B} * r.len / total.avgdl))) AS score "
-        f"FROM {rows} r CROSS JOIN total CROSS JOIN LATERAL unnest(r.tsv) u "
-        f"JOIN idf i ON i.lexeme = u.lexeme CROSS JOIN LATERAL (SELECT ({frequency})::float8 AS tf) f "
-        f"GROUP BY {keys}"
+        f"SELECT {keys}, "
+        f"sum(i.idf * p.tf * {K1 + 1} / (p.tf + {K1} * ({1 - B} + {B} * p.len / total.avgdl))) AS score "
+        f'FROM idf i CROSS JOIN total JOIN {indexed.postings} p ON p.lexeme = i.lexeme COLLATE "C" '
+        f"{where} GROUP BY {keys}"
     )
-
-
-# A row's `text_search_length` (its last position; a tsvector's positions are sorted), as ``l.len``:
-# written out here, since calling the SQL function took 25 us a row (it cannot be inlined).
-_LENGTH = "CROSS JOIN LATERAL (SELECT max(x.p[cardinality(x.p)]) AS len FROM unnest({row}.tsv) x(l, p, w)) l"
-_SENTENCE_TF = "array_length(u.positions, 1)"
-# FTS5 weighs a title word by the title column's 2.0 and a text word by 1.0.
-_ARTICLE_TF = "(SELECT sum(CASE w WHEN 'A' THEN 2 ELSE 1 END) FROM unnest(u.weights) w)"
 
 
 class PostgresTextSearch:
-    """`NewsStore`'s keyword search for a PostgreSQL store whose tables carry `TEXT_SEARCH_DDL`'s columns,
-    triggers and statistics; a mixin of that store, so it reads through the store's ``query``."""
+    """`NewsStore`'s keyword search for a PostgreSQL store whose tables carry `TEXT_SEARCH_DDL`'s and
+    `POSTINGS_DDL`'s postings, triggers and statistics; a mixin of that store, so it reads through the
+    store's ``query``."""
 
     if TYPE_CHECKING:  # the store's own, never defined here: it must not shadow the store's
 
@@ -136,16 +263,18 @@ class PostgresTextSearch:
 
     def ranked_sentences(self, words: Sequence[str], filters: Filters, limit: int) -> list[dict[str, Any]]:
         """The ``limit`` best sentences for any of ``words`` (``pk``, ``article_pk``, ``score``), best
-        first, ties by pk: `keyword_stories` with the sentences named, to measure against FTS5."""
+        first, ties by pk: `keyword_stories` with the sentences named, to measure against FTS5. The
+        postings carry their article's scope and date, which a question filters on; an outlet, or a
+        `Filters` of another kind (a watch's new articles, by pk), needs the article itself."""
         if not words or limit <= 0:
             return []
-        where, params = filters.sql()
+        own = type(filters) is Filters and not filters.outlet
+        where, params = filters.sql("p" if own else "a")
+        article = "" if own else "JOIN articles a ON a.pk = p.article_pk "
         return self.query(
-            f"WITH {_idf('sentences')}, "
-            "hits AS (SELECT s.pk, s.article_pk, s.tsv, l.len FROM wanted, sentences s "
-            f"JOIN articles a ON a.pk = s.article_pk {_LENGTH.format(row='s')} "
-            f"WHERE s.tsv @@ wanted.query AND {where}) "
-            f"{_scores('hits', 'r.pk, r.article_pk', _SENTENCE_TF)} ORDER BY score DESC, r.pk LIMIT ?",
+            f"WITH {_idf('sentences')} SELECT sentence_pk AS pk, article_pk, score FROM "
+            f"({_scored(SENTENCES, 'p.sentence_pk, p.article_pk', f'{article}WHERE {where}')}) s "
+            "ORDER BY score DESC, pk LIMIT ?",
             [list(words), *params, limit],
         )
 
@@ -154,13 +283,11 @@ class PostgresTextSearch:
         if not words or not article_pks:
             return {}
         rows = self.query(
-            f"WITH {_idf('articles')}, "
-            f"hits AS (SELECT a.pk, a.tsv, l.len FROM wanted, articles a {_LENGTH.format(row='a')} "
-            "WHERE a.pk = ANY(?::bigint[]) AND a.tsv @@ wanted.query) "
-            f"{_scores('hits', 'r.pk', _ARTICLE_TF)}",
+            f"WITH {_idf('articles')} "
+            f"{_scored(ARTICLES, 'p.article_pk', 'AND p.article_pk = ANY(?::bigint[])')}",
             [list(words), list(article_pks)],
         )
-        return {r["pk"]: float(r["score"]) for r in rows}
+        return {r["article_pk"]: float(r["score"]) for r in rows}
 
     def sentence_term_counts(self, terms: Mapping[str, str]) -> dict[str, int]:
         """See `NewsStore.sentence_term_counts`: each word's own ``english`` lexeme is counted (0 for

@@ -80,8 +80,16 @@ def _on_postgres(settings: Settings, url: str, tmp_path: Path) -> Settings:
 
 
 def _terms(url: str) -> list[tuple[Any, ...]]:
+    """The term counts, and the sentences' postings by what they say (not by pk)."""
     with psycopg.connect(url) as conn:
-        return conn.execute("SELECT * FROM text_search_terms ORDER BY source, lexeme").fetchall()
+        return [
+            *conn.execute("SELECT * FROM text_search_terms ORDER BY source, lexeme"),
+            *conn.execute(
+                "SELECT p.lexeme, a.id, s.idx, p.scope, p.tf, p.len FROM sentence_postings p "
+                "JOIN sentences s ON s.pk = p.sentence_pk JOIN articles a ON a.pk = p.article_pk "
+                "ORDER BY 1, 2, 3"
+            ),
+        ]
 
 
 @pytest.fixture
@@ -112,7 +120,7 @@ def test_a_migrated_database_answers_as_the_data_dir(
         for table in ("feeds", "watches"):  # every column, those added since PostgreSQL's first too
             claims = f"SELECT claimed_by, claimed_until FROM {table}"
             assert postgres.store.query(claims) == sqlite.store.query(claims) != []
-        # The tsvector term counts the triggers kept are those a fresh ingest of the same news makes.
+        # The term counts and postings the triggers kept are those a fresh ingest of the same news makes.
         fresh.ingest_paths(SHARED)
         fresh.ingest_paths([OWN], scope=SERVER)
         assert _terms(pg_url) == _terms(fresh_url) != []
