@@ -72,7 +72,9 @@ def _clean_block(block: str) -> str:
             log.debug("dropping caption block: %.80r", block)
             return ""
         lines = [line for line in lines if line not in credits]
-    return "\n".join(_drop_inline_credits(line) for line in lines).strip("\n")
+    # Stripped again: what stood before a dropped credit may end the line now (a line separator too),
+    # and a second cleaning would strip it: cleaning is idempotent.
+    return "\n".join(_drop_inline_credits(line).rstrip() for line in lines).strip("\n")
 
 
 def _drop_inline_credits(line: str) -> str:
