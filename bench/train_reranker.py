@@ -106,6 +106,15 @@ def _first_stage_settings(data_dir: Path) -> Settings:
     return Settings(data_dir=data_dir, rerank=False, _env_file=None)
 
 
+def _first_stage_key(data_dir: Path) -> str:
+    """The settings that shape a question's first-stage candidates, as the pools' cache key takes them:
+    only the sections the first stage reads, so a setting for feeds, storage or the bot leaves the
+    pools cached (collecting them again costs ~20 minutes)."""
+    settings = _first_stage_settings(data_dir)
+    sections = (settings.embedding, settings.vectors, settings.retrieval, settings.refusal, settings.answers)
+    return "|".join(section.model_dump_json() for section in sections)
+
+
 def _first_stage_engine(data_dir: Path, embedder: Embedder | None = None) -> Engine:
     return Engine(_first_stage_settings(data_dir), embedder=embedder)
 
@@ -342,8 +351,8 @@ def _parts(args: argparse.Namespace) -> list[Part]:
             Part("news", args.news, {"train": train, "validation": validation}, list(args.news_questions))
         )
     for part in parts:
-        settings = _first_stage_settings(part.data_dir).model_dump_json(exclude={"data_dir"})
-        part.inputs += [part.data_dir / "passages.json", settings, "pools of pair parts"]
+        key = _first_stage_key(part.data_dir)
+        part.inputs += [part.data_dir / "passages.json", key, "pools of pair parts"]
     return parts
 
 

@@ -146,3 +146,11 @@ def test_reqa_share_trains_on_every_nth_even_question_and_keeps_validation_whole
     assert len(whole.questions["train"]) == 20 and len(quarter.questions["train"]) == 5
     assert quarter.questions["validation"] == whole.questions["validation"]
     assert quarter.cache_file(tmp_path) != whole.cache_file(tmp_path)  # its pools are its own
+    # A setting the first stage does not read (a feed's) keeps the pools; one it reads does not.
+    monkeypatch.setenv("NEWSBOT_FEED_MAX_ITEMS", "7")
+    monkeypatch.setenv("NEWSBOT_DATABASE_URL", "postgresql://u@h/db")
+    again = train_reranker._parts(argparse.Namespace(**vars(args), reqa_share=1.0))[0]
+    assert again.cache_file(tmp_path) == whole.cache_file(tmp_path)
+    monkeypatch.setenv("NEWSBOT_BM25_CANDIDATES", "61")
+    changed = train_reranker._parts(argparse.Namespace(**vars(args), reqa_share=1.0))[0]
+    assert changed.cache_file(tmp_path) != whole.cache_file(tmp_path)
