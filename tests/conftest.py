@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from index.core.settings import Settings
 from index.engine import Engine
+from index.engine.parts import open_store
 from index.search.rerank import SHIPPED, CrossEncoderReranker
 from index.storage.embed import SentenceTransformerEmbedder
+from index.storage.interface import NewsStore
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = ROOT / "examples" / "news"
@@ -40,6 +42,21 @@ def backend_settings(request: pytest.FixtureRequest, hash_settings: Settings) ->
     if request.param == "sqlite":
         return hash_settings
     return hash_settings.model_copy(update={"database_url": request.getfixturevalue("pg_url")})
+
+
+@pytest.fixture
+def open_backend_store(backend_settings: Settings) -> Iterator[Callable[[], NewsStore]]:
+    """Opens another store over `backend_settings`' database, as another process would (the engine's
+    own `open_store`); every store it opened is closed after the test."""
+    opened: list[NewsStore] = []
+
+    def another() -> NewsStore:
+        opened.append(open_store(backend_settings))
+        return opened[-1]
+
+    yield another
+    for store in opened:
+        store.close()
 
 
 @pytest.fixture

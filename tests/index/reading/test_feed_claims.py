@@ -5,9 +5,8 @@ process, and a poll that died holds its feeds no longer than its lease."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from test_feeds import FEEDS, NOW, Collector
@@ -17,29 +16,15 @@ from index.core.settings import Settings
 from index.reading.feeds import FeedStore, poll_feeds
 from index.reading.fetch import Fetcher
 from index.storage.interface import NewsStore
-from index.storage.postgres.store import PostgresStore
-from index.storage.store import Store
 
 EVERY = timedelta(minutes=15)  # both processes' NEWSBOT_FEED_POLL_MINUTES
 PATH = "/claimed.xml"
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def open_feeds(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], FeedStore]]:
+@pytest.fixture
+def open_feeds(open_backend_store: Callable[[], NewsStore]) -> Callable[[], FeedStore]:
     """Opens another process's feed store over the same database."""
-    opened: list[NewsStore] = []
-
-    def another() -> FeedStore:
-        if request.param == "sqlite":
-            store: NewsStore = Store(tmp_path / "data" / "newsbot.db")
-        else:
-            store = PostgresStore(request.getfixturevalue("pg_url"))
-        opened.append(store)
-        return FeedStore(store, FEEDS)
-
-    yield another
-    for store in opened:
-        store.close()
+    return lambda: FeedStore(open_backend_store(), FEEDS)
 
 
 @pytest.fixture

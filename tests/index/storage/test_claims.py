@@ -6,42 +6,30 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import psycopg
 import pytest
 
 from index.storage.interface import NewsStore
 from index.storage.postgres.store import WRITE_LOCK, PostgresStore
-from index.storage.store import Store, claimant
+from index.storage.store import claimant
 
 FEEDS = [f"https://feed{n}.example/rss" for n in range(6)]
 T = 1_000_000.0  # epoch seconds: claims compare the times they are given
 WAIT = 30.0  # seconds anything a test waits for may take on a busy machine
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], NewsStore]]:
+@pytest.fixture
+def open_store(open_backend_store: Callable[[], NewsStore]) -> Callable[[], NewsStore]:
     """Opens another store over the same database (another process's view of it), with the feeds."""
-    opened: list[NewsStore] = []
-
-    def another() -> NewsStore:
-        if request.param == "sqlite":
-            store: NewsStore = Store(tmp_path / "data" / "newsbot.db")
-        else:
-            store = PostgresStore(request.getfixturevalue("pg_url"))
-        opened.append(store)
-        return store
-
-    with another().transaction():
-        opened[0].execute_many(
+    first = open_backend_store()
+    with first.transaction():
+        first.execute_many(
             "INSERT INTO feeds (url, added_at) VALUES (?, '2024-05-01T12:00:00+00:00')", [[u] for u in FEEDS]
         )
-    yield another
-    for store in opened:
-        store.close()
+    return open_backend_store
 
 
 def _holders(store: NewsStore) -> dict[str, str | None]:
