@@ -8,7 +8,8 @@ import logging
 import re
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import AbstractContextManager
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any
@@ -171,6 +172,12 @@ class Ingestor:
         self.copy_overlap = copy_overlap
         self._chunk: dict[str, _Prepared] = {}
         self._chunk_norms: set[str] = set()  # every sentence of the chunk: most articles share none
+        # The chunk a background write is storing while the next is prepared (`_hand_off`), and its
+        # sentences: an article that may depend on it waits for its commit, as for the chunk's own.
+        self._writing: dict[str, _Prepared] = {}
+        self._writing_norms: set[str] = set()
+        self._writer: ThreadPoolExecutor | None = None
+        self._written: Future[None] | None = None
         self._unsaved: int | None = None  # the generation the index holds but its files do not yet
         self._saved_at = 0.0
         self._scopes: set[str | None] = set()  # those the ingest stored articles into
@@ -208,17 +215,28 @@ class Ingestor:
     ) -> IngestReport:
         report = IngestReport()
         started = self._saved_at = time.perf_counter()
-        with tqdm(unit=" articles", disable=not progress, desc="ingest", leave=False) as bar:
-            for item, spans in with_spans(items, split_workers):
-                if isinstance(item, InputProblem):
-                    report.problems.append(item)
-                    continue
-                prepared = self._prepare(item, spans, report, bar)
-                if prepared is not None:
-                    self._hold(prepared)
-                if len(self._chunk) >= CHUNK_ARTICLES:
-                    self._flush(report, bar)
-            self._flush(report, bar)
+        # Inside the caller's transaction every write must run on the caller's thread, its own.
+        background = self._uncommitted is None
+        with (
+            tqdm(unit=" articles", disable=not progress, desc="ingest", leave=False) as bar,
+            ThreadPoolExecutor(1, thread_name_prefix="ingest-write")
+            if background
+            else nullcontext() as writer,
+        ):
+            self._writer = writer
+            try:
+                for item, spans in with_spans(items, split_workers):
+                    if isinstance(item, InputProblem):
+                        report.problems.append(item)
+                        continue
+                    prepared = self._prepare(item, spans, report, bar)
+                    if prepared is not None:
+                        self._hold(prepared)
+                    if len(self._chunk) >= CHUNK_ARTICLES:
+                        self._hand_off(report, bar)
+                self._flush(report, bar)
+            finally:
+                self._writer = None  # the executor's exit waits for a write still running
         report.seconds = time.perf_counter() - started
         return report
 
@@ -279,12 +297,16 @@ class Ingestor:
         return prepared
 
     def _pending(self, prepared: _Prepared) -> bool:
-        """Whether the batch not yet written holds the same article (by id, URL or stored version)."""
+        """Whether the batches not yet committed hold the same article (by id, URL or stored version)."""
         url = prepared.article.url
-        return prepared.article_id in self._chunk or any(
-            (url and other.article.url == url)
-            or (prepared.replaces is not None and other.replaces == prepared.replaces)
-            for other in self._chunk.values()
+        return any(
+            prepared.article_id in batch
+            or any(
+                (url and other.article.url == url)
+                or (prepared.replaces is not None and other.replaces == prepared.replaces)
+                for other in batch.values()
+            )
+            for batch in (self._chunk, self._writing)
         )
 
     def _recheck(self, row: dict[str, Any]) -> _Prepared:
@@ -308,9 +330,11 @@ class Ingestor:
     def _overlaps_pending(self, norms: list[str]) -> bool:
         wanted = set(norms)
         needed = self.copy_overlap * len(wanted)
-        if len(wanted & self._chunk_norms) < needed:  # then no one article of the chunk shares enough
-            return False
-        return any(len(wanted.intersection(p.norms)) >= needed for p in self._chunk.values())
+        return any(
+            len(wanted & held) >= needed  # else no one article of the batch shares enough
+            and any(len(wanted.intersection(p.norms)) >= needed for p in batch.values())
+            for batch, held in ((self._chunk, self._chunk_norms), (self._writing, self._writing_norms))
+        )
 
     def _match_story(self, prepared: _Prepared, *, may_be_edit: bool) -> None:
         """Make ``prepared`` a wire copy of the first stored story that it nearly repeats from another
@@ -342,15 +366,44 @@ class Ingestor:
         printed = self.store.sentence_norms(prepared.copy_of)
         return [i for i, norm in enumerate(prepared.norms) if norm not in printed]
 
+    def _hand_off(self, report: IngestReport, bar: tqdm) -> None:
+        """Write the chunk in the background while the next one is prepared: the writer's work (the
+        database's, on PostgreSQL) overlaps the reading, splitting and look-ups of the next. One write
+        at a time, in order. A chunk that edits a story is written at once, as `_flush` does, since its
+        copies are judged again once it is stored."""
+        if self._writer is None or any(
+            p.replaces is not None and p.copy_of is None for p in self._chunk.values()
+        ):
+            self._flush(report, bar)
+            return
+        self._wait()
+        self._writing, self._writing_norms = self._chunk, self._chunk_norms
+        self._chunk, self._chunk_norms = {}, set()
+        self._written = self._writer.submit(self._write_counted, list(self._writing.values()), report, bar)
+
+    def _wait(self) -> None:
+        """Until the background write has committed; its error, if it failed, is raised here."""
+        written, self._written = self._written, None
+        try:
+            if written is not None:
+                written.result()
+        finally:
+            self._writing, self._writing_norms = {}, set()
+
     def _flush(self, report: IngestReport, bar: tqdm) -> None:
+        """Write everything not yet committed, and wait for it."""
+        self._wait()
         while self._chunk:
             batch, self._chunk, self._chunk_norms = list(self._chunk.values()), {}, set()
-            self._write(batch, report)
-            bar.update(sum(not p.rechecked for p in batch))
+            self._write_counted(batch, report, bar)
             # A story whose text changed may no longer be what its copies repeat: judge them again.
             changed = [p.replaces for p in batch if p.replaces is not None and p.copy_of is None]
             for row in self.store.copies_of(changed):
                 self._hold(self._recheck(row))
+
+    def _write_counted(self, batch: list[_Prepared], report: IngestReport, bar: tqdm) -> None:
+        self._write(batch, report)
+        bar.update(sum(not p.rechecked for p in batch))
 
     def _write(self, batch: list[_Prepared], report: IngestReport) -> None:
         indexed = [p for p in batch if p.keep]

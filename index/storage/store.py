@@ -281,19 +281,28 @@ class Store:
         """The stored article of the same scope that is the same one: same id, else same URL, else
         same text. Never one of another scope: an upload must not replace or shadow its articles.
 
-        The row says how it matched in ``by`` ("id", "url" or "content_hash").
+        The row says how it matched in ``by`` ("id", "url" or "content_hash"). One statement, each
+        way its own indexed branch: an ingest asks this of every article, and on PostgreSQL each
+        statement is a round trip.
         """
         exact, params = scope_clause("scope", scope)
-        for column, value in (("id", article_id), ("url", url), ("content_hash", content_hash)):
+        keys = (("id", article_id), ("url", url), ("content_hash", content_hash))
+        branches, values = [], []
+        for rank, (column, value) in enumerate(keys):
             if value:
-                rows = self.query(
-                    f"SELECT pk, id, url, source, content_hash, copy_of FROM articles WHERE {column} = ? "
-                    f"AND {exact} ORDER BY copy_of IS NOT NULL LIMIT 1",
-                    [value, *params],
+                branches.append(
+                    f"SELECT {rank} AS rank, '{column}' AS \"by\", pk, id, url, source, content_hash, "
+                    f"copy_of FROM articles WHERE {column} = ? AND {exact}"
                 )
-                if rows:
-                    return {**rows[0], "by": column}
-        return None
+                values += [value, *params]
+        if not branches:
+            return None
+        rows = self.query(
+            f"SELECT * FROM ({' UNION ALL '.join(branches)}) found "
+            "ORDER BY rank, copy_of IS NOT NULL LIMIT 1",
+            values,
+        )
+        return {key: value for key, value in rows[0].items() if key != "rank"} if rows else None
 
     def near_duplicates(self, norms: Sequence[str], overlap: float, scope: str | None = None) -> list[dict]:
         """Stored stories (not copies) of this scope that share at least ``overlap`` of these normalised

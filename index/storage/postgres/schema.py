@@ -13,9 +13,9 @@ opening a new database at once one makes the tables and the other finds them mad
 PostgreSQL's own: migration 1 is the whole schema of SQLite's 1 to 6, migration 2 keyword search
 (FTS5's tables in SQLite: tsvector columns, GIN indexes and term counts, see `text_search`), migration 3
 the claims of feeds and watches (SQLite's 7), migration 4 keyword search's postings tables in place of
-2's tsvector columns (back-filled from the rows stored). The settings row ``schema_version`` is SQLite's
-`SCHEMA_VERSION`, for the same checks. The passage vectors' table is made by `vectors.PgVectorIndex`,
-as its dimension is the model's.
+2's tsvector columns (back-filled from the rows stored), migration 5 their trigger functions made
+cheaper. The settings row ``schema_version`` is SQLite's `SCHEMA_VERSION`, for the same checks. The
+passage vectors' table is made by `vectors.PgVectorIndex`, as its dimension is the model's.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any
 
 import psycopg
 
-from index.storage.postgres.text_search import POSTINGS_DDL, TEXT_SEARCH_DDL
+from index.storage.postgres.text_search import ARTICLES, POSTINGS_DDL, SENTENCES, TEXT_SEARCH_DDL
 from index.storage.schema import CLAIMS, READABLE, SCHEMA_VERSION
 
 TEXT = 'text COLLATE "C"'
@@ -142,6 +142,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
     # 4: keyword search from postings tables, in place of 2's tsvector columns (see `text_search`)
     POSTINGS_DDL,
+    # 5: the postings' trigger functions again, computing each row's tsvector once, not twice
+    (*ARTICLES.functions(), *SENTENCES.functions()),
 )
 
 

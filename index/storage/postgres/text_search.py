@@ -138,14 +138,15 @@ class _Indexed:
         return (
             f"WITH r AS MATERIALIZED (SELECT {self.kept}, v.tsv, "
             "(SELECT coalesce(max(e.p[cardinality(e.p)]), 0) FROM unnest(v.tsv) e(l, p, w)) AS len "
-            f"FROM {rows} x CROSS JOIN LATERAL (SELECT {self.vector} AS tsv) v), "
+            # OFFSET 0 keeps the planner from inlining ``v``, which would compute each tsvector twice
+            f"FROM {rows} x CROSS JOIN LATERAL (SELECT {self.vector} AS tsv OFFSET 0) v), "
             f"changed AS ({posted}) {_COUNT.format(source=self.source, sign=sign)}"
         )
 
-    def triggers(self) -> tuple[str, ...]:
-        """The statement-level triggers keeping the postings and counts in step with the table: once per
-        statement (a COPY of a whole batch too), over its transition tables. An update counts only the
-        rows whose words changed: new vectors (reindex) leave the postings as they were."""
+    def functions(self) -> tuple[str, ...]:
+        """The trigger functions keeping the postings and counts in step with the table, over a
+        statement's transition tables. An update counts only the rows whose words changed: new vectors
+        (reindex) leave the postings as they were."""
         changed = f"(SELECT {{side}}.* FROM gone g JOIN added n USING (pk) WHERE {self.changed})"
         update = [self.write(changed.format(side="g"), -1), self.write(changed.format(side="n"), 1)]
         bodies = {
@@ -154,14 +155,21 @@ class _Indexed:
             "update": [*update, *filter(None, [self.also_on_update])],
         }
         return tuple(
-            statement
+            f"CREATE OR REPLACE FUNCTION {self.postings}_{op}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            f"{'; '.join(body)}; RETURN NULL; END $$"
             for op, body in bodies.items()
-            for statement in (
-                f"CREATE FUNCTION {self.postings}_{op}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-                f"{'; '.join(body)}; RETURN NULL; END $$",
+        )
+
+    def triggers(self) -> tuple[str, ...]:
+        """`functions`, and the statement-level triggers running them once per statement (a COPY of a
+        whole batch too)."""
+        return (
+            *self.functions(),
+            *(
                 f"CREATE TRIGGER {self.postings}_{op} AFTER {op.upper()} ON {self.source} "
-                f"REFERENCING {_TRANSITIONS[op]} FOR EACH STATEMENT EXECUTE FUNCTION {self.postings}_{op}()",
-            )
+                f"REFERENCING {transition} FOR EACH STATEMENT EXECUTE FUNCTION {self.postings}_{op}()"
+                for op, transition in _TRANSITIONS.items()
+            ),
         )
 
 
@@ -184,7 +192,7 @@ ARTICLES = _Indexed(
     "article_pk",
     "setweight(to_tsvector('english', coalesce(x.title, '')), 'A') || "
     "setweight(to_tsvector('english', coalesce(x.text, '')), 'B')",
-    "(SELECT sum(CASE w WHEN 'A' THEN 2 ELSE 1 END) FROM unnest(u.weights) w)",
+    "cardinality(u.weights) + cardinality(array_positions(u.weights, 'A'))",  # an A position twice
     "n.title IS DISTINCT FROM g.title OR n.text IS DISTINCT FROM g.text",
     also_on_update="UPDATE sentence_postings p SET scope = n.scope, published = n.published "
     "FROM gone g JOIN added n USING (pk) JOIN sentences s ON s.article_pk = n.pk "

@@ -1,4 +1,4 @@
-"""Keyword search's postings on PostgreSQL (migration 4): back-filled from the rows a database held
+"""Keyword search's postings on PostgreSQL (migrations 4 and 5): back-filled from the rows a database held
 before it, and kept in step by ingest, forget, an edit in place, a moved article and reindex, so that a
 database's postings and term counts are always those of a fresh database holding the same news."""
 
@@ -16,6 +16,7 @@ from index.core.settings import Settings
 from index.engine import Engine
 from index.storage.postgres import schema
 from index.storage.postgres.store import PostgresStore
+from index.storage.postgres.text_search import ARTICLES
 from index.storage.store import Filters
 
 KEPT = [
@@ -156,11 +157,15 @@ def test_migration_4_back_fills_the_postings_of_the_rows_stored(
             patch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:3])
             assert schema.migrate(conn) == [1, 2, 3]
         _fill(pg_url)
-        assert schema.migrate(conn) == [4]
+        assert schema.migrate(conn) == [4, 5]
         columns = "SELECT count(*) FROM information_schema.columns WHERE column_name = 'tsv'"
         assert conn.execute(columns).fetchone() == (0,)  # the tsvector columns, and their indexes, are gone
+        # migration 5's trigger functions, each computing a row's tsvector once
+        source = "SELECT prosrc FROM pg_proc WHERE proname = 'article_postings_insert'"
+        assert ARTICLES.write("added", 1) in conn.execute(source).fetchone()[0]  # type: ignore[index]
+        assert "OFFSET 0" in ARTICLES.write("added", 1)
     with psycopg.connect(pg_other_url, autocommit=True) as conn:
-        assert schema.migrate(conn) == [1, 2, 3, 4]
+        assert schema.migrate(conn) == [1, 2, 3, 4, 5]
     _fill(pg_other_url)  # the same rows, stored after the migration: the triggers write their postings
     migrated, fresh = _snapshot(pg_url), _snapshot(pg_other_url)
     assert migrated == fresh and migrated["postings"][0][0] > 0 and migrated["articles"] != []
