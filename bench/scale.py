@@ -7,9 +7,10 @@ Articles are made of real BBC sentences (../shared/eval/bbc-news, or `--sentence
 at random, 6 to 10 to an article, embedded by the model-free hash embedder (NEWSBOT_MODEL=hash), so the
 figures are the engine's own costs: per-question latency (p50 / p95, first stage, one asker),
 throughput with 4 askers against 1 (4 threads on the engine, and 4 threads waiting on 2 answering
-processes, as NEWSBOT_ANSWER_PROCESSES=2 serves: bench/askers.py), ingest speed, index bytes, a
-10-article delta ingest, a rebuild of the vector index from the store, and a fresh `newsbot ask`
-process (cold start, peak RSS). ANN recall against exact search is bench/ann_recall.py's.
+processes, as NEWSBOT_ANSWER_PROCESSES=2 serves: bench/askers.py), ingest speed (one ingest, a bulk
+load), index bytes, a 10-article delta ingest, the speed of a 250-article one (into the built index, as
+feeds add news), a rebuild of the vector index from the store, and a fresh `newsbot ask` process (cold
+start, peak RSS). ANN recall against exact search is bench/ann_recall.py's.
 
 `--backend sqlite postgres` measures each size on both, the same corpus and questions, side by side:
 SQLite + FAISS in the data dir (reused when it was built before), and PostgreSQL + pgvector in a fresh
@@ -42,6 +43,7 @@ from askers import parallel_gain, processes_gain  # a sibling script: bench/ is 
 from index.core.models import ArticleIn
 from index.core.settings import Settings
 from index.engine import Engine
+from index.reading.ingest import passage_windows
 from index.reading.presplit import WORKERS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,6 +51,8 @@ BBC = ROOT.parent / "shared" / "eval" / "bbc-news" / "articles.jsonl"
 BACKENDS = ("sqlite", "postgres")
 # The server this script starts: shared buffers for the hot vectors and HNSW pages, and memory enough to
 # build the HNSW graph of a million passages in one go (docs/deploy.md).
+DELTA = 250  # articles of the delta ingest into the built index
+PASSAGE = Settings(_env_file=None).embedding  # the default windows, which the runs use
 SERVER_SETTINGS = {"shared_buffers": "2GB", "maintenance_work_mem": "2GB"}
 SHOWN = (
     "server_version",
@@ -75,6 +79,20 @@ def articles(pool: list[str], count: int, rng: random.Random, prefix: str) -> It
     for n in range(count):
         body = rng.sample(pool, rng.randint(6, 10))
         yield ArticleIn(body[0][:80], "\n\n".join(body), id=f"{prefix}{n}", source=f"Outlet {n % 20}")
+
+
+def articles_for(pool: list[str], passages: int, rng: random.Random, prefix: str) -> Iterator[ArticleIn]:
+    """`articles` until they make about ``passages`` passages (their sentences, as the pool has them
+    split, in the default windows), so that one ingest, one bulk load, builds a size: a second one, into
+    a table that holds vectors, would go into the HNSW graph a vector at a time."""
+    made = 0
+    for article in articles(pool, passages, rng, prefix):
+        if made >= passages:
+            return
+        made += len(
+            passage_windows(article.text.count("\n\n") + 1, PASSAGE.passage_sentences, PASSAGE.passage_stride)
+        )
+        yield article
 
 
 def settings(data: Path, database_url: str | None = None) -> Settings:
@@ -234,9 +252,8 @@ def measure(size: int, pool: list[str], args: argparse.Namespace, run: SQLiteRun
     started = time.perf_counter()
     before = engine.store.count("sentences")
     built = 0
-    while engine.store.count("passages") < size:  # ~4 passages an article: grow until the size is met
-        need = max(1, (size - engine.store.count("passages")) // 4)
-        batch = articles(pool, need, rng, f"a{built}-")
+    while engine.store.count("passages") < size:  # once, unless the splitter joined pool sentences
+        batch = articles_for(pool, size - engine.store.count("passages"), rng, f"a{built}-")
         built += engine.ingest(batch, split_workers=WORKERS).stored
     ingest_s = time.perf_counter() - started
     report: dict[str, Any] = {
@@ -263,6 +280,11 @@ def measure(size: int, pool: list[str], args: argparse.Namespace, run: SQLiteRun
     t = time.perf_counter()
     engine.ingest(articles(pool, 10, rng, "delta-"))
     report["10-article ingest s"] = round(time.perf_counter() - t, 2)
+    before, t = engine.store.count("sentences"), time.perf_counter()
+    engine.ingest(articles(pool, DELTA, rng, "delta2-"))  # into the built index, as feeds add news
+    report[f"{DELTA}-article ingest sentences/s"] = round(
+        (engine.store.count("sentences") - before) / (time.perf_counter() - t)
+    )
     report["index bytes"] = run.index_bytes(engine)
     engine.close()
     run.drop_vectors()
