@@ -58,7 +58,9 @@ class Writes:
                     parts.store.set_setting("model", parts.model_name)
                     parts.store.set_setting("dim", str(parts.embedder.dim))
             with index.loading():  # pgvector: a load into an empty table builds HNSW once, at its end
-                return self._ingestor(index).ingest(items, progress=progress, split_workers=split_workers)
+                report = self._ingestor(index).ingest(items, progress=progress, split_workers=split_workers)
+            parts.store.settle(report.sentences)
+            return report
 
     def _ingestor(self, index: PassageVectors) -> Ingestor:
         """The pipeline that stores articles into the store and ``index``, shaped by the settings."""

@@ -109,6 +109,11 @@ class NewsStore(Protocol):
 
     def insert_passages(self, rows: list[dict[str, Any]]) -> None: ...
 
+    def settle(self, stored: int) -> None:
+        """After an ingest that stored ``stored`` sentences: whatever the database needs to answer
+        at full speed at once (see `PostgresStore.settle`)."""
+        ...
+
     # -- keyword search (BM25 over the stemmed words of sentences and articles) ----------------
 
     def keyword_stories(self, words: Sequence[str], filters: Filters, limit: int) -> list[int]:

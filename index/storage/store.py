@@ -440,6 +440,10 @@ class Store:
         found = {r["term"]: r["doc"] for r in rows}
         return {stem: found.get(stem, 0) for stem in wanted}
 
+    def settle(self, stored: int) -> None:
+        """Nothing: SQLite's plans here do not wait on statistics (a question right after a bulk load
+        is as fast as later ones, bench/scale.py)."""
+
     # -- writes (call inside `transaction`) ----------------------------------------------------
 
     def next_article_pk(self) -> int:

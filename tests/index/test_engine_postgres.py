@@ -13,13 +13,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import psycopg
 import pytest
 
 from index.core.errors import EngineError, OperatorError
+from index.core.models import ArticleIn
 from index.core.settings import Settings
 from index.engine import Engine
 from index.search.answer import AskResult
 from index.storage import locks
+from index.storage.postgres.store import SETTLED
 from index.storage.postgres.urls import masked
 from index.storage.postgres.vectors import PgVectorIndex
 from index.storage.store import Filters
@@ -230,3 +233,28 @@ def test_sqlite_keeps_its_faiss_files(hash_engine: Engine, sample_dir: Path) -> 
     stats = hash_engine.stats()
     assert stats["database"] is None and stats["index"]["file"] == str(hash_engine.settings.faiss_path)
     assert stats["index"]["file_bytes"] > 0
+
+
+def _analyzed(url: str) -> dict[str, object]:
+    """When each table an ingest fills was last analysed by hand (None: never; autovacuum's own runs are
+    counted apart)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT relname, last_analyze FROM pg_stat_user_tables WHERE relname = ANY(%s)", [list(SETTLED)]
+        ).fetchall()
+    return dict(rows)
+
+
+def test_a_bulk_load_refreshes_the_planners_statistics_and_a_small_ingest_does_not(
+    hash_settings: Settings, pg_url: str, tmp_path: Path
+) -> None:
+    engine = Engine(hash_settings.model_copy(update={"database_url": pg_url, "data_dir": tmp_path / "pg"}))
+    try:
+        assert set(_analyzed(pg_url).values()) == {None}
+        engine.ingest_paths(SHARED)  # the first ingest: all of the database
+        first = _analyzed(pg_url)
+        assert set(first) == set(SETTLED) and None not in first.values()
+        engine.ingest([ArticleIn("Late note", "The ferry ran late on Sunday.", id="late-note")])
+        assert _analyzed(pg_url) == first  # one sentence more: autovacuum's to notice, not the ingest's
+    finally:
+        engine.close()

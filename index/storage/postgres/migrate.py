@@ -144,6 +144,7 @@ def copy_data_dir(
             _point_copies_forward(source, target)
     _continue_identities(target)
     _copy_vectors(source, target, vectors, progress)
+    target.settle(target.count("sentences"))
     return count(source, target)
 
 

@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 POOL_SIZE = 16
 WRITE_LOCK = 0x6E657773_0002  # pg_advisory_xact_lock key: one writing transaction at a time
 CONNECT_SECONDS = 10
+# The tables an ingest fills, whose statistics `settle` refreshes after a bulk load.
+SETTLED = ("articles", "sentences", "passages", "sentence_postings", "article_postings", "text_search_terms")
 _SET = "INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"
 
 
@@ -294,6 +296,17 @@ class PostgresStore(PostgresTextSearch):
     def insert_passages(self, rows: list[dict[str, Any]]) -> None:
         """Rows carry their pk (from `next_passage_pk`): one bulk insert, no per-row round trip."""
         self._insert("passages", rows)
+
+    def settle(self, stored: int) -> None:
+        """After an ingest that stored ``stored`` sentences, a tenth or more of all (a bulk load, a
+        first ingest, a migration): refresh the planner's statistics and the visibility map of the tables
+        an ingest writes, as autovacuum would within a minute or so. Until then the planner takes them for
+        as small as they were: at 40k passages a question took 232 ms right after the load, 24.5 after
+        ANALYZE (0.8 s) and 22 after VACUUM too (0.7 s)."""
+        if stored and stored * 10 >= self.count("sentences"):
+            log.info("PostgreSQL: refreshing the statistics of the tables an ingest filled")
+            with self.pool.connection() as conn:  # autocommit: VACUUM runs outside a transaction
+                conn.execute(f"VACUUM (ANALYZE) {', '.join(SETTLED)}")
 
     def _insert(self, table: str, rows: list[dict[str, Any]]) -> None:
         """Rows of dicts into ``table``, grouped by the columns they name, as sqlite-utils' insert_all;
