@@ -53,7 +53,8 @@ BACKENDS = ("sqlite", "postgres")
 # build the HNSW graph of a million passages in one go (docs/deploy.md).
 DELTA = 250  # articles of the delta ingest into the built index
 PASSAGE = Settings(_env_file=None).embedding  # the default windows, which the runs use
-SERVER_SETTINGS = {"shared_buffers": "2GB", "maintenance_work_mem": "2GB"}
+# 4 GB of maintenance_work_mem: the HNSW build of a million passages fits in memory
+SERVER_SETTINGS = {"shared_buffers": "2GB", "maintenance_work_mem": "4GB"}
 SHOWN = (
     "server_version",
     "shared_buffers",
