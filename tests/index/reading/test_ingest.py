@@ -1,5 +1,6 @@
 import json
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from strategies import LINES
 from index.core.models import ArticleIn, InputProblem
 from index.core.settings import Settings
 from index.engine import Engine
-from index.reading.ingest import content_hash, passage_windows, stored_passage_vectors
+from index.reading.ingest import CHUNK_ARTICLES, content_hash, passage_windows, stored_passage_vectors
 
 
 def _article(text: str, **kw) -> ArticleIn:
@@ -416,3 +417,29 @@ def test_two_versions_of_one_article_in_one_batch_are_stored_in_turn(hash_engine
     assert hash_engine.index.count == hash_engine.store.count("passages")
     again = hash_engine.ingest([_article(TEXT, id="w"), _article(TEXT + " Then it rained.", id="w")])
     assert (again.new, again.updated) == (1, 1)
+
+
+def test_articles_depending_on_the_chunk_in_flight_wait_for_its_commit(hash_engine, monkeypatch):
+    """Past `CHUNK_ARTICLES` a chunk is written in the background while the next is resolved. With the
+    first chunk's write held up, a second-chunk article with a first-chunk id is still an update, and
+    another outlet's repeat of a first-chunk story still a wire copy, as in one chunk."""
+
+    def filler(i: int, source: str = "Coast News", id: str | None = None) -> ArticleIn:
+        text = f"Town {i} opened road {i} today. Mayor {i} cut a ribbon {i} times."
+        return _article(text, id=id or f"t{i}", source=source)
+
+    slow = hash_engine.store.insert_articles
+
+    def held_up(rows):  # the first chunk's write still runs while the second chunk's articles arrive
+        time.sleep(1.0)
+        slow(rows)
+
+    monkeypatch.setattr(hash_engine.store, "insert_articles", held_up)
+    articles = [filler(i) for i in range(CHUNK_ARTICLES + 20)]
+    articles[CHUNK_ARTICLES + 5] = _article("Town 3 closed road 3 again. Repairs start soon.", id="t3")
+    articles[CHUNK_ARTICLES + 10] = filler(7, source="Daily Post", id="post-7")
+    report = hash_engine.ingest(articles)
+    assert (report.new, report.updated, report.copies) == (CHUNK_ARTICLES + 18, 1, 1)
+    rows = {r["id"]: r for r in hash_engine.store.query("SELECT id, text, copy_of, pk FROM articles")}
+    assert rows["t3"]["text"].startswith("Town 3 closed") and rows["post-7"]["copy_of"] == rows["t7"]["pk"]
+    assert hash_engine.index.count == hash_engine.store.count("passages")
