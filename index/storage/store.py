@@ -89,6 +89,9 @@ class Filters:
         return " AND ".join(clauses), params
 
 
+_FOUND = "pk, id, url, source, content_hash, copy_of"  # the columns of a `Store.find_existing` row
+
+
 def scope_clause(column: str, scope: str | None) -> tuple[str, list[str]]:
     """A WHERE fragment for rows of exactly ``scope`` (None: shared news), and its parameter. Unlike
     `Filters.scopes` (what a question in a scope sees: shared news too) it matches one scope alone; it
@@ -291,18 +294,18 @@ class Store:
         for rank, (column, value) in enumerate(keys):
             if value:
                 branches.append(
-                    f"SELECT {rank} AS rank, '{column}' AS \"by\", pk, id, url, source, content_hash, "
-                    f"copy_of FROM articles WHERE {column} = ? AND {exact}"
+                    f"SELECT {rank} AS rank, '{column}' AS \"by\", {_FOUND} FROM articles "
+                    f"WHERE {column} = ? AND {exact}"
                 )
                 values += [value, *params]
         if not branches:
             return None
         rows = self.query(
-            f"SELECT * FROM ({' UNION ALL '.join(branches)}) found "
+            f'SELECT "by", {_FOUND} FROM ({" UNION ALL ".join(branches)}) found '
             "ORDER BY rank, copy_of IS NOT NULL LIMIT 1",
             values,
         )
-        return {key: value for key, value in rows[0].items() if key != "rank"} if rows else None
+        return rows[0] if rows else None
 
     def near_duplicates(self, norms: Sequence[str], overlap: float, scope: str | None = None) -> list[dict]:
         """Stored stories (not copies) of this scope that share at least ``overlap`` of these normalised
