@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import PurePath
 from typing import Any
 
@@ -25,12 +26,13 @@ from index.reading.presplit import with_spans
 from index.reading.readers import set_published
 from index.reading.sentences import split_sentences
 from index.storage.embed import Embedder
-from index.storage.interface import NewsStore, PassageVectors
+from index.storage.interface import ArticleKey, NewsStore, PassageVectors
 from index.storage.store import from_blobs, to_blob
 
 log = logging.getLogger(__name__)
 
 CHUNK_ARTICLES = 256  # articles embedded per model call and written per transaction
+LOOKAHEAD = 256  # articles read ahead, so that each look-up in the store is one statement for them all
 # A long ingest writes the index files at most this often, and at its end: a chunk's vectors are
 # searchable in this process at once, and another process follows the files within seconds.
 SAVE_SECONDS = 5.0
@@ -82,6 +84,19 @@ class IndexChange:
         index.remove(self.removed)
         if self.added_vecs is not None:
             index.add(self.added_ids, self.added_vecs)
+
+
+@dataclass
+class _Read:
+    """An article read and split, and what the store held of it when last looked up (`_look_up`)."""
+
+    article: ArticleIn
+    digest: str
+    spans: list[tuple[int, int]]
+    norms: list[str]
+    found: dict[str, Any] | None = None  # the stored article it is (`NewsStore.find_existing_many`)
+    similar: list[dict] = field(default_factory=list)  # stories it may repeat, when it may (`_may_copy`)
+    looked_at: int = -1  # `Ingestor._stored` when looked up: stale once another chunk is stored
 
 
 @dataclass
@@ -184,6 +199,7 @@ class Ingestor:
         # While the caller's transaction is open around the ingest (`ingest_uncommitted`), the chunks'
         # index changes wait here for its commit; None: each chunk commits, and the index follows it.
         self._uncommitted: list[IndexChange] | None = None
+        self._stored = 0  # chunks written so far: a look-up made before the last one is made again
 
     def ingest(
         self, items: Iterable[ArticleIn | InputProblem], progress: bool = False, split_workers: int = 1
@@ -224,25 +240,34 @@ class Ingestor:
             else nullcontext() as writer,
         ):
             self._writer = writer
+            split = with_spans(items, split_workers)
             try:
-                for item, spans in with_spans(items, split_workers):
-                    if isinstance(item, InputProblem):
-                        report.problems.append(item)
-                        continue
-                    prepared = self._prepare(item, spans, report, bar)
-                    if prepared is not None:
-                        self._hold(prepared)
-                    if len(self._chunk) >= CHUNK_ARTICLES:
-                        self._hand_off(report, bar)
+                while group := list(islice(split, LOOKAHEAD)):
+                    read = [self._read(item, spans, report) for item, spans in group]
+                    ahead = [r for r in read if r is not None]
+                    for n, r in enumerate(ahead):
+                        if r.looked_at != self._stored:  # a chunk was stored since: look again
+                            self._look_up(ahead[n:])
+                        prepared = self._prepare(r, report, bar)
+                        if prepared is not None:
+                            self._hold(prepared)
+                        if len(self._chunk) >= CHUNK_ARTICLES:
+                            self._hand_off(report, bar)
                 self._flush(report, bar)
             finally:
                 self._writer = None  # the executor's exit waits for a write still running
         report.seconds = time.perf_counter() - started
         return report
 
-    def _prepare(
-        self, article: ArticleIn, spans: list[tuple[int, int]] | None, report: IngestReport, bar: tqdm
-    ) -> _Prepared | None:
+    def _read(
+        self, item: ArticleIn | InputProblem, spans: list[tuple[int, int]] | None, report: IngestReport
+    ) -> _Read | None:
+        """The article with its sentences' keys, or None with the problem reported when it is not one
+        to store."""
+        if isinstance(item, InputProblem):
+            report.problems.append(item)
+            return None
+        article = item
         origin = article.origin or article.id or article.title
         if not article.text.strip():
             report.problems.append(InputProblem(origin, "empty article: no text to index"))
@@ -262,25 +287,42 @@ class Ingestor:
         if not spans:
             report.problems.append(InputProblem(origin, "no sentences found in the article text"))
             return None
-        digest = content_hash(article.text)
         norms = [sentence_norm(article.text[a:b]) for a, b in spans]
-        if self._overlaps_pending(norms):
+        return _Read(article, content_hash(article.text), spans, norms)
+
+    def _look_up(self, reads: list[_Read]) -> None:
+        """What the store holds of each of ``reads``: the stored article each is, then the stories
+        those that may be copies may repeat; two statements for them all."""
+        found = self.store.find_existing_many(
+            [ArticleKey(_given_id(r), r.article.url, r.digest, r.article.scope) for r in reads]
+        )
+        for r, existing in zip(reads, found, strict=True):
+            r.found, r.similar, r.looked_at = existing, [], self._stored
+        may_copy = [r for r in reads if _may_copy(r.found, r.digest)]
+        similar = self.store.near_duplicates_many(
+            [(r.norms, r.article.scope) for r in may_copy], self.copy_overlap
+        )
+        for r, stories in zip(may_copy, similar, strict=True):
+            r.similar = stories
+
+    def _prepare(self, r: _Read, report: IngestReport, bar: tqdm) -> _Prepared | None:
+        if self._overlaps_pending(r.norms):
             self._flush(report, bar)  # so the story it may copy is in the store to compare with
-        prepared = self._resolve(article, digest, spans, norms)
+        prepared = self._resolve(r)
         if prepared is not None and self._pending(prepared):
             self._flush(report, bar)  # the same article is in the batch: store that first, then compare
-            prepared = self._resolve(article, digest, spans, norms)
+            prepared = self._resolve(r)
         if prepared is None:
             report.skipped += 1
         return prepared
 
-    def _resolve(
-        self, article: ArticleIn, digest: str, spans: list[tuple[int, int]], norms: list[str]
-    ) -> _Prepared | None:
-        """What storing ``article`` means given what the store holds: a new story, the replacement of
-        a stored version, a wire copy; None when it is stored already."""
-        prepared = _Prepared(article, article.id or make_id(article, digest), digest, spans, norms)
-        existing = self.store.find_existing(prepared.article_id, article.url, digest, article.scope)
+    def _resolve(self, r: _Read) -> _Prepared | None:
+        """What storing ``r`` means given what the store holds: a new story, the replacement of a
+        stored version, a wire copy; None when it is stored already."""
+        if r.looked_at != self._stored:
+            self._look_up([r])
+        article, digest, existing = r.article, r.digest, r.found
+        prepared = _Prepared(article, _given_id(r), digest, r.spans, r.norms)
         if existing is not None:
             if existing["content_hash"] == digest:
                 if existing["by"] != "content_hash" or not _other_outlet(article, existing["source"]):
@@ -289,10 +331,9 @@ class Ingestor:
             else:
                 prepared.replaces = existing["pk"]
                 prepared.article_id = article.id or existing["id"]
-        # A new article, or a wire copy whose text changed, may (still) repeat a stored story.
-        if prepared.copy_of is None and (existing is None or existing["copy_of"] is not None):
+        if _may_copy(existing, digest):
             keyless = existing is None and not (article.id or article.url or article.key)
-            self._match_story(prepared, may_be_edit=keyless)
+            self._match_story(prepared, r.similar, may_be_edit=keyless)
         prepared.keep = self._own_sentences(prepared)
         return prepared
 
@@ -318,7 +359,8 @@ class Ingestor:
         prepared = _Prepared(
             article, row["id"], row["content_hash"], spans, norms, replaces=row["pk"], rechecked=True
         )
-        self._match_story(prepared, may_be_edit=False)
+        similar = self.store.near_duplicates(norms, self.copy_overlap, article.scope)
+        self._match_story(prepared, similar, may_be_edit=False)
         prepared.keep = self._own_sentences(prepared)
         return prepared
 
@@ -336,12 +378,13 @@ class Ingestor:
             for batch, held in ((self._chunk, self._chunk_norms), (self._writing, self._writing_norms))
         )
 
-    def _match_story(self, prepared: _Prepared, *, may_be_edit: bool) -> None:
-        """Make ``prepared`` a wire copy of the first stored story that it nearly repeats from another
-        outlet, or, ``may_be_edit`` (it has no id, URL or file to be known by), the replacement of one
-        from its own outlet that was stored the same way: an edited version of the same article."""
+    def _match_story(self, prepared: _Prepared, similar: list[dict], *, may_be_edit: bool) -> None:
+        """Make ``prepared`` a wire copy of the first stored story of ``similar`` (those it nearly
+        repeats, `NewsStore.near_duplicates`) from another outlet, or, ``may_be_edit`` (it has no id,
+        URL or file to be known by), the replacement of one from its own outlet that was stored the
+        same way: an edited version of the same article."""
         article = prepared.article
-        for story in self.store.near_duplicates(prepared.norms, self.copy_overlap, article.scope):
+        for story in similar:
             if _other_outlet(article, story["source"]):
                 prepared.copy_of = story["pk"]
                 if may_be_edit:  # an edited copy replaces the copy its outlet sent before
@@ -387,6 +430,7 @@ class Ingestor:
         try:
             if written is not None:
                 written.result()
+                self._stored += 1
         finally:
             self._writing, self._writing_norms = {}, set()
 
@@ -396,6 +440,7 @@ class Ingestor:
         while self._chunk:
             batch, self._chunk, self._chunk_norms = list(self._chunk.values()), {}, set()
             self._write_counted(batch, report, bar)
+            self._stored += 1
             # A story whose text changed may no longer be what its copies repeat: judge them again.
             changed = [p.replaces for p in batch if p.replaces is not None and p.copy_of is None]
             for row in self.store.copies_of(changed):
@@ -507,6 +552,16 @@ class Ingestor:
             }
             for i, v in zip(p.keep, sentence_vecs, strict=True)
         ]
+
+
+def _given_id(r: _Read) -> str:
+    return r.article.id or make_id(r.article, r.digest)
+
+
+def _may_copy(existing: dict[str, Any] | None, digest: str) -> bool:
+    """Whether an article may (still) repeat a stored story, given the stored article it is: a new
+    one, or a wire copy whose text changed. (The same text again is skipped, or a copy of it.)"""
+    return existing is None or (existing["content_hash"] != digest and existing["copy_of"] is not None)
 
 
 def _count(p: _Prepared, report: IngestReport) -> None:

@@ -10,13 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 if TYPE_CHECKING:
     import numpy as np
 
     from index.storage.store import Filters
     from index.storage.vectors import RebuildSource
+
+
+class ArticleKey(NamedTuple):
+    """What an article to be stored is known by, to find the stored one it is (`find_existing_many`)."""
+
+    article_id: str | None
+    url: str | None
+    content_hash: str
+    scope: str | None = None
 
 
 class Cursor(Protocol):
@@ -85,9 +94,15 @@ class NewsStore(Protocol):
         self, article_id: str | None, url: str | None, content_hash: str, scope: str | None = None
     ) -> dict | None: ...
 
+    def find_existing_many(self, keys: Sequence[ArticleKey]) -> list[dict | None]: ...
+
     def near_duplicates(
         self, norms: Sequence[str], overlap: float, scope: str | None = None
     ) -> list[dict]: ...
+
+    def near_duplicates_many(
+        self, articles: Sequence[tuple[Sequence[str], str | None]], overlap: float
+    ) -> list[list[dict]]: ...
 
     def sentence_norms(self, article_pk: int) -> set[str]: ...
 

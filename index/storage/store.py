@@ -24,6 +24,7 @@ import sqlite_utils
 
 from index.core.dates import iso_day
 from index.storage import schema
+from index.storage.interface import ArticleKey
 from index.storage.schema import SCHEMA_VERSION as SCHEMA_VERSION
 from index.storage.sqlite_config import stop_memory_statistics
 
@@ -89,7 +90,7 @@ class Filters:
         return " AND ".join(clauses), params
 
 
-_FOUND = "pk, id, url, source, content_hash, copy_of"  # the columns of a `Store.find_existing` row
+_FOUND = ("pk", "id", "url", "source", "content_hash", "copy_of")  # the columns of a `find_existing` row
 
 
 def scope_clause(column: str, scope: str | None) -> tuple[str, list[str]]:
@@ -281,52 +282,87 @@ class Store:
     def find_existing(
         self, article_id: str | None, url: str | None, content_hash: str, scope: str | None = None
     ) -> dict | None:
-        """The stored article of the same scope that is the same one: same id, else same URL, else
-        same text. Never one of another scope: an upload must not replace or shadow its articles.
+        """One article's `find_existing_many`."""
+        return self.find_existing_many([ArticleKey(article_id, url, content_hash, scope)])[0]
 
-        The row says how it matched in ``by`` ("id", "url" or "content_hash"). One statement, each
-        way its own indexed branch: an ingest asks this of every article, and on PostgreSQL each
-        statement is a round trip.
+    def find_existing_many(self, keys: Sequence[ArticleKey]) -> list[dict | None]:
+        """For each key, the stored article of the same scope that is the same one: same id, else same
+        URL, else same text (a story before its copy). Never one of another scope: an upload must not
+        replace or shadow its articles.
+
+        A row says how it matched in ``by`` ("id", "url" or "content_hash"). One statement for all the
+        keys, each way its own indexed join: an ingest asks this of every article, a look-ahead of them
+        at a time, and on PostgreSQL each statement is a round trip.
         """
-        exact, params = scope_clause("scope", scope)
-        keys = (("id", article_id), ("url", url), ("content_hash", content_hash))
-        branches, values = [], []
-        for rank, (column, value) in enumerate(keys):
-            if value:
-                branches.append(
-                    f"SELECT {rank} AS rank, '{column}' AS \"by\", {_FOUND} FROM articles "
-                    f"WHERE {column} = ? AND {exact}"
-                )
-                values += [value, *params]
-        if not branches:
-            return None
+        if not keys:
+            return []
+        table, params = self._keys_table(keys)
+        found = ", ".join(f"a.{column}" for column in _FOUND)
+        branches = [
+            f"SELECT k.i, {rank} AS rank, '{column}' AS \"by\", {found} FROM k "
+            f"JOIN articles a ON a.{column} = k.{column} AND coalesce(a.scope, '') = k.scope"
+            for rank, column in enumerate(("id", "url", "content_hash"))
+        ]
         rows = self.query(
-            f'SELECT "by", {_FOUND} FROM ({" UNION ALL ".join(branches)}) found '
-            "ORDER BY rank, copy_of IS NOT NULL LIMIT 1",
-            values,
+            f'WITH k AS ({table}) SELECT i, "by", {", ".join(_FOUND)} FROM ({" UNION ALL ".join(branches)}) '
+            "found ORDER BY i, rank, copy_of IS NOT NULL",
+            params,
         )
-        return rows[0] if rows else None
+        first: list[dict | None] = [None] * len(keys)
+        for row in rows:
+            i = row.pop("i")
+            if first[i] is None:
+                first[i] = row
+        return first
+
+    @staticmethod
+    def _keys_table(keys: Sequence[ArticleKey]) -> tuple[str, list[Any]]:
+        """A query of ``keys`` as rows (i, id, url, content_hash, scope), i from 0 and scope '' for
+        shared news (as the unique indexes on ``coalesce(scope, '')`` have it), and its parameters."""
+        return (
+            "SELECT key AS i, json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS url, "
+            "json_extract(value, '$[2]') AS content_hash, coalesce(json_extract(value, '$[3]'), '') AS scope "
+            "FROM json_each(?)",
+            [json.dumps(keys)],
+        )
 
     def near_duplicates(self, norms: Sequence[str], overlap: float, scope: str | None = None) -> list[dict]:
-        """Stored stories (not copies) of this scope that share at least ``overlap`` of these normalised
-        sentences and of their own, most shared first: every one, since the best may be from the same
-        outlet.
+        """One article's `near_duplicates_many`."""
+        return self.near_duplicates_many([(norms, scope)], overlap)[0]
+
+    def near_duplicates_many(
+        self, articles: Sequence[tuple[Sequence[str], str | None]], overlap: float
+    ) -> list[list[dict]]:
+        """For each article's (normalised sentences, scope), the stored stories (not copies) of that
+        scope that share at least ``overlap`` of its sentences and of their own, most shared first:
+        every one, since the best may be from the same outlet.
 
         Bounded by the article, not the corpus: a story sharing ``overlap`` of the n sentences holds at
         least one of any n - ceil(overlap * n) + 1 of them, so only the holders of that many of the
-        rarest are candidates, and how many each shares is counted from the holder lists already read.
-        Of a sentence more than `HOLDERS_CHECKED` stories print (boilerplate) only the newest that many
-        are candidates, so an article made of nothing but boilerplate may miss an older story it copies.
+        rarest are candidates, and how many each shares is counted from the holder lists already read
+        (one statement for all the articles; an article with candidates asks more, one alone). Of a
+        sentence more than `HOLDERS_CHECKED` stories print (boilerplate) only the newest that many are
+        candidates, so an article made of nothing but boilerplate may miss an older story it copies.
         """
-        distinct = sorted(set(norms))
-        if not distinct:
-            return []
-        holders = self._holders(distinct)
+        wanted = [sorted(set(norms)) for norms, _ in articles]
+        every = sorted(set().union(*wanted))
+        holders = self._holders(every) if every else {}
+        return [
+            self._near_duplicates(distinct, holders, overlap, scope) if distinct else []
+            for distinct, (_, scope) in zip(wanted, articles, strict=True)
+        ]
+
+    def _near_duplicates(
+        self, distinct: list[str], holders: Mapping[str, list[int]], overlap: float, scope: str | None
+    ) -> list[dict]:
+        """`near_duplicates_many` for one article, given the holders of its sentences."""
         needed = math.ceil(overlap * len(distinct) - 1e-9)
         rarest = sorted(distinct, key=lambda norm: len(holders[norm]))[: len(distinct) - needed + 1]
         candidates = sorted({pk for norm in rarest for pk in holders[norm][:HOLDERS_CHECKED]})
-        complete = [set(pks) for pks in holders.values() if len(pks) <= HOLDERS_CHECKED]
-        unread = [norm for norm, pks in holders.items() if len(pks) > HOLDERS_CHECKED]
+        if not candidates:
+            return []
+        complete = [set(holders[norm]) for norm in distinct if len(holders[norm]) <= HOLDERS_CHECKED]
+        unread = [norm for norm in distinct if len(holders[norm]) > HOLDERS_CHECKED]
         known = {pk: sum(pk in held for held in complete) for pk in candidates}
         sharing = [pk for pk in candidates if known[pk] >= needed]
         undecided = [pk for pk in candidates if known[pk] < needed <= known[pk] + len(unread)]

@@ -26,6 +26,7 @@ from psycopg_pool import ConnectionPool
 
 from index.core.errors import EngineError
 from index.storage import store as sqlite_store
+from index.storage.interface import ArticleKey
 from index.storage.postgres import schema
 from index.storage.postgres.dialect import translate
 from index.storage.postgres.text_search import PostgresTextSearch
@@ -214,10 +215,23 @@ class PostgresStore(PostgresTextSearch):
     # -- articles -----------------------------------------------------------------------------
 
     find_existing = Store.find_existing
+    find_existing_many = Store.find_existing_many
     near_duplicates = Store.near_duplicates
+    near_duplicates_many = Store.near_duplicates_many
+    _near_duplicates = Store._near_duplicates
     sentence_norms = Store.sentence_norms
     copies_of = Store.copies_of
     article_in_scope = Store.article_in_scope
+
+    @staticmethod
+    def _keys_table(keys: Sequence[ArticleKey]) -> tuple[str, list[Any]]:
+        """``keys`` as the rows `Store.find_existing_many` joins (see `Store._keys_table`)."""
+        columns = list(zip(*keys, strict=True))
+        return (
+            "SELECT i - 1 AS i, id, url, content_hash, coalesce(scope, '') AS scope FROM unnest(?::text[], "
+            "?::text[], ?::text[], ?::text[]) WITH ORDINALITY AS keys(id, url, content_hash, scope, i)",
+            [list(column) for column in columns],
+        )
 
     def _holders(self, norms: list[str]) -> dict[str, list[int]]:
         """The stories printing each sentence, newest first: `HOLDERS_CHECKED` + 1 at most (see

@@ -419,27 +419,50 @@ def test_two_versions_of_one_article_in_one_batch_are_stored_in_turn(hash_engine
     assert (again.new, again.updated) == (1, 1)
 
 
+def _filler(i: int, source: str = "Coast News", id: str | None = None) -> ArticleIn:
+    text = f"Town {i} opened road {i} today. Mayor {i} cut a ribbon {i} times."
+    return _article(text, id=id or f"t{i}", source=source)
+
+
+def _hold_up_writes(engine, monkeypatch, seconds: float) -> None:
+    """Each chunk's write still runs while the next chunk's articles arrive."""
+    slow = engine.store.insert_articles
+
+    def held_up(rows):
+        time.sleep(seconds)
+        slow(rows)
+
+    monkeypatch.setattr(engine.store, "insert_articles", held_up)
+
+
 def test_articles_depending_on_the_chunk_in_flight_wait_for_its_commit(hash_engine, monkeypatch):
     """Past `CHUNK_ARTICLES` a chunk is written in the background while the next is resolved. With the
     first chunk's write held up, a second-chunk article with a first-chunk id is still an update, and
     another outlet's repeat of a first-chunk story still a wire copy, as in one chunk."""
-
-    def filler(i: int, source: str = "Coast News", id: str | None = None) -> ArticleIn:
-        text = f"Town {i} opened road {i} today. Mayor {i} cut a ribbon {i} times."
-        return _article(text, id=id or f"t{i}", source=source)
-
-    slow = hash_engine.store.insert_articles
-
-    def held_up(rows):  # the first chunk's write still runs while the second chunk's articles arrive
-        time.sleep(1.0)
-        slow(rows)
-
-    monkeypatch.setattr(hash_engine.store, "insert_articles", held_up)
-    articles = [filler(i) for i in range(CHUNK_ARTICLES + 20)]
+    _hold_up_writes(hash_engine, monkeypatch, 1.0)
+    articles = [_filler(i) for i in range(CHUNK_ARTICLES + 20)]
     articles[CHUNK_ARTICLES + 5] = _article("Town 3 closed road 3 again. Repairs start soon.", id="t3")
-    articles[CHUNK_ARTICLES + 10] = filler(7, source="Daily Post", id="post-7")
+    articles[CHUNK_ARTICLES + 10] = _filler(7, source="Daily Post", id="post-7")
     report = hash_engine.ingest(articles)
     assert (report.new, report.updated, report.copies) == (CHUNK_ARTICLES + 18, 1, 1)
     rows = {r["id"]: r for r in hash_engine.store.query("SELECT id, text, copy_of, pk FROM articles")}
     assert rows["t3"]["text"].startswith("Town 3 closed") and rows["post-7"]["copy_of"] == rows["t7"]["pk"]
+    assert hash_engine.index.count == hash_engine.store.count("passages")
+
+
+def test_a_look_up_made_before_a_chunk_was_stored_is_made_again(hash_engine, monkeypatch):
+    """The store is asked about `LOOKAHEAD` articles at once. Once a chunk has been stored (and is no
+    longer in flight, where the in-memory checks would see it), what was looked up before it is stale:
+    a later article with a stored article's id is an update, a repeat from another outlet a copy."""
+    monkeypatch.setattr("index.reading.ingest.CHUNK_ARTICLES", 2)
+    monkeypatch.setattr("index.reading.ingest.LOOKAHEAD", 8)
+    _hold_up_writes(hash_engine, monkeypatch, 0.3)
+    # t0, t1 are written while t2, t3 are read; storing t2, t3 waits for them; t4 onwards come after
+    articles = [_filler(i) for i in range(5)]
+    articles += [_article("Town 0 closed road 0 again. Repairs start soon.", id="t0")]
+    articles += [_filler(1, source="Daily Post", id="post-1")]
+    report = hash_engine.ingest(articles)
+    assert (report.new, report.updated, report.copies) == (5, 1, 1)
+    rows = {r["id"]: r for r in hash_engine.store.query("SELECT id, text, copy_of, pk FROM articles")}
+    assert rows["t0"]["text"].startswith("Town 0 closed") and rows["post-1"]["copy_of"] == rows["t1"]["pk"]
     assert hash_engine.index.count == hash_engine.store.count("passages")

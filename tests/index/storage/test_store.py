@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from index.storage.interface import ArticleKey
 from index.storage.store import Filters, Store, from_blobs, iso_day, to_blob
 
 
@@ -131,6 +132,15 @@ def test_find_existing_by_id_then_url_then_text_preferring_the_story(store: Stor
     by_text = store.find_existing(None, None, "hash-a")
     assert (by_text["by"], by_text["pk"]) == ("content_hash", story)  # the story, not its copy
     assert store.find_existing(None, None, "nothing like it") is None
+    keys = [
+        ArticleKey(None, None, "nothing like it"),
+        ArticleKey("new", "https://x.example/a", "other"),
+        ArticleKey("a", None, "other", scope="42"),  # another scope's article is never the one
+        ArticleKey("a", "https://x.example/a", "hash-a"),
+    ]
+    found = store.find_existing_many(keys)
+    assert [row and (row["by"], row["pk"]) for row in found] == [None, ("url", story), None, ("id", story)]
+    assert store.find_existing_many([]) == []
 
 
 def test_near_duplicates_are_the_stories_sharing_enough_on_both_sides_most_first(store: Store) -> None:
@@ -143,6 +153,12 @@ def test_near_duplicates_are_the_stories_sharing_enough_on_both_sides_most_first
     assert [(r["pk"], r["shared"], r["total"]) for r in found] == [(same, 5, 5), (four, 4, 5)]
     assert found[1]["source"] == "Courier" and found[1]["id"] == "four"
     assert store.near_duplicates([], 0.8) == []
+    articles = [(["a", "b", "c", "d", "x"], None), ([], None), (["a", "b", "c", "d", "e"], "42")]
+    articles.append((["a"], None))
+    assert store.near_duplicates_many(articles, 0.8) == [
+        store.near_duplicates(norms, 0.8, scope) for norms, scope in articles
+    ]
+    assert [r["pk"] for r in store.near_duplicates_many(articles, 0.8)[0]] == [four, same]
     assert store.sentence_norms(four) == {"a", "b", "c", "d", "x"}
     assert [r["id"] for r in store.copies_of([same, four])] == ["copy"] and store.copies_of([]) == []
 
