@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 SHARED = "shared"  # how the shared scope (stored as NULL) is named to users and in JSON
 
@@ -34,6 +34,16 @@ class ArticleIn:
     meta: dict[str, Any] = field(default_factory=dict)
     origin: str = ""  # where it came from (file:line or URL), for messages only
     key: str | None = None
+    scope: str | None = None
+
+
+class ArticleKey(NamedTuple):
+    """What an article to be stored is known by: the stored one it is, if any, has the same id, URL
+    or text (`NewsStore.find_existing_many`)."""
+
+    article_id: str | None
+    url: str | None
+    content_hash: str
     scope: str | None = None
 
 

@@ -20,13 +20,13 @@ from tqdm import tqdm
 
 from index.core.dates import is_iso_date, now_iso
 from index.core.limits import MAX_ARTICLE_CHARS, MAX_TITLE_CHARS
-from index.core.models import ArticleIn, InputProblem
+from index.core.models import ArticleIn, ArticleKey, InputProblem
 from index.reading.clean import shorten
 from index.reading.presplit import with_spans
 from index.reading.readers import set_published
 from index.reading.sentences import split_sentences
 from index.storage.embed import Embedder
-from index.storage.interface import ArticleKey, NewsStore, PassageVectors
+from index.storage.interface import NewsStore, PassageVectors
 from index.storage.store import from_blobs, to_blob
 
 log = logging.getLogger(__name__)

@@ -10,22 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+from index.core.models import ArticleKey
 
 if TYPE_CHECKING:
     import numpy as np
 
     from index.storage.store import Filters
     from index.storage.vectors import RebuildSource
-
-
-class ArticleKey(NamedTuple):
-    """What an article to be stored is known by, to find the stored one it is (`find_existing_many`)."""
-
-    article_id: str | None
-    url: str | None
-    content_hash: str
-    scope: str | None = None
 
 
 class Cursor(Protocol):

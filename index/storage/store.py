@@ -23,8 +23,8 @@ import numpy as np
 import sqlite_utils
 
 from index.core.dates import iso_day
+from index.core.models import ArticleKey
 from index.storage import schema
-from index.storage.interface import ArticleKey
 from index.storage.schema import SCHEMA_VERSION as SCHEMA_VERSION
 from index.storage.sqlite_config import stop_memory_statistics
 
@@ -90,7 +90,21 @@ class Filters:
         return " AND ".join(clauses), params
 
 
-_FOUND = ("pk", "id", "url", "source", "content_hash", "copy_of")  # the columns of a `find_existing` row
+FOUND = ("pk", "id", "url", "source", "content_hash", "copy_of")  # the columns of a `find_existing` row
+
+
+def found_ways() -> list[tuple[str, str]]:
+    """How `Store.find_existing_many` finds the stored article a key ``k`` is, best first (same id,
+    URL, text): per way the columns selected of its match ``a`` (the way's rank and name, and
+    `FOUND`), and the condition matching it."""
+    found = ", ".join(f"a.{column}" for column in FOUND)
+    return [
+        (
+            f"{rank} AS rank, '{way}' AS \"by\", {found}",
+            f"a.{way} = k.{way} AND coalesce(a.scope, '') = k.scope",
+        )
+        for rank, way in enumerate(("id", "url", "content_hash"))
+    ]
 
 
 def scope_clause(column: str, scope: str | None) -> tuple[str, list[str]]:
@@ -296,33 +310,30 @@ class Store:
         """
         if not keys:
             return []
-        table, params = self._keys_table(keys)
-        found = ", ".join(f"a.{column}" for column in _FOUND)
-        branches = [
-            f"SELECT k.i, {rank} AS rank, '{column}' AS \"by\", {found} FROM k "
-            f"JOIN articles a ON a.{column} = k.{column} AND coalesce(a.scope, '') = k.scope"
-            for rank, column in enumerate(("id", "url", "content_hash"))
-        ]
-        rows = self.query(
-            f'WITH k AS ({table}) SELECT i, "by", {", ".join(_FOUND)} FROM ({" UNION ALL ".join(branches)}) '
-            "found ORDER BY i, rank, copy_of IS NOT NULL",
-            params,
-        )
         first: list[dict | None] = [None] * len(keys)
-        for row in rows:
+        for row in self.query(*self._found(keys)):
             i = row.pop("i")
             if first[i] is None:
                 first[i] = row
         return first
 
     @staticmethod
-    def _keys_table(keys: Sequence[ArticleKey]) -> tuple[str, list[Any]]:
-        """A query of ``keys`` as rows (i, id, url, content_hash, scope), i from 0 and scope '' for
-        shared news (as the unique indexes on ``coalesce(scope, '')`` have it), and its parameters."""
-        return (
+    def _found(keys: Sequence[ArticleKey]) -> tuple[str, list[Any]]:
+        """`find_existing_many`'s statement: the keys (i from 0, scope '' for shared news, as the
+        unique indexes on ``coalesce(scope, '')`` have it) joined to their matches, best first. SQLite
+        plans each join as index look-ups."""
+        branches = [
+            f"SELECT k.i, {columns} FROM k JOIN articles a ON {condition}"
+            for columns, condition in found_ways()
+        ]
+        keyed = (
             "SELECT key AS i, json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS url, "
             "json_extract(value, '$[2]') AS content_hash, coalesce(json_extract(value, '$[3]'), '') AS scope "
-            "FROM json_each(?)",
+            "FROM json_each(?)"
+        )
+        return (
+            f'WITH k AS ({keyed}) SELECT i, "by", {", ".join(FOUND)} FROM ({" UNION ALL ".join(branches)}) '
+            "found ORDER BY i, rank, copy_of IS NOT NULL",
             [json.dumps(keys)],
         )
 

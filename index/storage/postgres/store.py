@@ -25,14 +25,14 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from index.core.errors import EngineError
+from index.core.models import ArticleKey
 from index.storage import store as sqlite_store
-from index.storage.interface import ArticleKey
 from index.storage.postgres import schema
 from index.storage.postgres.dialect import translate
 from index.storage.postgres.text_search import PostgresTextSearch
 from index.storage.postgres.urls import masked
 from index.storage.schema import CLAIMS
-from index.storage.store import Store, _last_ingest_key, scope_clause
+from index.storage.store import FOUND, Store, _last_ingest_key, found_ways, scope_clause
 
 log = logging.getLogger(__name__)
 
@@ -224,13 +224,18 @@ class PostgresStore(PostgresTextSearch):
     article_in_scope = Store.article_in_scope
 
     @staticmethod
-    def _keys_table(keys: Sequence[ArticleKey]) -> tuple[str, list[Any]]:
-        """``keys`` as the rows `Store.find_existing_many` joins (see `Store._keys_table`)."""
-        columns = list(zip(*keys, strict=True))
+    def _found(keys: Sequence[ArticleKey]) -> tuple[str, list[Any]]:
+        """`find_existing_many`'s statement (see `Store._found`): a lateral subquery per key, its best
+        match alone, so each way is an index look-up whatever the statistics say (a join of the keys
+        was planned as a scan of every article while a bulk load ran ahead of its statistics)."""
+        branches = [f"SELECT {columns} FROM articles a WHERE {where}" for columns, where in found_ways()]
         return (
-            "SELECT i - 1 AS i, id, url, content_hash, coalesce(scope, '') AS scope FROM unnest(?::text[], "
-            "?::text[], ?::text[], ?::text[]) WITH ORDINALITY AS keys(id, url, content_hash, scope, i)",
-            [list(column) for column in columns],
+            f'SELECT k.i, f."by", {", ".join(f"f.{c}" for c in FOUND)} FROM (SELECT i - 1 AS i, id, url, '
+            "content_hash, coalesce(scope, '') AS scope FROM unnest(?::text[], ?::text[], ?::text[], "
+            "?::text[]) WITH ORDINALITY AS keys(id, url, content_hash, scope, i)) k CROSS JOIN LATERAL "
+            f"(SELECT * FROM ({' UNION ALL '.join(branches)}) ways "
+            "ORDER BY rank, copy_of IS NOT NULL LIMIT 1) f",
+            [list(column) for column in zip(*keys, strict=True)],
         )
 
     def _holders(self, norms: list[str]) -> dict[str, list[int]]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.storage.interface import ArticleKey
+from index.core.models import ArticleKey
 from index.storage.store import Filters, Store, from_blobs, iso_day, to_blob
 
 
