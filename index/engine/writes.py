@@ -57,7 +57,8 @@ class Writes:
                 if parts.store.get_setting("model") is None:
                     parts.store.set_setting("model", parts.model_name)
                     parts.store.set_setting("dim", str(parts.embedder.dim))
-            with index.loading():  # pgvector: a load into an empty table builds HNSW once, at its end
+            # On PostgreSQL a load into an empty database writes its postings and builds HNSW at its end.
+            with parts.store.loading(), index.loading():
                 report = self._ingestor(index).ingest(items, progress=progress, split_workers=split_workers)
             parts.store.settle(report.sentences)
             return report

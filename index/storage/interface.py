@@ -117,6 +117,11 @@ class NewsStore(Protocol):
 
     def insert_passages(self, rows: list[dict[str, Any]]) -> None: ...
 
+    def loading(self) -> AbstractContextManager[None]:
+        """Around an ingest or a migration: what the store writes faster once, after a bulk load (see
+        `PostgresStore.loading`), it writes then."""
+        ...
+
     def settle(self, stored: int) -> None:
         """After an ingest that stored ``stored`` sentences: whatever the database needs to answer
         at full speed at once (see `PostgresStore.settle`)."""

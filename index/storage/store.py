@@ -490,6 +490,11 @@ class Store:
         found = {r["term"]: r["doc"] for r in rows}
         return {stem: found.get(stem, 0) for stem in wanted}
 
+    @contextmanager
+    def loading(self) -> Iterator[None]:
+        """Around an ingest or a migration: nothing to defer, FTS5 indexes a row as it comes."""
+        yield
+
     def settle(self, stored: int) -> None:
         """Nothing: SQLite's plans here do not wait on statistics (a question right after a bulk load
         is as fast as later ones, bench/scale.py)."""

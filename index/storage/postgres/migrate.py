@@ -133,15 +133,16 @@ def copy_data_dir(
     """Copy every table, then the passage vectors (from ``vectors``, the data dir's rebuild source),
     into ``target`` (checked by `check_target`), going on from where a killed run stopped; the counts
     of both at the end. ``progress`` shows a bar per table."""
-    for table in TABLES:
-        key = pg_schema.ROW_KEYS.get(table)
-        columns = _columns(source, target, table, key)
-        if key is None:
-            _copy_whole(source, target, table, columns, progress)
-        else:
-            _copy_keyed(source, target, table, key, columns, progress)
-        if table == "articles":
-            _point_copies_forward(source, target)
+    with target.loading():  # into an empty database: the postings are written once, at the end
+        for table in TABLES:
+            key = pg_schema.ROW_KEYS.get(table)
+            columns = _columns(source, target, table, key)
+            if key is None:
+                _copy_whole(source, target, table, columns, progress)
+            else:
+                _copy_keyed(source, target, table, key, columns, progress)
+            if table == "articles":
+                _point_copies_forward(source, target)
     _continue_identities(target)
     _copy_vectors(source, target, vectors, progress)
     target.settle(target.count("sentences"))

@@ -14,7 +14,8 @@ PostgreSQL's own: migration 1 is the whole schema of SQLite's 1 to 6, migration 
 (FTS5's tables in SQLite: tsvector columns, GIN indexes and term counts, see `text_search`), migration 3
 the claims of feeds and watches (SQLite's 7), migration 4 keyword search's postings tables in place of
 2's tsvector columns (back-filled from the rows stored), migration 5 their trigger functions made
-cheaper. The settings row ``schema_version`` is SQLite's `SCHEMA_VERSION`, for the same checks. The
+cheaper, migration 6 the rows whose postings a bulk load writes at its end. The settings row
+``schema_version`` is SQLite's `SCHEMA_VERSION`, for the same checks. The
 passage vectors' table is made by `vectors.PgVectorIndex`, as its dimension is the model's.
 """
 
@@ -24,7 +25,7 @@ from typing import Any
 
 import psycopg
 
-from index.storage.postgres.text_search import ARTICLES, POSTINGS_DDL, SENTENCES, TEXT_SEARCH_DDL
+from index.storage.postgres.text_search import ARTICLES, PENDING_DDL, POSTINGS_DDL, SENTENCES, TEXT_SEARCH_DDL
 from index.storage.schema import CLAIMS, READABLE, SCHEMA_VERSION
 
 TEXT = 'text COLLATE "C"'
@@ -144,6 +145,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     POSTINGS_DDL,
     # 5: the postings' trigger functions again, computing each row's tsvector once, not twice
     (*ARTICLES.functions(), *SENTENCES.functions()),
+    # 6: a bulk load's postings deferred to its end (`PostgresStore.loading`), and the functions again
+    (*PENDING_DDL, *ARTICLES.functions(), *SENTENCES.functions()),
 )
 
 

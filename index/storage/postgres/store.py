@@ -29,7 +29,7 @@ from index.core.models import ArticleKey
 from index.storage import store as sqlite_store
 from index.storage.postgres import schema
 from index.storage.postgres.dialect import translate
-from index.storage.postgres.text_search import PostgresTextSearch
+from index.storage.postgres.text_search import ARTICLES, DEFERRED, PENDING, SENTENCES, PostgresTextSearch
 from index.storage.postgres.urls import masked
 from index.storage.schema import CLAIMS
 from index.storage.store import FOUND, Store, _last_ingest_key, found_ways, scope_clause
@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 POOL_SIZE = 16
 WRITE_LOCK = 0x6E657773_0002  # pg_advisory_xact_lock key: one writing transaction at a time
 CONNECT_SECONDS = 10
+PENDING_BATCH = 250_000  # rows whose deferred postings one statement writes (`write_pending`)
 # The tables an ingest fills, whose statistics `settle` refreshes after a bulk load.
 SETTLED = ("articles", "sentences", "passages", "sentence_postings", "article_postings", "text_search_terms")
 _SET = "INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"
@@ -99,6 +100,7 @@ class PostgresStore(PostgresTextSearch):
             name="newsbot",
         )
         self._local = threading.local()
+        self._deferring = False  # within `loading` of an empty database: the postings wait for its end
         log.info(
             "PostgreSQL store at %s%s%s",
             masked(url),
@@ -130,6 +132,8 @@ class PostgresStore(PostgresTextSearch):
             return
         with self.pool.connection() as conn, conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", [WRITE_LOCK])
+            if self._deferring:
+                conn.execute(f"SET LOCAL {DEFERRED} = 'on'")
             self._local.conn = conn
             try:
                 yield
@@ -315,6 +319,34 @@ class PostgresStore(PostgresTextSearch):
     def insert_passages(self, rows: list[dict[str, Any]]) -> None:
         """Rows carry their pk (from `next_passage_pk`): one bulk insert, no per-row round trip."""
         self._insert("passages", rows)
+
+    @contextmanager
+    def loading(self) -> Iterator[None]:
+        """Around an ingest or a migration. A load into an empty database (no articles) defers its
+        keyword-search postings: its transactions only note their rows as pending, and the postings of
+        all of them are written at its end, a batch at a time (`write_pending`), where the triggers
+        would write them a chunk at a time into ever larger indexes: 1.36 times as fast a load at 40k
+        passages. Until then keyword search does not see the load's rows (the passage vectors do).
+        Rows a killed load left pending are written at the end of the next one."""
+        with self._connection() as conn:
+            held = conn.execute("SELECT EXISTS (SELECT 1 FROM articles) AS held").fetchone()
+        self._deferring = not held["held"]  # type: ignore[index]
+        try:
+            yield
+        finally:
+            self._deferring = False
+            self.write_pending()
+
+    def write_pending(self) -> None:
+        """Write the postings of every pending row (see `loading`), `PENDING_BATCH` rows a transaction."""
+        for table in (ARTICLES, SENTENCES):
+            statement = table.write_pending(PENDING_BATCH)
+            more = f"SELECT EXISTS (SELECT 1 FROM {PENDING} WHERE source = %s) AS more"
+            while True:
+                with self.transaction(), self._connection() as conn:
+                    if not conn.execute(more, [table.source]).fetchone()["more"]:  # type: ignore[index]
+                        break
+                    conn.execute(statement)
 
     def settle(self, stored: int) -> None:
         """After an ingest that stored ``stored`` sentences, a tenth or more of what the planner

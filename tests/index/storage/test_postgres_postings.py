@@ -157,7 +157,7 @@ def test_migration_4_back_fills_the_postings_of_the_rows_stored(
             patch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:3])
             assert schema.migrate(conn) == [1, 2, 3]
         _fill(pg_url)
-        assert schema.migrate(conn) == [4, 5]
+        assert schema.migrate(conn) == [4, 5, 6]
         columns = "SELECT count(*) FROM information_schema.columns WHERE column_name = 'tsv'"
         assert conn.execute(columns).fetchone() == (0,)  # the tsvector columns, and their indexes, are gone
         # migration 5's trigger functions, each computing a row's tsvector once
@@ -165,7 +165,7 @@ def test_migration_4_back_fills_the_postings_of_the_rows_stored(
         assert ARTICLES.write("added", 1) in conn.execute(source).fetchone()[0]  # type: ignore[index]
         assert "OFFSET 0" in ARTICLES.write("added", 1)
     with psycopg.connect(pg_other_url, autocommit=True) as conn:
-        assert schema.migrate(conn) == [1, 2, 3, 4, 5]
+        assert schema.migrate(conn) == [1, 2, 3, 4, 5, 6]
     _fill(pg_other_url)  # the same rows, stored after the migration: the triggers write their postings
     migrated, fresh = _snapshot(pg_url), _snapshot(pg_other_url)
     assert migrated == fresh and migrated["postings"][0][0] > 0 and migrated["articles"] != []
@@ -175,3 +175,44 @@ def test_migration_4_back_fills_the_postings_of_the_rows_stored(
     finally:
         old.close()
         new.close()
+
+
+def test_a_load_into_an_empty_database_writes_its_postings_at_its_end(
+    hash_settings: Settings, pg_url: str, pg_other_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first load only notes its rows as pending (keyword search does not see them yet) and writes
+    their postings at its end, a batch at a time, or, killed before, at the end of the next ingest:
+    the same postings and counts as the triggers write a chunk at a time, an article replaced while
+    pending included."""
+    monkeypatch.setattr("index.reading.ingest.CHUNK_ARTICLES", 2)  # several chunks, each committed
+    monkeypatch.setattr("index.storage.postgres.store.PENDING_BATCH", 3)  # several batches a table
+    pending: list[int] = []
+    write = PostgresStore.write_pending
+
+    def counted(store: PostgresStore) -> None:
+        pending.append(store.query("SELECT count(*) AS n FROM postings_pending")[0]["n"])
+        write(store)
+
+    monkeypatch.setattr(PostgresStore, "write_pending", counted)
+    loaded = Engine(_on(hash_settings, pg_url, tmp_path / "loaded"))
+    chunked = Engine(_on(hash_settings, pg_other_url, tmp_path / "chunked"))
+    try:
+        with monkeypatch.context() as killed:  # the load stops before its end
+            killed.setattr(PostgresStore, "write_pending", lambda store: None)
+            loaded.ingest([*KEPT, FORGOTTEN, EDITED])  # the edit replaces the pending ferry story
+        assert isinstance(loaded.store, PostgresStore)
+        assert _ranked(loaded.store, Filters()) == [] and _snapshot(pg_url)["postings"] == [(0, 0)]
+        loaded.ingest([KEPT[1]])  # stored already: skipped, and the pending rows are written at its end
+        chunked.ingest([KEPT[0]])  # a load of one article (pending, then written)
+        chunked.ingest([KEPT[1], FORGOTTEN, EDITED])  # into a database holding articles: the triggers
+        # pending at each end: 3 articles and 6 sentences (the replaced ferry story's first 2 sentences
+        # left the list when deleted), the one article and its 2 sentences, then none
+        assert pending == [9, 3, 0]
+        assert _snapshot(pg_url) == _snapshot(pg_other_url)
+        assert ("talk", "ferry") in {row[:2] for row in _snapshot(pg_url)["articles"]}  # the edit's words
+        assert isinstance(chunked.store, PostgresStore)
+        assert _ranked(loaded.store, Filters()) == _ranked(chunked.store, Filters()) != []
+        assert loaded.store.query("SELECT count(*) AS n FROM postings_pending") == [{"n": 0}]
+    finally:
+        loaded.close()
+        chunked.close()

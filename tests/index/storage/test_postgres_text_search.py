@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from index.storage.postgres.text_search import POSTINGS_DDL, TEXT_SEARCH_DDL, PostgresTextSearch
+from index.storage.postgres.text_search import PENDING_DDL, POSTINGS_DDL, TEXT_SEARCH_DDL, PostgresTextSearch
 from index.storage.store import Filters
 
 # Words whose english and porter stems agree, and no trailing stop words: lengths and IDFs are FTS5's.
@@ -50,7 +50,7 @@ def tables(pg_url: str) -> Iterator[Tables]:
         "CREATE TABLE sentences (pk BIGINT PRIMARY KEY, article_pk BIGINT REFERENCES articles(pk), "
         "idx INTEGER, text TEXT, vec BYTEA)"
     )
-    for statement in (*TEXT_SEARCH_DDL, *POSTINGS_DDL):  # migrations 2 and 4, as a database has them
+    for statement in (*TEXT_SEARCH_DDL, *POSTINGS_DDL, *PENDING_DDL):  # migrations 2, 4 and 6
         tables.run(statement)
     yield tables
 
@@ -155,7 +155,7 @@ def test_rows_stored_before_the_triggers_are_counted_once(pg_url: str) -> None:
     for _ in range(2):  # the statements of migration 2 are each a no-op when run again
         for statement in TEXT_SEARCH_DDL:
             tables.run(statement)
-    for statement in POSTINGS_DDL:  # migration 4 counts the rows again, from their postings
+    for statement in (*POSTINGS_DDL, *PENDING_DDL):  # migration 4 counts the rows again, from their postings
         tables.run(statement)
     assert tables.sentence_term_counts({"ferri": "ferry"}) == {"ferri": 1}
     assert tables.keyword_stories(["ferry"], Filters(), 5) == [1]
