@@ -338,15 +338,22 @@ class PostgresStore(PostgresTextSearch):
             self.write_pending()
 
     def write_pending(self) -> None:
-        """Write the postings of every pending row (see `loading`), `PENDING_BATCH` rows a transaction."""
+        """Write the postings of every pending row (see `loading`): into postings that hold none yet
+        (a first load) all at once, their index built after them; else `PENDING_BATCH` rows a
+        transaction. Under the write lock: a writer deleting a pending row waits, so it never misses
+        the postings being written for it."""
         for table in (ARTICLES, SENTENCES):
-            statement = table.write_pending(PENDING_BATCH)
             more = f"SELECT EXISTS (SELECT 1 FROM {PENDING} WHERE source = %s) AS more"
+            first = f"SELECT NOT EXISTS (SELECT 1 FROM {table.postings}) AS first"
+            statements = [table.write_pending(PENDING_BATCH)]
             while True:
                 with self.transaction(), self._connection() as conn:
                     if not conn.execute(more, [table.source]).fetchone()["more"]:  # type: ignore[index]
                         break
-                    conn.execute(statement)
+                    if conn.execute(first).fetchone()["first"]:  # type: ignore[index]
+                        statements = list(table.write_first_pending())
+                    for statement in statements:
+                        conn.execute(statement)
 
     def settle(self, stored: int) -> None:
         """After an ingest that stored ``stored`` sentences, a tenth or more of what the planner

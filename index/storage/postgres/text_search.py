@@ -184,15 +184,30 @@ class _Indexed:
             for op, body in bodies.items()
         )
 
-    def write_pending(self, batch: int) -> str:
-        """One statement writing the postings of up to ``batch`` of this table's `PENDING` rows, and
-        taking them off it: what the triggers deferred, written in a pass of its own."""
+    @property
+    def primary_key(self) -> str:
+        """The postings' primary key: the index a question reads, by lexeme, holding all it needs."""
+        return f"PRIMARY KEY (lexeme, {self.key}) INCLUDE ({', '.join([*self.carried, 'tf', 'len'])})"
+
+    def write_pending(self, batch: int | None) -> str:
+        """One statement writing the postings of up to ``batch`` (None: all) of this table's `PENDING`
+        rows, and taking them off it: what the triggers deferred, written in a pass of its own."""
+        mine = f"source = '{self.source}'"
+        first = "" if batch is None else f" ORDER BY pk LIMIT {int(batch)}"
         taken = (
-            f"taken AS (DELETE FROM {PENDING} q WHERE q.source = '{self.source}' AND q.pk IN "
-            f"(SELECT pk FROM {PENDING} WHERE source = '{self.source}' ORDER BY pk LIMIT {int(batch)}) "
-            "RETURNING q.pk)"
+            f"taken AS (DELETE FROM {PENDING} q WHERE q.{mine} AND q.pk IN "
+            f"(SELECT pk FROM {PENDING} WHERE {mine}{first}) RETURNING q.pk)"
         )
         return self.write(f"(SELECT t.* FROM {self.source} t JOIN taken USING (pk))", 1, taken)
+
+    def write_first_pending(self) -> tuple[str, ...]:
+        """`write_pending` of every pending row into postings that hold none yet (a first load), their
+        primary key built once after the rows are in rather than grown a row at a time."""
+        return (
+            f"ALTER TABLE {self.postings} DROP CONSTRAINT {self.postings}_pkey",
+            self.write_pending(None),
+            f"ALTER TABLE {self.postings} ADD {self.primary_key}",
+        )
 
     def triggers(self) -> tuple[str, ...]:
         """`functions`, and the statement-level triggers running them once per statement (a COPY of a
@@ -253,10 +268,9 @@ POSTINGS_DDL: tuple[str, ...] = (
     "ALTER TABLE articles DROP COLUMN tsv",
     'CREATE TABLE sentence_postings (lexeme text COLLATE "C" NOT NULL, sentence_pk bigint NOT NULL, '
     'article_pk bigint NOT NULL, scope text COLLATE "C", published text COLLATE "C", tf integer NOT NULL, '
-    "len integer NOT NULL, "
-    "PRIMARY KEY (lexeme, sentence_pk) INCLUDE (article_pk, scope, published, tf, len))",
+    f"len integer NOT NULL, {SENTENCES.primary_key})",
     'CREATE TABLE article_postings (lexeme text COLLATE "C" NOT NULL, article_pk bigint NOT NULL, '
-    "tf integer NOT NULL, len integer NOT NULL, PRIMARY KEY (lexeme, article_pk) INCLUDE (tf, len))",
+    f"tf integer NOT NULL, len integer NOT NULL, {ARTICLES.primary_key})",
     "TRUNCATE text_search_terms",
     ARTICLES.write("articles", 1),
     SENTENCES.write("sentences", 1),

@@ -48,6 +48,13 @@ EDITED = ArticleIn(  # the ferry story again, edited by its outlet: replaced in 
     source="Coast News",
     published="2024-03-01",
 )
+LATER = ArticleIn(
+    title="Bridge repairs",
+    text="Workers repaired the island bridge. The ferry waited for them.",
+    id="bridge",
+    source="Coast News",
+    published="2024-03-03",
+)
 MOVED_DAY = "2024-05-01"  # the storms story's date, set in place (its sentences stay)
 WORDS = ["ferry", "island", "storms", "school", "talks"]
 
@@ -181,9 +188,9 @@ def test_a_load_into_an_empty_database_writes_its_postings_at_its_end(
     hash_settings: Settings, pg_url: str, pg_other_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A first load only notes its rows as pending (keyword search does not see them yet) and writes
-    their postings at its end, a batch at a time, or, killed before, at the end of the next ingest:
-    the same postings and counts as the triggers write a chunk at a time, an article replaced while
-    pending included."""
+    their postings at its end, all at once into empty postings, or, killed before, at the end of the
+    next ingest, a batch at a time beside the postings that ingest's triggers wrote: the same postings
+    and counts as the triggers write a chunk at a time, an article replaced while pending included."""
     monkeypatch.setattr("index.reading.ingest.CHUNK_ARTICLES", 2)  # several chunks, each committed
     monkeypatch.setattr("index.storage.postgres.store.PENDING_BATCH", 3)  # several batches a table
     pending: list[int] = []
@@ -202,9 +209,9 @@ def test_a_load_into_an_empty_database_writes_its_postings_at_its_end(
             loaded.ingest([*KEPT, FORGOTTEN, EDITED])  # the edit replaces the pending ferry story
         assert isinstance(loaded.store, PostgresStore)
         assert _ranked(loaded.store, Filters()) == [] and _snapshot(pg_url)["postings"] == [(0, 0)]
-        loaded.ingest([KEPT[1]])  # stored already: skipped, and the pending rows are written at its end
-        chunked.ingest([KEPT[0]])  # a load of one article (pending, then written)
-        chunked.ingest([KEPT[1], FORGOTTEN, EDITED])  # into a database holding articles: the triggers
+        loaded.ingest([LATER])  # not a first load: the triggers write its postings, then the pending
+        chunked.ingest([KEPT[0]])  # a load of one article into an empty database (pending, then written)
+        chunked.ingest([KEPT[1], FORGOTTEN, EDITED, LATER])  # into a database holding articles: the triggers
         # pending at each end: 3 articles and 6 sentences (the replaced ferry story's first 2 sentences
         # left the list when deleted), the one article and its 2 sentences, then none
         assert pending == [9, 3, 0]
@@ -213,6 +220,13 @@ def test_a_load_into_an_empty_database_writes_its_postings_at_its_end(
         assert isinstance(chunked.store, PostgresStore)
         assert _ranked(loaded.store, Filters()) == _ranked(chunked.store, Filters()) != []
         assert loaded.store.query("SELECT count(*) AS n FROM postings_pending") == [{"n": 0}]
+        for url in (pg_url, pg_other_url):  # the index a question reads, built again after a first load
+            with psycopg.connect(url) as conn:
+                keys = "SELECT conname FROM pg_constraint WHERE conname LIKE '%_postings_pkey'"
+                assert sorted(row[0] for row in conn.execute(keys)) == [
+                    "article_postings_pkey",
+                    "sentence_postings_pkey",
+                ]
     finally:
         loaded.close()
         chunked.close()
