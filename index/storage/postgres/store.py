@@ -324,10 +324,10 @@ class PostgresStore(PostgresTextSearch):
     def loading(self) -> Iterator[None]:
         """Around an ingest or a migration. A load into an empty database (no articles) defers its
         keyword-search postings: its transactions only note their rows as pending, and the postings of
-        all of them are written at its end, a batch at a time (`write_pending`), where the triggers
-        would write them a chunk at a time into ever larger indexes: 1.36 times as fast a load at 40k
-        passages. Until then keyword search does not see the load's rows (the passage vectors do).
-        Rows a killed load left pending are written at the end of the next one."""
+        all of them are written at its end (`write_pending`), where the triggers would write them a
+        chunk at a time into ever larger indexes: a 40k-passage load took 43 s instead of 51–54
+        (docs/benchmarks.md). Until then keyword search does not see the load's rows (the passage
+        vectors do). Rows a killed load left pending are written at the end of the next ingest."""
         with self._connection() as conn:
             held = conn.execute("SELECT EXISTS (SELECT 1 FROM articles) AS held").fetchone()
         self._deferring = not held["held"]  # type: ignore[index]

@@ -91,8 +91,8 @@ TEXT_SEARCH_DDL: tuple[str, ...] = (
 
 # A load into an empty database defers its postings (`PostgresStore.loading`): its transactions set
 # `DEFERRED`, their rows are noted in `PENDING` by the insert triggers, and the postings of all of them
-# are written at its end, a batch of rows per statement (`_Indexed.write_pending`): in one pass instead
-# of a chunk at a time, a 40k-passage load took 38.7 s instead of 52.5 (docs/benchmarks.md).
+# are written at its end (`_Indexed.write_pending`, `write_first_pending`): in one pass instead of a
+# chunk at a time, a 40k-passage load took 43 s instead of 51–54 (docs/benchmarks.md).
 PENDING = "postings_pending"
 DEFERRED = "newsbot.defer_postings"
 PENDING_DDL = (
