@@ -339,9 +339,9 @@ class PostgresStore(PostgresTextSearch):
 
     def write_pending(self) -> None:
         """Write the postings of every pending row (see `loading`): into postings that hold none yet
-        (a first load) all at once, their index built after them; else `PENDING_BATCH` rows a
-        transaction. Under the write lock: a writer deleting a pending row waits, so it never misses
-        the postings being written for it."""
+        (a first load) all at once, their index built after them (questions' keyword reads wait for
+        that transaction); else `PENDING_BATCH` rows a transaction. Under the write lock: a writer
+        deleting a pending row waits, so it never misses the postings being written for it."""
         for table in (ARTICLES, SENTENCES):
             more = f"SELECT EXISTS (SELECT 1 FROM {PENDING} WHERE source = %s) AS more"
             first = f"SELECT NOT EXISTS (SELECT 1 FROM {table.postings}) AS first"
