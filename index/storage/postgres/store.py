@@ -341,9 +341,12 @@ class PostgresStore(PostgresTextSearch):
         """Write the postings of every pending row (see `loading`): into postings that hold none yet
         (a first load) all at once, their index built after them (questions' keyword reads wait for
         that transaction); else `PENDING_BATCH` rows a transaction. Under the write lock: a writer
-        deleting a pending row waits, so it never misses the postings being written for it."""
+        deleting a pending row waits, so it never misses the postings being written for it. An
+        ingest with nothing pending (every one but a first load) reads that once, without the lock."""
+        more = f"SELECT EXISTS (SELECT 1 FROM {PENDING} WHERE source = %s) AS more"
+        if not self.query(f"SELECT EXISTS (SELECT 1 FROM {PENDING}) AS more")[0]["more"]:
+            return
         for table in (ARTICLES, SENTENCES):
-            more = f"SELECT EXISTS (SELECT 1 FROM {PENDING} WHERE source = %s) AS more"
             first = f"SELECT NOT EXISTS (SELECT 1 FROM {table.postings}) AS first"
             statements = [table.write_pending(PENDING_BATCH)]
             while True:
