@@ -34,6 +34,7 @@ import json
 import logging
 import pickle
 import random
+import re
 import time
 from contextlib import closing
 from dataclasses import dataclass, replace
@@ -77,6 +78,7 @@ class Example:
     labels: np.ndarray
     first: np.ndarray
     group: str  # "reqa" or "news": validation is reported per group
+    answers: tuple[str, ...] = ()  # the expected answers, for --span-weight (attached after the pools)
 
     def texts(self, before: bool) -> list[str]:
         return [pair_text(t, s, b if before else "") for t, s, b in self.parts]
@@ -100,6 +102,28 @@ def collect(engine: Engine, questions: list[Question], group: str) -> list[Examp
             )
         )
     return examples
+
+
+def answer_tags(
+    texts: list[str], answers: list[tuple[str, ...]], offsets: torch.Tensor, segments: list
+) -> torch.Tensor:
+    """Per token of each pair, 1 where it lies in the first expected answer found in the pair's text
+    (not the question: only the second segment is tagged), -1 where it is no text token (ignored)."""
+    tags = torch.full(offsets.shape[:2], -1.0)
+    for i, (text, wanted) in enumerate(zip(texts, answers, strict=True)):
+        found = next(
+            (
+                m.span()
+                for a in wanted
+                if (m := re.search(rf"(?<!\w){re.escape(a)}(?!\w)", text, re.IGNORECASE))
+            ),
+            None,
+        )
+        for t, segment in enumerate(segments[i]):
+            if segment == 1:
+                start, end = (int(x) for x in offsets[i, t])
+                tags[i, t] = float(found is not None and start < found[1] and end > found[0])
+    return tags
 
 
 def _first_stage_settings(data_dir: Path) -> Settings:
@@ -147,6 +171,10 @@ def train(
             p.requires_grad = False
     head = [p for n, p in model.named_parameters() if p.requires_grad and not n.startswith("bert.encoder")]
     body = [p for n, p in model.named_parameters() if p.requires_grad and n.startswith("bert.encoder")]
+    # --span-weight: a token head, trained beside and never served, that marks the answer's words in the
+    # answering sentence, so the encoder learns where an answer is and not only what the sentence is about
+    spans = torch.nn.Linear(model.config.hidden_size, 1) if args.span_weight else None
+    head += list(spans.parameters()) if spans else []
     optimiser = torch.optim.AdamW([{"params": body, "lr": args.lr}, {"params": head, "lr": args.head_lr}])
     usable = [e for e in examples if e.labels.any() and (~e.labels).sum() >= 1]
     plan = [i for i, e in enumerate(usable) for _ in range(args.news_repeat if e.group == "news" else 1)]
@@ -163,6 +191,8 @@ def train(
                 f"{checkpoint} is of another run ({saved['steps']} steps): remove it to start anew"
             )
         model.load_state_dict(saved["model"], strict=False)
+        if spans:
+            spans.load_state_dict(saved["spans"])
         optimiser.load_state_dict(saved["optimiser"])
         schedule.load_state_dict(saved["schedule"])
         rng.setstate(saved["rng"])
@@ -178,6 +208,7 @@ def train(
             "steps": steps,
             "questions": len(usable),
             "model": trained,
+            "spans": spans.state_dict() if spans else None,
             "optimiser": optimiser.state_dict(),
             "schedule": schedule.state_dict(),
             "rng": rng.getstate(),
@@ -201,7 +232,7 @@ def train(
         batch = [
             usable[i] for i in plan[(step * args.batch) % len(plan) :][: args.batch] or plan[: args.batch]
         ]
-        questions, texts, targets = [], [], []
+        questions, texts, targets, wanted_answers = [], [], [], []
         for e in batch:
             positives = np.flatnonzero(e.labels)
             answered = not slot or rng.random() >= args.no_answer_share
@@ -215,6 +246,7 @@ def train(
             questions += [e.question] * len(chosen)
             pair_texts = e.texts(args.before)
             texts += [pair_texts[i] for i in chosen]
+            wanted_answers += [e.answers if e.labels[i] else () for i in chosen]
         enc = tokenizer(
             questions,
             texts,
@@ -222,11 +254,22 @@ def train(
             max_length=args.max_length,
             padding=True,
             return_tensors="pt",
+            return_offsets_mapping=bool(args.span_weight),
         )
-        logits = model(**enc).logits.view(len(batch), 1 + args.negatives)
+        offsets = enc.pop("offset_mapping", None)
+        out = model(**enc, output_hidden_states=bool(args.span_weight))
+        logits = out.logits.view(len(batch), 1 + args.negatives)
         if slot:  # slot 0: "none of these answers", a fixed logit of 0
             logits = torch.cat([torch.zeros(len(batch), 1), logits], dim=1)
         loss = torch.nn.functional.cross_entropy(logits, torch.tensor(targets))
+        if spans:
+            segments = [enc.sequence_ids(i) for i in range(len(texts))]
+            tags = answer_tags(texts, wanted_answers, offsets, segments)
+            marked = spans(out.hidden_states[-1]).squeeze(-1)
+            kept = tags >= 0
+            loss = loss + args.span_weight * torch.nn.functional.binary_cross_entropy_with_logits(
+                marked[kept], tags[kept]
+            )
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
@@ -421,6 +464,13 @@ def main() -> None:
         help="most candidates the served mix may read: at 96 tokens, float32, 2 cores, 30 took /ask's p95 "
         "to 570–610 ms on BBC against a 250 ms budget; 10 kept it at 215–285",
     )
+    parser.add_argument(
+        "--span-weight",
+        type=float,
+        default=0.0,
+        help="weight of a second loss, training only: marking the expected answer's words in the answering "
+        "sentence (0: off)",
+    )
     parser.add_argument("--max-length", type=int, default=96)
     parser.add_argument("--frozen-layers", type=int, default=0, help="lower layers kept frozen (2 was tried)")
     parser.add_argument("--lr", type=float, default=5e-5)
@@ -468,8 +518,9 @@ def main() -> None:
             if cached:
                 cached.parent.mkdir(parents=True, exist_ok=True)
                 cached.write_bytes(pickle.dumps(got))
+        answers = {q.question: tuple(q.answers) for qs in part.questions.values() for q in qs}
         for name, examples in got.items():
-            pools[name] += examples
+            pools[name] += [replace(e, answers=answers.get(e.question, ())) for e in examples]
     if args.pools_only:
         return
     log.info("pools: %d training, %d validation questions", len(pools["train"]), len(pools["validation"]))

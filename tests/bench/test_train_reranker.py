@@ -13,7 +13,7 @@ from safetensors.torch import load_file
 from index.core.models import ArticleIn
 from index.core.settings import Settings
 from index.engine import Engine
-from index.search.rerank import CrossEncoderReranker
+from index.search.rerank import CrossEncoderReranker, base_model
 from tests.conftest import FIXTURES, ROOT
 
 
@@ -95,7 +95,7 @@ def test_a_training_run_stopped_for_time_resumes_where_it_stopped(tmp_path, mode
         *("--reqa", str(data), "--reqa-questions", str(corpus / "questions.jsonl")),
         *("--reqa-articles", str(corpus / "articles.jsonl"), "--validate-articles", "0"),
         *("--cache", str(tmp_path / "pools"), "--epochs", "3", "--batch", "1", "--negatives", "1"),
-        *("--max-length", "32", "--negative-depth", "3"),
+        *("--max-length", "32", "--negative-depth", "3", "--span-weight", "0.5"),  # its head resumes too
     ]
     whole = _train([*common, "--out", str(tmp_path / "whole")])
     assert whole.returncode == 0, whole.stderr[-2000:]
@@ -111,6 +111,28 @@ def test_a_training_run_stopped_for_time_resumes_where_it_stopped(tmp_path, mode
     one, other = (load_file(str(tmp_path / name / "delta.safetensors")) for name in ("whole", "parts"))
     assert one.keys() == other.keys()
     assert all(torch.allclose(one[k].float(), other[k].float(), atol=1e-3) for k in one)
+
+
+def test_answer_tags_mark_the_answer_words_of_the_sentence_only(monkeypatch):
+    """--span-weight's targets: the expected answer's tokens in the pair's text, found whole-word and
+    whatever its case; the question's tokens and the padding are left out, a wrong sentence is all 0."""
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    import train_reranker
+
+    _, tokenizer = base_model()
+    texts = ["Mill: The Heritage Trust will run it from May.", "Mill: Trustees run it."]
+    enc = tokenizer(
+        ["who runs the mill"] * 2, texts, padding=True, return_offsets_mapping=True, return_tensors="pt"
+    )
+    segments = [enc.sequence_ids(i) for i in range(2)]
+    tags = train_reranker.answer_tags(
+        texts, [("heritage trust", "the trust"), ("trust",)], enc["offset_mapping"], segments
+    )
+    tokens = [tokenizer.convert_ids_to_tokens(row) for row in enc["input_ids"]]
+    assert [t for t, tag in zip(tokens[0], tags[0], strict=True) if tag == 1] == ["heritage", "trust"]
+    assert all(tag == -1 for tag, seg in zip(tags[0], segments[0], strict=True) if seg != 1)
+    assert not (tags[1] == 1).any()  # "trust" is no whole word of "Trustees"
+    assert (tags[1] == 0).sum() == sum(seg == 1 for seg in segments[1])
 
 
 def _train(args: list[str]) -> subprocess.CompletedProcess:
