@@ -132,16 +132,19 @@ class _Indexed:
     joined: str = ""  # what the carried values need joined to ``r`` (the row)
     also_on_update: str = ""  # a statement more that an update runs
 
-    def write(self, rows: str, sign: int, before: str = "") -> str:
+    def write(self, rows: str, sign: int, before: str = "", ordered: bool = True) -> str:
         """One statement adding (``sign`` 1) or removing (-1) the postings of ``rows`` (a relation with
         the table's columns), and counting them (`_COUNT`); ``before``, CTEs ``rows`` may read. A row's
-        length is its last position, which counts stop words as FTS5 does."""
+        length is its last position, which counts stop words as FTS5 does. Added postings go in in
+        their index's order, unless not ``ordered``: into a table without its index, where the index
+        built afterwards sorts them anyway."""
         names = "".join(f", {c}" for c in self.carried)
         values = "".join(f", {v}" for v in self.carried.values())
+        order = " ORDER BY u.lexeme, r.pk" if ordered else ""
         posted = (
             f"INSERT INTO {self.postings} (lexeme, {self.key}{names}, tf, len) "
             f"SELECT u.lexeme, r.pk{values}, {self.frequency}, r.len FROM r {self.joined} "
-            "CROSS JOIN LATERAL unnest(r.tsv) u ORDER BY u.lexeme, r.pk RETURNING lexeme"  # index order
+            f"CROSS JOIN LATERAL unnest(r.tsv) u{order} RETURNING lexeme"
             if sign > 0
             else f"DELETE FROM {self.postings} p USING r CROSS JOIN LATERAL unnest(r.tsv) u "
             f'WHERE p.lexeme = u.lexeme COLLATE "C" AND p.{self.key} = r.pk RETURNING p.lexeme'
@@ -189,7 +192,7 @@ class _Indexed:
         """The postings' primary key: the index a question reads, by lexeme, holding all it needs."""
         return f"PRIMARY KEY (lexeme, {self.key}) INCLUDE ({', '.join([*self.carried, 'tf', 'len'])})"
 
-    def write_pending(self, batch: int | None) -> str:
+    def write_pending(self, batch: int | None, ordered: bool = True) -> str:
         """One statement writing the postings of up to ``batch`` (None: all) of this table's `PENDING`
         rows, and taking them off it: what the triggers deferred, written in a pass of its own."""
         mine = f"source = '{self.source}'"
@@ -198,14 +201,15 @@ class _Indexed:
             f"taken AS (DELETE FROM {PENDING} q WHERE q.{mine} AND q.pk IN "
             f"(SELECT pk FROM {PENDING} WHERE {mine}{first}) RETURNING q.pk)"
         )
-        return self.write(f"(SELECT t.* FROM {self.source} t JOIN taken USING (pk))", 1, taken)
+        return self.write(f"(SELECT t.* FROM {self.source} t JOIN taken USING (pk))", 1, taken, ordered)
 
     def write_first_pending(self) -> tuple[str, ...]:
         """`write_pending` of every pending row into postings that hold none yet (a first load), their
-        primary key built once after the rows are in rather than grown a row at a time."""
+        primary key built once after the rows are in rather than grown a row at a time (so the rows go
+        in unsorted: the key's build sorts them)."""
         return (
             f"ALTER TABLE {self.postings} DROP CONSTRAINT {self.postings}_pkey",
-            self.write_pending(None),
+            self.write_pending(None, ordered=False),
             f"ALTER TABLE {self.postings} ADD {self.primary_key}",
         )
 
