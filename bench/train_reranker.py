@@ -15,7 +15,8 @@ Each question's candidates are the engine's own first stage (so the negatives ar
 ranks high). The model is the bundled all-MiniLM-L6-v2 with a fresh one-logit head; the embeddings
 stay frozen (and the lowest --frozen-layers layers), the rest and the head learn a listwise softmax
 over one answering sentence and several of the first stage's best wrong ones (with --no-answer-share,
-also a fixed "none of these" slot, the target for questions shown without their answer). The
+also a fixed "none of these" slot, the target for questions shown without their answer; with
+--span-weight, also a token head that marks the expected answer's words, trained and dropped). The
 defaults rebuild the shipped model. Only the trained tensors are saved (float16), with a manifest: the
 rest is the bundled base model. It is served in float32 (`--int8` quantises it: faster, but it
 validated lower).
