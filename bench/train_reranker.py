@@ -106,7 +106,7 @@ def collect(engine: Engine, questions: list[Question], group: str) -> list[Examp
 
 
 def answer_tags(
-    texts: list[str], answers: list[tuple[str, ...]], offsets: torch.Tensor, segments: list
+    texts: list[str], answers: list[tuple[str, ...]], offsets: torch.Tensor, segments: list[list[int | None]]
 ) -> torch.Tensor:
     """Per token of each pair, 1 where it lies in the first expected answer found in the pair's text
     (not the question: only the second segment is tagged), -1 where it is no text token (ignored)."""
@@ -470,7 +470,7 @@ def main() -> None:
         type=float,
         default=0.0,
         help="weight of a second loss, training only: marking the expected answer's words in the answering "
-        "sentence (0: off)",
+        "sentence (0: off; 1.0 warm-started validated no better, docs/benchmarks.md)",
     )
     parser.add_argument("--max-length", type=int, default=96)
     parser.add_argument("--frozen-layers", type=int, default=0, help="lower layers kept frozen (2 was tried)")
