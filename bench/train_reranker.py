@@ -35,7 +35,6 @@ import json
 import logging
 import pickle
 import random
-import re
 import time
 from contextlib import closing
 from dataclasses import dataclass, replace
@@ -47,7 +46,7 @@ from safetensors.torch import load_file, save_file
 
 from index.core.settings import Settings
 from index.engine import Engine
-from index.features.evaluate import Question, by_position, contains_answer, load_questions
+from index.features.evaluate import Question, answer_span, by_position, contains_answer, load_questions
 from index.search.rerank import (
     MANIFEST,
     WEIGHTS,
@@ -112,14 +111,7 @@ def answer_tags(
     (not the question: only the second segment is tagged), -1 where it is no text token (ignored)."""
     tags = torch.full(offsets.shape[:2], -1.0)
     for i, (text, wanted) in enumerate(zip(texts, answers, strict=True)):
-        found = next(
-            (
-                m.span()
-                for a in wanted
-                if (m := re.search(rf"(?<!\w){re.escape(a)}(?!\w)", text, re.IGNORECASE))
-            ),
-            None,
-        )
+        found = answer_span(text, wanted)
         for t, segment in enumerate(segments[i]):
             if segment == 1:
                 start, end = (int(x) for x in offsets[i, t])

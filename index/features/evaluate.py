@@ -98,15 +98,27 @@ def contains_answer(sentence: str, answers: Iterable[str]) -> bool:
     if len(sentence) > MAX_SENTENCE_CHARS:
         return False
     folded = _fold(sentence)
-    for answer in answers:
-        needle = _fold(answer)
-        if not needle:
-            continue
-        left = r"(?<!\w)" if re.match(r"\w", needle[0]) else ""
-        right = r"(?!\w)" if re.match(r"\w", needle[-1]) else ""
-        if re.search(left + re.escape(needle) + right, folded):
-            return True
-    return False
+    return any(
+        re.search(_whole(needle, re.escape(needle)), folded) for needle in map(_fold, answers) if needle
+    )
+
+
+def answer_span(text: str, answers: Iterable[str]) -> tuple[int, int] | None:
+    """Where in ``text`` the first of ``answers`` found lies, matched as `contains_answer` matches it
+    (whole, whatever the case and the spacing): the characters a training label can point at."""
+    for needle in map(_fold, answers):
+        if needle:
+            spaced = r"\s+".join(re.escape(word) for word in needle.split(" "))
+            if found := re.search(_whole(needle, spaced), text, re.IGNORECASE):
+                return found.span()
+    return None
+
+
+def _whole(needle: str, pattern: str) -> str:
+    """``pattern`` (matching the folded ``needle``) as a whole match: not inside a longer word."""
+    left = r"(?<!\w)" if re.match(r"\w", needle[0]) else ""
+    right = r"(?!\w)" if re.match(r"\w", needle[-1]) else ""
+    return left + pattern + right
 
 
 def first_hit(sentences: Sequence[str], answers: Sequence[str]) -> int | None:

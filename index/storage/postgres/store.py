@@ -348,14 +348,14 @@ class PostgresStore(PostgresTextSearch):
             return
         for table in (ARTICLES, SENTENCES):
             first = f"SELECT NOT EXISTS (SELECT 1 FROM {table.postings}) AS first"
-            statements = [table.write_pending(PENDING_BATCH)]
             while True:
                 with self.transaction(), self._connection() as conn:
                     if not conn.execute(more, [table.source]).fetchone()["more"]:  # type: ignore[index]
                         break
-                    if conn.execute(first).fetchone()["first"]:  # type: ignore[index]
-                        statements = list(table.write_first_pending())
-                    for statement in statements:
+                    empty = conn.execute(first).fetchone()["first"]  # type: ignore[index]
+                    for statement in (
+                        table.write_first_pending() if empty else [table.write_pending(PENDING_BATCH)]
+                    ):
                         conn.execute(statement)
 
     def settle(self, stored: int) -> None:

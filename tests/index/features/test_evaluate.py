@@ -25,6 +25,11 @@ from index.search.answer import Answer, AskResult
 )
 def test_contains_answer(sentence, answers, hit):
     assert evaluate.contains_answer(sentence, answers) is hit
+    # the span a training label points at is found where, and only where, the answer is contained
+    span = evaluate.answer_span(sentence, answers)
+    assert (span is not None) is hit or len(sentence) > evaluate.MAX_SENTENCE_CHARS
+    if hit:
+        assert evaluate.contains_answer(sentence[span[0] : span[1]], answers)
 
 
 class ScriptedEngine:
