@@ -91,7 +91,7 @@ TEXT_SEARCH_DDL: tuple[str, ...] = (
 
 # A load into an empty database defers its postings (`PostgresStore.loading`): its transactions set
 # `DEFERRED`, their rows are noted in `PENDING` by the insert triggers, and the postings of all of them
-# are written at its end (`_Indexed.write_pending`, `write_first_pending`): in one pass instead of a
+# are written at its end (`Indexed.write_pending`, `write_first_pending`): in one pass instead of a
 # chunk at a time, a 40k-passage load took 43 s instead of 51–54 (docs/benchmarks.md).
 PENDING = "postings_pending"
 DEFERRED = "newsbot.defer_postings"
@@ -100,7 +100,7 @@ PENDING_DDL = (
     "PRIMARY KEY (source, pk))",
 )
 
-# The counts of `_Indexed.write`: per lexeme the rows holding it, and under the empty lexeme the rows
+# The counts of `Indexed.write`: per lexeme the rows holding it, and under the empty lexeme the rows
 # and their lengths, in lexeme order, so two writers would lock them in one order.
 _COUNT = (
     "INSERT INTO text_search_terms AS t (source, lexeme, docs, tokens) "
@@ -118,7 +118,7 @@ _TRANSITIONS = {
 
 
 @dataclass(frozen=True)
-class _Indexed:
+class Indexed:
     """A table keyword search indexes, and how its rows become postings: one per lexeme of a row."""
 
     source: str  # the table, and its name in ``text_search_terms``
@@ -226,7 +226,7 @@ class _Indexed:
         )
 
 
-SENTENCES = _Indexed(
+SENTENCES = Indexed(
     "sentences",
     "sentence_postings",
     "sentence_pk",
@@ -239,7 +239,7 @@ SENTENCES = _Indexed(
 )
 # The title's words weigh A, the text's B; FTS5 weighs a title word by the title column's 2.0. An
 # article whose scope or date changed moves its sentences' postings, which carry them for the filters.
-ARTICLES = _Indexed(
+ARTICLES = Indexed(
     "articles",
     "article_postings",
     "article_pk",
@@ -297,7 +297,7 @@ def _idf(source: str) -> str:
     )
 
 
-def _scored(indexed: _Indexed, keys: str, where: str = "") -> str:
+def _scored(indexed: Indexed, keys: str, where: str = "") -> str:
     """SQL of ``keys`` and ``score``, the BM25 of each row of ``indexed`` holding a lexeme of ``idf``
     (`_idf`), read from its postings ``p`` alone: an index range per lexeme."""
     return (
