@@ -128,6 +128,10 @@ class SQLiteRun:
         """The SQLite file's bytes on disk, as PostgreSQL's database's are measured."""
         return {"database MB": round(settings(self.data).db_path.stat().st_size / 2**20)}
 
+    def checkpointing_ms(self) -> float | None:
+        """SQLite's checkpoints run in the writer's own commits, not beside the questions."""
+        return None
+
     def close(self) -> None:
         """The data dir stays: a later run over it measures all but the ingest again."""
 
@@ -164,6 +168,13 @@ class PostgresRun:
             size = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]  # type: ignore[index]
         memory = self.owner.memory_mb()
         return {"postgres MB": memory, "database MB": round(size / 2**20)}
+
+    def checkpointing_ms(self) -> float | None:
+        """The checkpointer's writing and syncing so far, in ms (it runs beside the questions: after a
+        big load with a big `max_wal_size`, a whole checkpoint's writes may fall among them)."""
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            row = conn.execute("SELECT write_time + sync_time FROM pg_stat_checkpointer").fetchone()
+        return float(row[0]) if row else None  # type: ignore[index]
 
     def close(self) -> None:
         with psycopg.connect(self.owner.url, autocommit=True) as admin:
@@ -269,10 +280,13 @@ def measure(size: int, pool: list[str], args: argparse.Namespace, run: SQLiteRun
     questions = [" ".join(rng.choice(pool).split()[:8]) for _ in range(args.questions)]
     engine.ask(questions[0])
     latencies = []
+    checkpointed = run.checkpointing_ms()
     for q in questions:
         t = time.perf_counter()
         engine.ask(q)
         latencies.append((time.perf_counter() - t) * 1000)
+    if checkpointed is not None:
+        report["checkpoint ms while asking"] = round(run.checkpointing_ms() - checkpointed)  # type: ignore[operator]
     report["ask mean ms"] = round(statistics.fmean(latencies), 1)
     report["ask p50 ms"] = round(statistics.median(latencies), 1)
     report["ask p95 ms"] = round(percentile(latencies, 0.95), 1)
