@@ -295,10 +295,10 @@ def measure(size: int, pool: list[str], args: argparse.Namespace, run: SQLiteRun
     gain, memory = processes_gain(settings(data, run.url), engine, questions, 2)
     report["4 askers / 1, 2 processes"] = gain
     report["answering process RSS MB"] = max(memory)
-    t = time.perf_counter()
     # Named after the articles held: a data dir a run before built again holds that run's deltas, and
     # an article it holds is not stored again (its ingest would time nothing).
     held = engine.store.count("articles")
+    t = time.perf_counter()
     engine.ingest(articles(pool, 10, rng, f"delta{held}-"))
     report["10-article ingest s"] = round(time.perf_counter() - t, 2)
     before, t = engine.store.count("sentences"), time.perf_counter()
