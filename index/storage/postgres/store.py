@@ -354,6 +354,8 @@ class PostgresStore(PostgresTextSearch):
         `PENDING_BATCH` rows a transaction. Under the write lock: a writer deleting a pending row
         waits, so it never misses the postings being written for it. An ingest with nothing pending
         (every one but a first load) reads that once, without the lock."""
+        if getattr(self._local, "conn", None) is not None:  # its locks would hold up the tables' passes
+            raise RuntimeError("write_pending runs outside a transaction: each table's pass has its own")
         more = f"SELECT EXISTS (SELECT 1 FROM {PENDING} WHERE source = %s) AS more"
         if not self.query(f"SELECT EXISTS (SELECT 1 FROM {PENDING}) AS more")[0]["more"]:
             return

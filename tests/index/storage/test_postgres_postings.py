@@ -230,3 +230,36 @@ def test_a_load_into_an_empty_database_writes_its_postings_at_its_end(
     finally:
         loaded.close()
         chunked.close()
+
+
+def test_a_first_load_keeps_the_postings_of_a_table_whose_pass_ended_when_the_others_fails(
+    hash_settings: Settings, pg_url: str, pg_other_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The two tables' postings are written side by side, a transaction each: when the sentences'
+    pass fails, the articles' stands, the sentences stay pending, and the next ingest writes them, to
+    the same postings and counts as a load that never failed."""
+    write = PostgresStore._write_first_pending
+
+    def failing(store: PostgresStore, table: Any) -> None:
+        if table.source == "sentences":
+            raise RuntimeError("the sentences' pass failed")
+        write(store, table)
+
+    loaded = Engine(_on(hash_settings, pg_url, tmp_path / "loaded"))
+    unbroken = Engine(_on(hash_settings, pg_other_url, tmp_path / "unbroken"))
+    try:
+        with monkeypatch.context() as broken:
+            broken.setattr(PostgresStore, "_write_first_pending", failing)
+            with pytest.raises(RuntimeError, match="sentences' pass"):
+                loaded.ingest([*KEPT, FORGOTTEN])
+        pending = "SELECT source, count(*) AS n FROM postings_pending GROUP BY source"
+        assert loaded.store.query(pending) == [{"source": "sentences", "n": 6}]  # 3 articles, 2 each
+        assert {row[1] for row in _snapshot(pg_url)["articles"]} == {"ferry", "storms", "school"}
+        loaded.ingest([LATER])  # its own postings by the triggers, then the pending sentences' in batches
+        unbroken.ingest([*KEPT, FORGOTTEN])
+        unbroken.ingest([LATER])
+        assert loaded.store.query(pending) == []
+        assert _snapshot(pg_url) == _snapshot(pg_other_url)
+    finally:
+        loaded.close()
+        unbroken.close()
