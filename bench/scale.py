@@ -285,8 +285,8 @@ def measure(size: int, pool: list[str], args: argparse.Namespace, run: SQLiteRun
         t = time.perf_counter()
         engine.ask(q)
         latencies.append((time.perf_counter() - t) * 1000)
-    if checkpointed is not None:
-        report["checkpoint ms while asking"] = round(run.checkpointing_ms() - checkpointed)  # type: ignore[operator]
+    if checkpointed is not None and (spent := run.checkpointing_ms()) is not None:
+        report["checkpoint ms while asking"] = round(spent - checkpointed)
     report["ask mean ms"] = round(statistics.fmean(latencies), 1)
     report["ask p50 ms"] = round(statistics.median(latencies), 1)
     report["ask p95 ms"] = round(percentile(latencies, 0.95), 1)

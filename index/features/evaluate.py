@@ -94,31 +94,21 @@ def _fold(text: str) -> str:
 
 
 def contains_answer(sentence: str, answers: Iterable[str]) -> bool:
-    """Whole-match containment: "43" is not found in "1943", nor "Nick" in "Nickel"."""
-    if len(sentence) > MAX_SENTENCE_CHARS:
-        return False
-    folded = _fold(sentence)
-    return any(
-        re.search(_whole(needle, re.escape(needle)), folded) for needle in map(_fold, answers) if needle
-    )
+    """Whole-match containment (`answer_span`): "43" is not found in "1943", nor "Nick" in "Nickel"."""
+    return len(sentence) <= MAX_SENTENCE_CHARS and answer_span(sentence, answers) is not None
 
 
 def answer_span(text: str, answers: Iterable[str]) -> tuple[int, int] | None:
-    """Where in ``text`` the first of ``answers`` found lies, matched as `contains_answer` matches it
-    (whole, whatever the case and the spacing): the characters a training label can point at."""
+    """Where in ``text`` the first of ``answers`` found lies, matched whole (not inside a longer
+    word), whatever the case and the spacing: the characters a training label can point at."""
     for needle in map(_fold, answers):
         if needle:
+            left = r"(?<!\w)" if re.match(r"\w", needle[0]) else ""
+            right = r"(?!\w)" if re.match(r"\w", needle[-1]) else ""
             spaced = r"\s+".join(re.escape(word) for word in needle.split(" "))
-            if found := re.search(_whole(needle, spaced), text, re.IGNORECASE):
+            if found := re.search(left + spaced + right, text, re.IGNORECASE):
                 return found.span()
     return None
-
-
-def _whole(needle: str, pattern: str) -> str:
-    """``pattern`` (matching the folded ``needle``) as a whole match: not inside a longer word."""
-    left = r"(?<!\w)" if re.match(r"\w", needle[0]) else ""
-    right = r"(?!\w)" if re.match(r"\w", needle[-1]) else ""
-    return left + pattern + right
 
 
 def first_hit(sentences: Sequence[str], answers: Sequence[str]) -> int | None:

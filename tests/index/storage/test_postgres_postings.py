@@ -16,7 +16,7 @@ from index.core.settings import Settings
 from index.engine import Engine
 from index.storage.postgres import schema
 from index.storage.postgres.store import PostgresStore
-from index.storage.postgres.text_search import ARTICLES
+from index.storage.postgres.text_search import ARTICLES, Indexed
 from index.storage.store import Filters
 
 KEPT = [
@@ -240,7 +240,7 @@ def test_a_first_load_keeps_the_postings_of_a_table_whose_pass_ended_when_the_ot
     the same postings and counts as a load that never failed."""
     write = PostgresStore._write_first_pending
 
-    def failing(store: PostgresStore, table: Any) -> None:
+    def failing(store: PostgresStore, table: Indexed) -> None:
         if table.source == "sentences":
             raise RuntimeError("the sentences' pass failed")
         write(store, table)
