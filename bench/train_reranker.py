@@ -25,6 +25,11 @@ A long run goes in chunks: with `--checkpoint DIR --max-minutes 40` a chunk trai
 its whole state in DIR (every `--checkpoint-minutes` too) and exits 3; the same command with `--resume`
 goes on from there, with the same batches as an unbroken run. `--cache` keeps the first-stage pools so a
 chunk does not collect them again; `--init` starts from a trained folder instead of the base model.
+
+Collecting the pools needs the engine and the data dirs; training needs only torch and the pools. So
+`--save-pools FILE` writes them (then stops) and `--pools FILE` trains from them on another machine, a
+GPU one for instance (`--device`, the GPU when there is one). `--fold K` keeps back another fifth of
+the news articles, for choosing a recipe by cross-validation.
 """
 
 from __future__ import annotations
@@ -33,19 +38,19 @@ import argparse
 import hashlib
 import json
 import logging
+import lzma
 import pickle
 import random
 import time
 from contextlib import closing
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from index.core.settings import Settings
-from index.engine import Engine
 from index.features.evaluate import Question, answer_span, by_position, contains_answer, load_questions
 from index.search.rerank import (
     MANIFEST,
@@ -57,7 +62,11 @@ from index.search.rerank import (
     pair_parts,
     pair_text,
 )
-from index.storage.embed import Embedder
+
+if TYPE_CHECKING:  # the engine is loaded only to collect pools (see `_first_stage_engine`)
+    from index.core.settings import Settings
+    from index.engine import Engine
+    from index.storage.embed import Embedder
 
 log = logging.getLogger("train_reranker")
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,9 +88,13 @@ class Example:
     first: np.ndarray
     group: str  # "reqa" or "news": validation is reported per group
     answers: tuple[str, ...] = ()  # the expected answers, for --span-weight (attached after the pools)
+    article: str = ""  # the question's article, for --fold (attached after the pools)
 
     def texts(self, before: bool) -> list[str]:
         return [pair_text(t, s, b if before else "") for t, s, b in self.parts]
+
+
+Split = TypeVar("Split", Question, Example)  # what `split_news` divides by article
 
 
 def collect(engine: Engine, questions: list[Question], group: str) -> list[Example]:
@@ -120,6 +133,8 @@ def answer_tags(
 
 
 def _first_stage_settings(data_dir: Path) -> Settings:
+    from index.core.settings import Settings
+
     return Settings(data_dir=data_dir, rerank=False, _env_file=None)
 
 
@@ -133,14 +148,38 @@ def _first_stage_key(data_dir: Path) -> str:
 
 
 def _first_stage_engine(data_dir: Path, embedder: Embedder | None = None) -> Engine:
+    from index.engine import Engine  # here, not above: training from saved pools needs no engine
+
     return Engine(_first_stage_settings(data_dir), embedder=embedder)
 
 
-def split_news(questions: list[Question], every: int = 5) -> tuple[list[Question], list[Question]]:
-    """Every `every`-th article's questions go to validation (grouped by article, so none leaks)."""
-    articles = sorted({q.article for q in questions if q.article})
-    held = set(articles[::every])
-    return [q for q in questions if q.article not in held], [q for q in questions if q.article in held]
+def split_news(items: list[Split], every: int = 5, fold: int = 0) -> tuple[list[Split], list[Split]]:
+    """Every `every`-th article's questions, from the `fold`-th on, go to validation (grouped by
+    article, so none leaks)."""
+    held = kept_back(items, every, fold)
+    return [q for q in items if q.article not in held], [q for q in items if q.article in held]
+
+
+def kept_back(items: list[Split], every: int = 5, fold: int = 0) -> set[str]:
+    articles = sorted({q.article for q in items if q.article})
+    return set(articles[fold % every :: every])
+
+
+def refold(pools: dict[str, list[Example]], fold: int) -> dict[str, list[Example]]:
+    """The news pools split again with the `fold`-th fifth of their articles kept back (fold 0 is the
+    split they were collected with, in the same order); reqa's kept-back articles stay."""
+    held = kept_back(
+        [e for name in ("train", "validation") for e in pools[name] if e.group == "news"], fold=fold
+    )
+
+    def validates(e: Example, before: bool) -> bool:
+        return e.article in held if e.group == "news" else before
+
+    everything = [(e, name == "validation") for name in ("train", "validation") for e in pools[name]]
+    return {
+        "train": [e for e, before in everything if not validates(e, before)],
+        "validation": [e for e, before in everything if validates(e, before)],
+    }
 
 
 def train(
@@ -151,6 +190,7 @@ def train(
     as if never stopped)."""
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
+    device = torch.device(args.device)
     model, tokenizer = base_model()
     if args.init:  # a warm start: another reranker folder's trained tensors over the base
         model.load_state_dict(
@@ -166,7 +206,8 @@ def train(
     body = [p for n, p in model.named_parameters() if p.requires_grad and n.startswith("bert.encoder")]
     # --span-weight: a token head, trained beside and never served, that marks the answer's words in the
     # answering sentence, so the encoder learns where an answer is and not only what the sentence is about
-    spans = torch.nn.Linear(model.config.hidden_size, 1) if args.span_weight else None
+    spans = torch.nn.Linear(model.config.hidden_size, 1).to(device) if args.span_weight else None
+    model.to(device)
     head += list(spans.parameters()) if spans else []
     optimiser = torch.optim.AdamW([{"params": body, "lr": args.lr}, {"params": head, "lr": args.head_lr}])
     usable = [e for e in examples if e.labels.any() and (~e.labels).sum() >= 1]
@@ -190,6 +231,8 @@ def train(
         schedule.load_state_dict(saved["schedule"])
         rng.setstate(saved["rng"])
         torch.set_rng_state(saved["torch_rng"])
+        if device.type == "cuda" and saved.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state(saved["cuda_rng"], device)
         plan, state = saved["plan"], saved["state"]
         log.info("resumed from %s at step %d/%d", checkpoint, state["step"], steps)
     log.info("training on %d questions (%d with repeats), %d steps", len(usable), len(plan), steps)
@@ -206,6 +249,7 @@ def train(
             "schedule": schedule.state_dict(),
             "rng": rng.getstate(),
             "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
             "plan": plan,
             "state": state,
         }
@@ -250,14 +294,14 @@ def train(
             return_offsets_mapping=bool(args.span_weight),
         )
         offsets = enc.pop("offset_mapping", None)
-        out = model(**enc, output_hidden_states=bool(args.span_weight))
+        segments = [enc.sequence_ids(i) for i in range(len(texts))] if spans else []
+        out = model(**enc.to(device), output_hidden_states=bool(args.span_weight))
         logits = out.logits.view(len(batch), 1 + args.negatives)
         if slot:  # slot 0: "none of these answers", a fixed logit of 0
-            logits = torch.cat([torch.zeros(len(batch), 1), logits], dim=1)
-        loss = torch.nn.functional.cross_entropy(logits, torch.tensor(targets))
+            logits = torch.cat([torch.zeros(len(batch), 1, device=device), logits], dim=1)
+        loss = torch.nn.functional.cross_entropy(logits, torch.tensor(targets, device=device))
         if spans:
-            segments = [enc.sequence_ids(i) for i in range(len(texts))]
-            tags = answer_tags(texts, wanted_answers, offsets, segments)
+            tags = answer_tags(texts, wanted_answers, offsets, segments).to(device)
             marked = spans(out.hidden_states[-1]).squeeze(-1)
             kept = tags >= 0
             loss = loss + args.span_weight * torch.nn.functional.binary_cross_entropy_with_logits(
@@ -308,7 +352,7 @@ def save(model: torch.nn.Module, out: Path, args: argparse.Namespace) -> Manifes
     out.mkdir(parents=True, exist_ok=True)
     frozen = {f"bert.encoder.layer.{i}." for i in range(args.frozen_layers)}
     delta = {
-        name: tensor.detach().to(torch.float16).contiguous()
+        name: tensor.detach().cpu().to(torch.float16).contiguous()
         for name, tensor in model.state_dict().items()
         if not name.startswith("bert.embeddings") and not any(name.startswith(f) for f in frozen)
     }
@@ -392,13 +436,40 @@ def _parts(args: argparse.Namespace) -> list[Part]:
     return parts
 
 
+def gather(args: argparse.Namespace) -> dict[str, list[Example]]:
+    """Each part's first-stage pools, from --cache when collected before, with every question's
+    expected answers and article attached."""
+    pools: dict[str, list[Example]] = {"train": [], "validation": []}
+    embedder = None
+    for part in _parts(args):
+        cached = part.cache_file(args.cache) if args.cache else None
+        if cached and cached.exists():
+            log.info("%s pools from %s", part.group, cached)
+            got = pickle.loads(cached.read_bytes())
+        else:
+            with closing(_first_stage_engine(part.data_dir, embedder)) as engine:
+                embedder = engine.embedder
+                got = {name: collect(engine, qs, part.group) for name, qs in part.questions.items()}
+            if cached:
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                cached.write_bytes(pickle.dumps(got))
+        filed = {q.question: q for qs in part.questions.values() for q in qs}
+        for name, examples in got.items():
+            pools[name] += [attach(e, filed.get(e.question)) for e in examples]
+    return pools
+
+
+def attach(example: Example, question: Question | None) -> Example:
+    if question is None:
+        return example
+    return replace(example, answers=tuple(question.answers), article=question.article or "")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument(
-        "--reqa", type=Path, required=True, help="data dir with reqa-squad's articles ingested"
-    )
+    parser.add_argument("--reqa", type=Path, help="data dir with reqa-squad's articles ingested")
     parser.add_argument("--reqa-questions", type=Path, default=SHARED / "questions.jsonl")
     parser.add_argument("--reqa-articles", type=Path, default=SHARED / "articles.jsonl")
     parser.add_argument("--validate-articles", type=int, default=3, help="even-half articles kept back")
@@ -421,6 +492,23 @@ def main() -> None:
         "--cache", type=Path, help="folder keeping the first-stage pools, one file per group and inputs"
     )
     parser.add_argument("--pools-only", action="store_true", help="collect (and cache) the pools, then stop")
+    parser.add_argument(
+        "--save-pools", type=Path, help="write the collected pools to this file (xz-compressed), then stop"
+    )
+    parser.add_argument(
+        "--pools", type=Path, help="train from a --save-pools file: no engine, data dir or eval set needed"
+    )
+    parser.add_argument(
+        "--fold",
+        type=int,
+        default=0,
+        help="which fifth of the news articles validates (0: the shipped split)",
+    )
+    parser.add_argument(
+        "--device",
+        default="cuda" if torch.cuda.is_available() else "cpu",
+        help="where to train (default: the GPU if any)",
+    )
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--batch", type=int, default=8, help="questions per step")
     parser.add_argument("--negatives", type=int, default=4, help="wrong candidates per question per step")
@@ -493,29 +581,28 @@ def main() -> None:
     args = parser.parse_args()
     if (args.max_minutes is not None or args.resume) and args.checkpoint is None:
         parser.error("--max-minutes and --resume need --checkpoint, the folder the state is kept in")
+    if args.reqa is None and args.pools is None:
+        parser.error("give --reqa (and --news) to collect the pools, or --pools to train from saved ones")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     torch.set_num_threads(args.threads)
     started = time.perf_counter()
 
-    pools = {"train": [], "validation": []}
-    embedder = None
-    for part in _parts(args):
-        cached = part.cache_file(args.cache) if args.cache else None
-        if cached and cached.exists():
-            log.info("%s pools from %s", part.group, cached)
-            got = pickle.loads(cached.read_bytes())
-        else:
-            with closing(_first_stage_engine(part.data_dir, embedder)) as engine:
-                embedder = engine.embedder
-                got = {name: collect(engine, qs, part.group) for name, qs in part.questions.items()}
-            if cached:
-                cached.parent.mkdir(parents=True, exist_ok=True)
-                cached.write_bytes(pickle.dumps(got))
-        answers = {q.question: tuple(q.answers) for qs in part.questions.values() for q in qs}
-        for name, examples in got.items():
-            pools[name] += [replace(e, answers=answers.get(e.question, ())) for e in examples]
-    if args.pools_only:
+    if args.pools:
+        log.info("pools from %s", args.pools)
+        pools = pickle.loads(lzma.decompress(args.pools.read_bytes()))
+    else:
+        pools = gather(args)
+    if args.save_pools:
+        args.save_pools.write_bytes(lzma.compress(pickle.dumps(pools)))
+        log.info(
+            "saved %d training and %d validation pools to %s",
+            len(pools["train"]),
+            len(pools["validation"]),
+            args.save_pools,
+        )
+    if args.pools_only or args.save_pools:
         return
+    pools = refold(pools, args.fold)
     log.info("pools: %d training, %d validation questions", len(pools["train"]), len(pools["validation"]))
 
     if args.revalidate:  # the trained tensors stay; only how they are served changes
@@ -530,7 +617,8 @@ def main() -> None:
         model, report = trained
         manifest = save(model, args.out, args)
         report["total_seconds"] = round(time.perf_counter() - started, 1)
-    chosen = choose(CrossEncoderReranker(args.out), pools["validation"], args.max_top)  # as served, from disk
+    reranker = CrossEncoderReranker(args.out, device=args.device)
+    chosen = choose(reranker, pools["validation"], args.max_top)  # as served, from disk
     if chosen:
         manifest = replace(manifest, top=chosen.pop("top"), first_weight=chosen.pop("first_weight"))
     manifest.write(args.out, training=report, **chosen)

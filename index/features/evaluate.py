@@ -14,9 +14,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from index.engine import Engine
+if TYPE_CHECKING:  # the question sets and answer matching load without the engine (training on a GPU box)
+    from index.engine import Engine
 
 MAX_SENTENCE_CHARS = 500
 RANKS = 10

@@ -16,11 +16,12 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from index.search.candidates import Candidates
+if TYPE_CHECKING:  # only for hints: training on a machine with torch alone imports this module
+    from index.search.candidates import Candidates
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +123,7 @@ def base_model() -> tuple[Any, Any]:
 class CrossEncoderReranker:
     """The base model with a reranker folder's trained tensors loaded over it."""
 
-    def __init__(self, folder: Path, threads: int | None = None) -> None:
+    def __init__(self, folder: Path, threads: int | None = None, device: str = "cpu") -> None:
         import torch
         from safetensors.torch import load_file
 
@@ -145,7 +146,8 @@ class CrossEncoderReranker:
                 model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
         if threads:
             torch.set_num_threads(threads)
-        self.model = model
+        self.model = model.to(device)  # "cuda" only for training's validation: serving reads on the CPU
+        self.device = device
         self.name = str(folder)
         self.top, self.first_weight = self.manifest.top, self.manifest.first_weight
         self.before = self.manifest.before
@@ -169,9 +171,9 @@ class CrossEncoderReranker:
                 max_length=self.manifest.max_length,
                 padding=True,
                 return_tensors="pt",
-            )
+            ).to(self.device)
             with torch.inference_mode():
-                scores[chunk] = self.model(**encoded).logits[:, 0].float().numpy()
+                scores[chunk] = self.model(**encoded).logits[:, 0].float().cpu().numpy()
         return scores
 
 

@@ -113,6 +113,66 @@ def test_a_training_run_stopped_for_time_resumes_where_it_stopped(tmp_path, mode
     assert all(torch.allclose(one[k].float(), other[k].float(), atol=1e-3) for k in one)
 
 
+def test_pools_saved_where_the_data_is_train_elsewhere_without_it(tmp_path, model):
+    """--save-pools writes what the engine collected; --pools trains from that file alone (no data dir,
+    no question files: a GPU machine has neither) to the same tensors as training where it was collected."""
+    corpus = FIXTURES / "rerank"
+    data = tmp_path / "data"
+    engine = Engine(Settings(data_dir=data, rerank=False, _env_file=None), embedder=model)
+    engine.ingest_paths([corpus / "articles.jsonl"])
+    engine.close()
+    collect = [
+        *("--reqa", str(data), "--reqa-questions", str(corpus / "questions.jsonl")),
+        *("--reqa-articles", str(corpus / "articles.jsonl"), "--validate-articles", "1"),
+    ]
+    recipe = ["--epochs", "1", "--batch", "1", "--negatives", "1", "--max-length", "32", "--device", "cpu"]
+    pools = tmp_path / "pools.xz"
+    saved = _train([*collect, "--save-pools", str(pools), "--out", str(tmp_path / "never")])
+    assert saved.returncode == 0, saved.stderr[-2000:]
+    assert pools.exists() and not (tmp_path / "never").exists()
+    here = _train([*collect, *recipe, "--out", str(tmp_path / "here")])
+    there = _train(["--pools", str(pools), *recipe, "--out", str(tmp_path / "there")])
+    assert here.returncode == 0 and there.returncode == 0, there.stderr[-2000:]
+    manifests = [json.loads((tmp_path / name / "reranker.json").read_text()) for name in ("here", "there")]
+    assert manifests[0]["validation_hit@1"] == manifests[1]["validation_hit@1"]
+    assert manifests[1]["training"]["questions"] == 2
+    one, other = (load_file(str(tmp_path / name / "delta.safetensors")) for name in ("here", "there"))
+    assert one.keys() == other.keys() and all(torch.equal(one[k], other[k]) for k in one)
+    neither = _train(["--out", str(tmp_path / "none")])
+    assert neither.returncode == 2 and "--pools" in neither.stderr
+
+
+def test_each_fold_keeps_back_another_fifth_of_the_news_articles(monkeypatch):
+    """--fold K validates on the K-th fifth of the news articles: the five folds hold each article back
+    once, never in training and validation both; fold 0 is the split the pools were collected with, and
+    reqa's kept-back articles stay whatever the fold."""
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    import train_reranker
+
+    def example(group: str, article: str, n: int) -> "train_reranker.Example":
+        none = np.zeros(1, np.float32)
+        return train_reranker.Example(f"{article} q{n}", [], none.astype(bool), none, group, article=article)
+
+    news = [example("news", f"n{a}", n) for a in range(10) for n in range(2)]
+    train, validation = train_reranker.split_news(news)
+    pools = {
+        "train": [example("reqa", "r1", 0), *train, example("reqa", "r2", 0)],
+        "validation": [example("reqa", "r3", 0), *validation],
+    }
+    assert train_reranker.refold(pools, 0) == pools
+    held = []
+    for fold in range(5):
+        split = train_reranker.refold(pools, fold)
+        kept = {e.article for e in split["validation"] if e.group == "news"}
+        assert kept == {f"n{a}" for a in sorted(range(10), key=str)[fold::5]}
+        assert not kept & {e.article for e in split["train"]}
+        assert [e.article for e in split["train"] if e.group == "reqa"] == ["r1", "r2"]
+        assert [e.article for e in split["validation"] if e.group == "reqa"] == ["r3"]
+        assert len(split["train"]) + len(split["validation"]) == 23
+        held += sorted(kept)
+    assert sorted(held) == sorted({e.article for e in news})
+
+
 def test_answer_tags_mark_the_answer_words_of_the_sentence_only(monkeypatch):
     """--span-weight's targets: the expected answer's tokens in the pair's text, found whole-word and
     whatever its case; the question's tokens and the padding are left out, a wrong sentence is all 0."""
