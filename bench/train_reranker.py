@@ -413,14 +413,18 @@ class Part:
         return folder / f"{self.group}-{digest.hexdigest()[:16]}.pkl"
 
 
+def every_nth(items: list[Split], share: float) -> list[Split]:
+    """Every n-th of `items` for a `share` of 1/n, so each article keeps its share of questions."""
+    return items[:: round(1 / share)] if share < 1.0 else items
+
+
 def _parts(args: argparse.Namespace) -> list[Part]:
     even = by_position(load_questions(args.reqa_questions), args.reqa_articles, "even")
     ids = [json.loads(x)["id"] for x in args.reqa_articles.open()]
     articles = sorted({q.article for q in even}, key=ids.index)
     held = set(articles[len(articles) - args.validate_articles :]) if args.validate_articles else set()
     train = [q for q in even if q.article not in held]
-    if args.reqa_share < 1.0:  # every n-th question, so each article keeps its share
-        train = train[:: round(1 / args.reqa_share)]
+    train = every_nth(train, args.reqa_share)
     reqa = {"train": train, "validation": [q for q in even if q.article in held]}
     inputs = [args.reqa_questions, args.reqa_articles, f"{args.validate_articles}/{args.reqa_share}"]
     parts = [Part("reqa", args.reqa, reqa, inputs)]
@@ -581,15 +585,19 @@ def main() -> None:
     args = parser.parse_args()
     if (args.max_minutes is not None or args.resume) and args.checkpoint is None:
         parser.error("--max-minutes and --resume need --checkpoint, the folder the state is kept in")
+    if args.save_pools and args.reqa_share < 1.0:
+        parser.error("save the pools with all of reqa's questions: give --reqa-share when training from them")
     if args.reqa is None and args.pools is None:
         parser.error("give --reqa (and --news) to collect the pools, or --pools to train from saved ones")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     torch.set_num_threads(args.threads)
     started = time.perf_counter()
 
-    if args.pools:
+    if args.pools:  # saved with all of reqa's training questions: --reqa-share applies here
         log.info("pools from %s", args.pools)
         pools = pickle.loads(lzma.decompress(args.pools.read_bytes()))
+        reqa = every_nth([e for e in pools["train"] if e.group == "reqa"], args.reqa_share)
+        pools["train"] = reqa + [e for e in pools["train"] if e.group != "reqa"]
     else:
         pools = gather(args)
     if args.save_pools:

@@ -138,6 +138,10 @@ def test_pools_saved_where_the_data_is_train_elsewhere_without_it(tmp_path, mode
     assert manifests[1]["training"]["questions"] == 2
     one, other = (load_file(str(tmp_path / name / "delta.safetensors")) for name in ("here", "there"))
     assert one.keys() == other.keys() and all(torch.equal(one[k], other[k]) for k in one)
+    # --reqa-share takes every n-th of reqa's training questions from the file as collecting would
+    half = _train(["--pools", str(pools), *recipe, "--reqa-share", "0.5", "--out", str(tmp_path / "half")])
+    assert half.returncode == 0, half.stderr[-2000:]
+    assert json.loads((tmp_path / "half" / "reranker.json").read_text())["training"]["questions"] == 1
     neither = _train(["--out", str(tmp_path / "none")])
     assert neither.returncode == 2 and "--pools" in neither.stderr
 
