@@ -625,8 +625,9 @@ def main() -> None:
         model, report = trained
         manifest = save(model, args.out, args)
         report["total_seconds"] = round(time.perf_counter() - started, 1)
-    reranker = CrossEncoderReranker(args.out, device=args.device)
-    chosen = choose(reranker, pools["validation"], args.max_top)  # as served, from disk
+    # as served, from disk; torch's dynamic int8 runs on the CPU alone
+    reranker = CrossEncoderReranker(args.out, device="cpu" if manifest.quantize else args.device)
+    chosen = choose(reranker, pools["validation"], args.max_top)
     if chosen:
         manifest = replace(manifest, top=chosen.pop("top"), first_weight=chosen.pop("first_weight"))
     manifest.write(args.out, training=report, **chosen)
