@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -87,10 +88,7 @@ def test_a_training_run_stopped_for_time_resumes_where_it_stopped(tmp_path, mode
     """A chunk that runs out of --max-minutes checkpoints and exits 3; --resume ends the same run with
     the same tensors as one never stopped."""
     corpus = FIXTURES / "rerank"
-    data = tmp_path / "data"
-    engine = Engine(Settings(data_dir=data, rerank=False, _env_file=None), embedder=model)
-    engine.ingest_paths([corpus / "articles.jsonl"])
-    engine.close()
+    data = _ingested(tmp_path, model)
     common = [
         *("--reqa", str(data), "--reqa-questions", str(corpus / "questions.jsonl")),
         *("--reqa-articles", str(corpus / "articles.jsonl"), "--validate-articles", "0"),
@@ -117,10 +115,7 @@ def test_pools_saved_where_the_data_is_train_elsewhere_without_it(tmp_path, mode
     """--save-pools writes what the engine collected; --pools trains from that file alone (no data dir,
     no question files: a GPU machine has neither) to the same tensors as training where it was collected."""
     corpus = FIXTURES / "rerank"
-    data = tmp_path / "data"
-    engine = Engine(Settings(data_dir=data, rerank=False, _env_file=None), embedder=model)
-    engine.ingest_paths([corpus / "articles.jsonl"])
-    engine.close()
+    data = _ingested(tmp_path, model)
     collect = [
         *("--reqa", str(data), "--reqa-questions", str(corpus / "questions.jsonl")),
         *("--reqa-articles", str(corpus / "articles.jsonl"), "--validate-articles", "1"),
@@ -197,6 +192,15 @@ def test_answer_tags_mark_the_answer_words_of_the_sentence_only(monkeypatch):
     assert all(tag == -1 for tag, seg in zip(tags[0], segments[0], strict=True) if seg != 1)
     assert not (tags[1] == 1).any()  # "trust" is no whole word of "Trustees"
     assert (tags[1] == 0).sum() == sum(seg == 1 for seg in segments[1])
+
+
+def _ingested(tmp_path, model) -> Path:
+    """A data dir holding the tiny reranker corpus (tests/fixtures/rerank)."""
+    data = tmp_path / "data"
+    engine = Engine(Settings(data_dir=data, rerank=False, _env_file=None), embedder=model)
+    engine.ingest_paths([FIXTURES / "rerank" / "articles.jsonl"])
+    engine.close()
+    return data
 
 
 def _train(args: list[str]) -> subprocess.CompletedProcess:
