@@ -463,6 +463,19 @@ def gather(args: argparse.Namespace) -> dict[str, list[Example]]:
     return pools
 
 
+def save_pools(pools: dict[str, list[Example]], path: Path) -> None:
+    """The pools as plain fields (xz-compressed), so any module can read them, not only this script
+    run as __main__ (whose class a pickled `Example` would name)."""
+    path.write_bytes(
+        lzma.compress(pickle.dumps({name: [vars(e) for e in pool] for name, pool in pools.items()}))
+    )
+
+
+def load_pools(path: Path) -> dict[str, list[Example]]:
+    fields = pickle.loads(lzma.decompress(path.read_bytes()))
+    return {name: [Example(**f) for f in pool] for name, pool in fields.items()}
+
+
 def attach(example: Example, question: Question | None) -> Example:
     if question is None:
         return example
@@ -595,13 +608,13 @@ def main() -> None:
 
     if args.pools:  # saved with all of reqa's training questions: --reqa-share applies here
         log.info("pools from %s", args.pools)
-        pools = pickle.loads(lzma.decompress(args.pools.read_bytes()))
+        pools = load_pools(args.pools)
         reqa = every_nth([e for e in pools["train"] if e.group == "reqa"], args.reqa_share)
         pools["train"] = reqa + [e for e in pools["train"] if e.group != "reqa"]
     else:
         pools = gather(args)
     if args.save_pools:
-        args.save_pools.write_bytes(lzma.compress(pickle.dumps(pools)))
+        save_pools(pools, args.save_pools)
         log.info(
             "saved %d training and %d validation pools to %s",
             len(pools["train"]),
