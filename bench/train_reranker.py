@@ -9,7 +9,10 @@ Training questions, honestly obtained:
   bench/data/news-check-*.jsonl, a second set, is never trained on: adding it to training validated no
   better, so it measures the shipped model out of sample and feeds the refusal fit).
 A few even-half articles and a fifth of the news questions (by article) are kept back to choose how
-many candidates to rerank and how much the first stage's score weighs beside the model's.
+many candidates to rerank and how much the first stage's score weighs beside the model's. With
+`--topics`, each news training article also gives a topic query, a watch's kind ("ferry strike"): a
+few words of its title, any sentence of that article right; questions alone wear away plain topic
+matches, which watches and short /ask queries need.
 
 Each question's candidates are the engine's own first stage (so the negatives are the hard ones it
 ranks high). The model is the bundled all-MiniLM-L6-v2 with a fresh one-logit head; the embeddings
@@ -52,6 +55,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from index.features.evaluate import Question, answer_span, by_position, contains_answer, load_questions
+from index.search.cues import terms
 from index.search.rerank import (
     MANIFEST,
     WEIGHTS,
@@ -86,7 +90,7 @@ class Example:
     parts: list[tuple[str, str, str]]  # (title, sentence, sentence before): see `pair_parts`
     labels: np.ndarray
     first: np.ndarray
-    group: str  # "reqa" or "news": validation is reported per group
+    group: str  # "reqa", "news" or "topic" (training only): validation is reported per group
     answers: tuple[str, ...] = ()  # the expected answers, for --span-weight (attached after the pools)
     article: str = ""  # the question's article, for --fold (attached after the pools)
 
@@ -98,23 +102,49 @@ Split = TypeVar("Split", Question, Example)  # what `split_news` divides by arti
 
 
 def collect(engine: Engine, questions: list[Question], group: str) -> list[Example]:
-    """The engine's first stage for each question, as `newsbot ask` runs it."""
+    """The engine's first stage for each question, as `newsbot ask` runs it. A sentence is right when
+    it holds an expected answer; for a topic query, when it is of the topic's article."""
     examples = []
     queries = engine.queries([q.question for q in questions])
     for q, query in zip(questions, queries, strict=True):
         cands, first = engine.first_stage(query, None, engine.settings.max_stories)
         order = [int(p) for p in np.argsort(-first, kind="stable") if cands.quotable[p]][:POOL]
-        sentences = [cands.sentences[p] for p in order]
+        if group == "topic":
+            right = [cands.articles[cands.article_of(p)]["id"] == q.article for p in order]
+        else:
+            right = [contains_answer(cands.sentences[p]["text"], q.answers) for p in order]
         examples.append(
             Example(
                 q.question,
                 pair_parts(cands, order),
-                np.asarray([contains_answer(s["text"], q.answers) for s in sentences], bool),
+                np.asarray(right, bool),
                 first[order].astype(np.float32),
                 group,
             )
         )
     return examples
+
+
+def topic_of(title: str, article: str, words: int = 3) -> str:
+    """A watch's kind of query from a title: `words` of its content words in a row, lower-cased, from
+    a place drawn by the article's id (so every run draws the same topics)."""
+    content = terms(title)
+    start = random.Random(article).randrange(max(1, len(content) - words + 1))
+    return " ".join(content[start : start + words])
+
+
+def topics(data_dir: Path, articles: list[str], words: int) -> list[Question]:
+    """A topic query from each of these articles' titles (those with two content words or more)."""
+    from index.engine.parts import open_store
+
+    found = []
+    with closing(open_store(_first_stage_settings(data_dir))) as store:
+        for article in sorted(set(articles)):
+            row = store.article_in_scope(article, None)
+            query = topic_of(row["title"], article, words) if row else ""
+            if len(query.split()) >= 2:
+                found.append(Question(query, [], "topic", article=article))
+    return found
 
 
 def answer_tags(
@@ -177,7 +207,12 @@ def refold(pools: dict[str, list[Example]], fold: int) -> dict[str, list[Example
 
     everything = [(e, name == "validation") for name in ("train", "validation") for e in pools[name]]
     return {
-        "train": [e for e, before in everything if not validates(e, before)],
+        # a topic query of a kept-back article trains on nothing: its article validates
+        "train": [
+            e
+            for e, before in everything
+            if not validates(e, before) and not (e.group == "topic" and e.article in held)
+        ],
         "validation": [e for e, before in everything if validates(e, before)],
     }
 
@@ -434,6 +469,9 @@ def _parts(args: argparse.Namespace) -> list[Part]:
         parts.append(
             Part("news", args.news, {"train": train, "validation": validation}, list(args.news_questions))
         )
+        if args.topics:
+            found = topics(args.news, [q.article for q in train if q.article], args.topics)
+            parts.append(Part("topic", args.news, {"train": found}, [*args.news_questions, f"{args.topics}"]))
     for part in parts:
         key = _first_stage_key(part.data_dir)
         part.inputs += [part.data_dir / "passages.json", key, "pools of pair parts"]
@@ -457,9 +495,8 @@ def gather(args: argparse.Namespace) -> dict[str, list[Example]]:
             if cached:
                 cached.parent.mkdir(parents=True, exist_ok=True)
                 cached.write_bytes(pickle.dumps(got))
-        filed = {q.question: q for qs in part.questions.values() for q in qs}
-        for name, examples in got.items():
-            pools[name] += [attach(e, filed.get(e.question)) for e in examples]
+        for name, examples in got.items():  # collected in the questions' order
+            pools[name] += [attach(e, q) for e, q in zip(examples, part.questions[name], strict=True)]
     return pools
 
 
@@ -476,9 +513,7 @@ def load_pools(path: Path) -> dict[str, list[Example]]:
     return {name: [Example(**f) for f in pool] for name, pool in fields.items()}
 
 
-def attach(example: Example, question: Question | None) -> Example:
-    if question is None:
-        return example
+def attach(example: Example, question: Question) -> Example:
     return replace(example, answers=tuple(question.answers), article=question.article or "")
 
 
@@ -568,6 +603,13 @@ def main() -> None:
         default=0.0,
         help="weight of a second loss, training only: marking the expected answer's words in the answering "
         "sentence (0: off; 1.0 warm-started validated no better, docs/benchmarks.md)",
+    )
+    parser.add_argument(
+        "--topics",
+        type=int,
+        default=0,
+        help="words of a topic query drawn from each news training article's title, right for any of its "
+        "sentences (0: none; see the docstring)",
     )
     parser.add_argument("--max-length", type=int, default=96)
     parser.add_argument("--frozen-layers", type=int, default=0, help="lower layers kept frozen (2 was tried)")

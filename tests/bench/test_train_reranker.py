@@ -194,6 +194,44 @@ def test_answer_tags_mark_the_answer_words_of_the_sentence_only(monkeypatch):
     assert (tags[1] == 0).sum() == sum(seg == 1 for seg in segments[1])
 
 
+def test_topic_queries_from_training_titles_are_right_for_their_article_alone(tmp_path, model, monkeypatch):
+    """--topics: each news training article's title gives a watch's kind of query (content words in a
+    row, the same every run), right for that article's sentences and no other's; a kept-back article
+    gives none, and one kept back by another fold trains on nothing there."""
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    import train_reranker
+
+    title = "Old mill to reopen as a museum"
+    topic = train_reranker.topic_of(title, "r-mill", 2)
+    assert topic in {"old mill", "mill reopen", "reopen museum"}
+    assert train_reranker.topic_of(title, "r-mill", 2) == topic
+    corpus = FIXTURES / "rerank"
+    data = _ingested(tmp_path, model)
+    pools = tmp_path / "pools.xz"
+    saved = _train(
+        [
+            *("--reqa", str(data), "--reqa-questions", str(corpus / "questions.jsonl")),
+            *("--reqa-articles", str(corpus / "articles.jsonl"), "--validate-articles", "1"),
+            *("--news", str(data), "--news-questions", str(corpus / "questions.jsonl")),
+            *("--topics", "2", "--save-pools", str(pools)),
+        ]
+    )
+    assert saved.returncode == 0, saved.stderr[-2000:]
+    collected = train_reranker.load_pools(pools)
+    topics = [e for e in collected["train"] if e.group == "topic"]
+    rows = [json.loads(line) for line in (corpus / "articles.jsonl").open()]
+    titles = {row["id"]: row["title"] for row in rows}
+    # three articles sorted: r-bus is fold 0's kept-back fifth
+    assert sorted(e.article for e in topics) == ["r-mill", "r-orchard"]
+    assert not any(e.group == "topic" for e in collected["validation"])
+    for e in topics:
+        assert e.question == train_reranker.topic_of(titles[e.article], e.article, 2)
+        assert e.labels.any() and (~e.labels).any()
+        assert list(e.labels) == [part[0] == titles[e.article] for part in e.parts]
+    other = train_reranker.refold(collected, 1)  # fold 1 keeps r-mill back
+    assert [e.article for e in other["train"] if e.group == "topic"] == ["r-orchard"]
+
+
 def _ingested(tmp_path, model) -> Path:
     """A data dir holding the tiny reranker corpus (tests/fixtures/rerank)."""
     data = tmp_path / "data"
