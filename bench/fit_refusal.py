@@ -7,10 +7,13 @@ The shipped rule is fit with (re-run it after shipping a new reranker, and paste
 index/core/settings.py and .env.example):
 
     python bench/fit_refusal.py "/tmp/bbc=../shared/eval/news-dev/questions.jsonl" \
-        "/tmp/bbc=bench/data/news-check-*.jsonl" \
-        --report "SAMPLE_DIR=bench/data/sample-questions.jsonl"
+        "/tmp/bbc=bench/data/news-check-*.jsonl" "/tmp/bbc=bench/data/news-train[234]-*.jsonl" \
+        --trained-on "bench/data/news-train*-*.jsonl" \
+        --report "SAMPLE_DIR=bench/data/sample-questions.jsonl" \
+        "/tmp/bbc=bench/data/news-unseen-heldout.jsonl"
 
-(/tmp/bbc: every BBC article and the bundled sample ingested; SAMPLE_DIR: examples/news alone.)
+(/tmp/bbc: every BBC article and the bundled sample ingested; SAMPLE_DIR: examples/news alone.
+news-train itself is left out: the shipped reranker's base trained on another split of it.)
 
 QUESTIONS may be a glob (quoted). The questions need answerable and unanswerable ones (`answers: []`);
 the news questions written for this project (bench/data/news-train-*.jsonl, news-check-*.jsonl) have

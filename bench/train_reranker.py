@@ -20,7 +20,8 @@ stay frozen (and the lowest --frozen-layers layers), the rest and the head learn
 over one answering sentence and several of the first stage's best wrong ones (with --no-answer-share,
 also a fixed "none of these" slot, the target for questions shown without their answer; with
 --span-weight, also a token head that marks the expected answer's words, trained and dropped). The
-defaults rebuild the shipped model. Only the trained tensors are saved (float16), with a manifest: the
+defaults train the base model; the shipped one is a warm start from it, and bench/rebuild_reranker.sh
+rebuilds it with both runs. Only the trained tensors are saved (float16), with a manifest: the
 rest is the bundled base model. It is served in float32 (`--int8` quantises it: faster, but it
 validated lower).
 
@@ -571,8 +572,8 @@ def main() -> None:
         "--no-answer-share",
         type=float,
         default=0.0,
-        help="share of questions shown without their answer, against a 'none of these' slot (0: no slot; "
-        "0.25 was tried and validated worse)",
+        help="share of questions shown without their answer, against a 'none of these' slot, so the logit "
+        "says whether anything read answers (0: no slot; the shipped warm start uses 0.25)",
     )
     parser.add_argument(
         "--before",

@@ -22,7 +22,7 @@ from index.engine import Engine
 from index.features.watch import NewArticles
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "watch"
-MARGINS = (-1.0, -0.5, -0.25, 0.0, 0.1, 0.25, 0.5, 1.0)
+MARGINS = (-1.0, -0.5, -0.25, 0.0, 0.1, 0.25, 0.5, 0.75, 1.0)
 
 
 def main(folder: Path) -> None:

@@ -16,7 +16,7 @@ from index.core.settings import Settings
 from index.engine.parts import Parts
 from index.news.annotations import annotate
 from index.news.followups import LaterReports
-from index.news.recency import newest_day, newest_figure_first, prefer, time_cue
+from index.news.recency import TimeCue, newest_day, newest_figure_first, outside_period, prefer, time_cue
 from index.news.stories import Stories
 from index.search.answer import (
     REFUSAL_TERMS,
@@ -64,6 +64,7 @@ class Ranking:
     ranked: list[Ranked]
     stories: Stories
     vouching: Ranked | None = None
+    cue: TimeCue | None = None  # the question's time cue: a period it names binds the first quote
 
     def article_pks(self) -> list[int]:
         """The chosen quotes' article pks, in order."""
@@ -153,18 +154,21 @@ class QuestionPath:
             ranked = prefer(cue, ranked, candidates, stories, k)
         else:
             ranked = newest_figure_first(query, ranked, candidates, stories)
-        return Ranking(candidates, reranked, ranked, stories, vouching)
+        return Ranking(candidates, reranked, ranked, stories, vouching, cue)
 
     def answer(self, query: Query, ranking: Ranking, timings: dict[str, float]) -> AskResult:
         """Stage 4: the chosen quotes as answers, vouched for only when the best quote's own evidence
-        (as ranked: `Ranking.vouching`) weighs enough (refused otherwise), with what they say beyond
-        the quotes."""
+        (as ranked: `Ranking.vouching`) weighs enough and the first quote is of any period the question
+        names (refused otherwise), with what they say beyond the quotes."""
         weights, threshold = self.refusal_rule
         candidates, ranked = ranking.candidates, ranking.ranked
         answers = [_attributed(build_answer(candidates, r), candidates, r.position) for r in ranked]
         evidence = self.refusal_evidence(ranking)
         sure = confidence(evidence, weights) if evidence else 0.0
-        result = AskResult(query.text, bool(answers) and sure >= threshold, answers, sure, timings=timings)
+        answered = (
+            bool(answers) and sure >= threshold and not outside_period(ranking.cue, ranked[0], candidates)
+        )
+        result = AskResult(query.text, answered, answers, sure, timings=timings)
         annotate(result, query, ranking.article_pks(), candidates, ranking.stories, self.parts.store)
         return result
 

@@ -147,6 +147,25 @@ def prefer(
     return [*chosen, *rest][:k]
 
 
+def outside_period(cue: TimeCue | None, quote: Ranked, candidates: Candidates) -> bool:
+    """Whether the question names a period (a year, a month) that the quote's report is dated outside
+    of and that neither the quote nor the sentences beside it name: "who won the contest in 2019?" is
+    not answered by a report of 2024's, however well it matches the rest; such an answer is refused.
+    An undated report is left to the refusal rule: when it was written is unknown."""
+    if cue is None or cue.period is None:
+        return False
+    published = _when(candidates, quote)
+    if published is None or cue.period.holds(published):
+        return False
+    own = candidates.sentences[quote.position]
+    near = (
+        s["text"]
+        for s in candidates.sentences
+        if s["article_pk"] == own["article_pk"] and abs(s["idx"] - own["idx"]) <= 1
+    )
+    return not any(cue.period.named_in(text) for text in near)
+
+
 def newest_figure_first(
     query: Query, ranked: Sequence[Ranked], candidates: Candidates, stories: Stories
 ) -> list[Ranked]:

@@ -9,7 +9,17 @@ import numpy as np
 import pytest
 
 from index.core.settings import AnswerSettings
-from index.news.recency import Period, TimeCue, day_of, is_later, newer, newest_figure_first, prefer, time_cue
+from index.news.recency import (
+    Period,
+    TimeCue,
+    day_of,
+    is_later,
+    newer,
+    newest_figure_first,
+    outside_period,
+    prefer,
+    time_cue,
+)
 from index.news.stories import Stories
 from index.search.answer import Ranked
 from index.search.candidates import Candidates
@@ -180,6 +190,20 @@ def test_a_named_period_moves_its_article_up_unless_the_best_quote_is_of_it() ->
     assert in_2024 is not None and in_2023 is not None
     assert order(prefer(in_2024, RANKED, found, stories, 4)) == [1, 0, 2, 3]
     assert prefer(in_2023, RANKED, found, stories, 4) == RANKED  # the best quote is of 2023 already
+
+
+def test_a_quote_dated_outside_the_period_asked_for_that_does_not_name_it_answers_nothing() -> None:
+    """ "in 2023" binds the first quote: a report of 2024 that never says 2023 is refused, one of 2023
+    or one naming 2023 (itself or a neighbour) is not, and an undated report is left to the rule."""
+    asked = cue("what did the crews vote for in 2023?")
+    found = strike("2024-05-06", "2023-05-08", None)
+    assert outside_period(asked, Ranked(0, 1.0), found)
+    assert not outside_period(asked, Ranked(1, 1.0), found)  # of 2023
+    assert not outside_period(asked, Ranked(2, 1.0), found)  # undated
+    assert not outside_period(cue("what did the crews vote for?"), Ranked(0, 1.0), found)
+    named = candidates(("2024-05-06", "Crews voted to strike.", STRIKE))
+    named.sentences.append({"pk": 9, "article_pk": 1, "idx": 1, "start": 0, "end": 9, "text": "As in 2023."})
+    assert not outside_period(asked, Ranked(0, 1.0), named)  # the next sentence names it
 
 
 def test_stories_join_one_subject_with_the_same_names_only() -> None:
