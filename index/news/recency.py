@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from index.core.dates import MONTHS, day_of, is_later, month_end, published_at
 from index.news.figures import stated_figures
 from index.news.stories import Stories
-from index.search.answer import Ranked
+from index.search.answer import Ranked, neighbour
 from index.search.candidates import Candidates
 from index.search.cues import TOKEN
 from index.search.query import Query
@@ -157,13 +157,8 @@ def outside_period(cue: TimeCue | None, quote: Ranked, candidates: Candidates) -
     published = _when(candidates, quote)
     if published is None or cue.period.holds(published):
         return False
-    own = candidates.sentences[quote.position]
-    near = (
-        s["text"]
-        for s in candidates.sentences
-        if s["article_pk"] == own["article_pk"] and abs(s["idx"] - own["idx"]) <= 1
-    )
-    return not any(cue.period.named_in(text) for text in near)
+    near = (neighbour(candidates.sentences, quote.position, step) for step in (-1, 0, 1))
+    return not any(cue.period.named_in(s["text"]) for s in near if s is not None)
 
 
 def newest_figure_first(

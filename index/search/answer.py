@@ -146,7 +146,7 @@ def rank_sentences(
         chosen[len(taken)] = vectors[position]
         taken.append(int(position))
         per_article[article] += 1
-        if _neighbour(sentences, position, -1) is not None and LEANING.match(sentences[position]["text"]):
+        if neighbour(sentences, position, -1) is not None and LEANING.match(sentences[position]["text"]):
             quoted.add(position - 1)
         if len(taken) == limit:
             break
@@ -164,13 +164,13 @@ def build_answer(candidates: Candidates, ranked: Ranked, context_sentences: int 
     article = candidates.articles[candidates.article_of(ranked.position)]
     text = article["text"]
     start = best["start"]
-    previous = _neighbour(sentences, ranked.position, -1)
+    previous = neighbour(sentences, ranked.position, -1)
     if previous is not None and LEANING.match(best["text"]):
         start = previous["start"]  # rank_sentences then skips `previous` as an answer of its own
-    first = _neighbour(sentences, ranked.position, -context_sentences) or _end_of(
+    first = neighbour(sentences, ranked.position, -context_sentences) or _end_of(
         sentences, ranked.position, -1
     )
-    last = _neighbour(sentences, ranked.position, context_sentences) or _end_of(sentences, ranked.position, 1)
+    last = neighbour(sentences, ranked.position, context_sentences) or _end_of(sentences, ranked.position, 1)
     return Answer(
         sentence=best["text"],
         quote=text[start : best["end"]],
@@ -181,7 +181,7 @@ def build_answer(candidates: Candidates, ranked: Ranked, context_sentences: int 
     )
 
 
-def _neighbour(sentences: list[dict], position: int, step: int) -> dict | None:
+def neighbour(sentences: list[dict], position: int, step: int) -> dict | None:
     """The sentence `step` places away in the same article's text, if there is one (a wire copy's
     own sentences are stored apart from the original's: neighbours in the list, not in the text)."""
     other = position + step
@@ -193,6 +193,6 @@ def _neighbour(sentences: list[dict], position: int, step: int) -> dict | None:
 
 def _end_of(sentences: list[dict], position: int, step: int) -> dict:
     """The first (step -1) or last (step 1) sentence of the run of the text that holds `position`."""
-    while _neighbour(sentences, position, step) is not None:
+    while neighbour(sentences, position, step) is not None:
         position += step
     return sentences[position]
