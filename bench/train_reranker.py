@@ -171,10 +171,11 @@ def _first_stage_settings(data_dir: Path) -> Settings:
 
 def _first_stage_key(data_dir: Path) -> str:
     """The settings that shape a question's first-stage candidates, as the pools' cache key takes them:
-    only the sections the first stage reads, so a setting for feeds, storage or the bot leaves the
-    pools cached (collecting them again costs ~20 minutes)."""
+    only the sections the first stage reads, so a setting for feeds, storage, the bot or refusal (read
+    by the answer stage alone: refitting it for a new reranker is routine) leaves the pools cached
+    (collecting them again costs ~20 minutes)."""
     settings = _first_stage_settings(data_dir)
-    sections = (settings.embedding, settings.vectors, settings.retrieval, settings.refusal, settings.answers)
+    sections = (settings.embedding, settings.vectors, settings.retrieval, settings.answers)
     return "|".join(section.model_dump_json() for section in sections)
 
 
