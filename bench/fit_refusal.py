@@ -53,11 +53,16 @@ L2 = 0.01
 
 def trained_ids(pattern: str) -> set[str]:
     """The ids of the news questions `bench/train_reranker.py` trains on when given these files (its
-    `split_news` keeps every 5th article's questions back): their logits are in-sample."""
-    from train_reranker import split_news  # a sibling script: bench/ is on sys.path when run as one
+    `split_news` keeps every 5th article's questions back; `split_unanswerable` the half of the
+    unanswerable ones that --unanswerable may train on): their logits are in-sample. The unanswerable
+    half is left out whether or not the reranker trained on it, so rules for rerankers trained either
+    way are fit and judged on the same questions."""
+    from train_reranker import split_news, split_unanswerable  # a sibling script: bench/ is on sys.path
 
-    news = [q for p in sorted(glob.glob(pattern)) for q in load_questions(Path(p)) if q.answers]
-    return {q.id for q in split_news(news)[0] if q.id}
+    questions = [q for p in sorted(glob.glob(pattern)) for q in load_questions(Path(p))]
+    news = [q for q in questions if q.answers]
+    unanswerable = [q for q in questions if not q.answers]
+    return {q.id for q in [*split_news(news)[0], *split_unanswerable(unanswerable)[0]] if q.id}
 
 
 @dataclass

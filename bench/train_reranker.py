@@ -46,6 +46,7 @@ import lzma
 import pickle
 import random
 import time
+import zlib
 from contextlib import closing
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -197,6 +198,16 @@ def kept_back(items: list[Split], every: int = 5, fold: int = 0) -> set[str]:
     return set(articles[fold % every :: every])
 
 
+def split_unanswerable(items: list[Question]) -> tuple[list[Question], list[Question]]:
+    """The unanswerable questions (no article to split by) halved by a hash of their text: the first
+    half may train the "none of these" slot (--unanswerable), the second is always kept for
+    bench/fit_refusal.py, whose unanswerable side they are."""
+    trains = [zlib.crc32(q.question.lower().encode()) % 2 == 1 for q in items]
+    return [q for q, t in zip(items, trains, strict=True) if t], [
+        q for q, t in zip(items, trains, strict=True) if not t
+    ]
+
+
 def refold(pools: dict[str, list[Example]], fold: int) -> dict[str, list[Example]]:
     """The news pools split again with the `fold`-th fifth of their articles kept back (fold 0 is the
     split they were collected with, in the same order); reqa's kept-back articles stay."""
@@ -247,8 +258,11 @@ def train(
     model.to(device)
     head += list(spans.parameters()) if spans else []
     optimiser = torch.optim.AdamW([{"params": body, "lr": args.lr}, {"params": head, "lr": args.head_lr}])
-    usable = [e for e in examples if e.labels.any() and (~e.labels).sum() >= 1]
-    plan = [i for i, e in enumerate(usable) for _ in range(args.news_repeat if e.group == "news" else 1)]
+    slot = args.no_answer_share > 0
+    # an unanswerable question ("none") trains the slot alone: all its candidates are wrong
+    usable = [e for e in examples if (e.labels.any() or (slot and e.group == "none")) and (~e.labels).any()]
+    news = ("news", "none")
+    plan = [i for i, e in enumerate(usable) for _ in range(args.news_repeat if e.group in news else 1)]
     steps = max(1, args.epochs * len(plan) // args.batch)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimiser, lambda s: min(1.0, (s + 1) / max(1, steps // 20)) * max(0.0, 1 - s / steps)
@@ -295,7 +309,6 @@ def train(
         checkpoint.with_suffix(".tmp").replace(checkpoint)
         log.info("checkpoint at step %d/%d in %s", state["step"], steps, checkpoint)
 
-    slot = args.no_answer_share > 0
     model.train()
     chunk_started = last_kept = time.perf_counter()
     done_before = state["seconds"]
@@ -309,7 +322,7 @@ def train(
         questions, texts, targets, wanted_answers = [], [], [], []
         for e in batch:
             positives = np.flatnonzero(e.labels)
-            answered = not slot or rng.random() >= args.no_answer_share
+            answered = bool(positives.size) and (not slot or rng.random() >= args.no_answer_share)
             chosen = [int(rng.choice(positives))] if answered else []
             wanted = 1 + args.negatives - len(chosen)
             depth = args.negative_depth or 2 * wanted  # the first stage's best wrong ones
@@ -471,6 +484,10 @@ def _parts(args: argparse.Namespace) -> list[Part]:
         parts.append(
             Part("news", args.news, {"train": train, "validation": validation}, list(args.news_questions))
         )
+        if args.unanswerable:
+            unanswerable = [q for path in args.news_questions for q in load_questions(path) if not q.answers]
+            inputs = [*args.news_questions, "unanswerable halves"]
+            parts.append(Part("none", args.news, {"train": split_unanswerable(unanswerable)[0]}, inputs))
         if args.topics:
             found = topics(args.news, [q.article for q in train if q.article], args.topics)
             parts.append(Part("topic", args.news, {"train": found}, [*args.news_questions, f"{args.topics}"]))
@@ -577,6 +594,12 @@ def main() -> None:
         "says whether anything read answers (0: no slot; the shipped warm start uses 0.25)",
     )
     parser.add_argument(
+        "--unanswerable",
+        action="store_true",
+        help="train the slot on half the news files' unanswerable questions too, all their candidates "
+        "wrong (the other half stays for the refusal fit; needs --no-answer-share)",
+    )
+    parser.add_argument(
         "--before",
         action="store_true",
         help="the model reads each sentence's predecessor too (tried and validated worse)",
@@ -644,6 +667,8 @@ def main() -> None:
         parser.error("--max-minutes and --resume need --checkpoint, the folder the state is kept in")
     if args.save_pools and args.reqa_share < 1.0:
         parser.error("save the pools with all of reqa's questions: give --reqa-share when training from them")
+    if args.unanswerable and args.no_answer_share <= 0:
+        parser.error("--unanswerable trains the 'none of these' slot: give --no-answer-share too")
     if args.reqa is None and args.pools is None:
         parser.error("give --reqa (and --news) to collect the pools, or --pools to train from saved ones")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")

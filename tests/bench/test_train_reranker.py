@@ -232,6 +232,63 @@ def test_topic_queries_from_training_titles_are_right_for_their_article_alone(tm
     assert [e.article for e in other["train"] if e.group == "topic"] == ["r-orchard"]
 
 
+def test_unanswerable_questions_train_the_slot_alone_and_half_stay_for_the_refusal_fit(
+    tmp_path, model, monkeypatch
+):
+    """--unanswerable: half the news files' unanswerable questions (by their text, the same every run)
+    join the training as "none" pools, every candidate wrong, target the "none of these" slot; the
+    other half is never collected (bench/fit_refusal.py keeps it); without the slot it is refused."""
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    import train_reranker
+
+    corpus = FIXTURES / "rerank"
+    asked = [
+        "who bought the mill in 1990",
+        "what will the orchard's apples sell for",
+        "when did the night bus start running",
+        "how many people visited the museum last year",
+        "who drives the replacement taxis",
+        "what did the council leader say about the orchard",
+    ]
+    questions = tmp_path / "news-train-x.jsonl"
+    unanswerable = [
+        {"id": f"u{i}", "question": q, "answers": [], "article": None} for i, q in enumerate(asked)
+    ]
+    questions.write_text(
+        (corpus / "questions.jsonl").read_text() + "\n".join(json.dumps(q) for q in unanswerable) + "\n"
+    )
+    trains, stays = train_reranker.split_unanswerable(train_reranker.load_questions(questions)[6:])
+    assert trains and stays and len(trains) + len(stays) == len(asked)
+    data = _ingested(tmp_path, model)
+    news = ["--news", str(data), "--news-questions", str(questions), "--unanswerable"]
+    collect = [
+        *("--reqa", str(data), "--reqa-questions", str(corpus / "questions.jsonl")),
+        *("--reqa-articles", str(corpus / "articles.jsonl"), "--validate-articles", "1"),
+    ]
+    refused = _train([*collect, *news, "--pools-only"])
+    assert refused.returncode == 2 and "--no-answer-share" in refused.stderr
+    pools = tmp_path / "pools.xz"
+    saved = _train([*collect, *news, "--no-answer-share", "0.25", "--save-pools", str(pools)])
+    assert saved.returncode == 0, saved.stderr[-2000:]
+    collected = train_reranker.load_pools(pools)
+    none = [e for e in collected["train"] if e.group == "none"]
+    assert [e.question for e in none] == [q.question for q in trains]
+    assert all(e.labels.size and not e.labels.any() for e in none)
+    assert not any(e.group == "none" for e in collected["validation"])
+    recipe = ["--epochs", "1", "--batch", "2", "--negatives", "1", "--max-length", "32", "--device", "cpu"]
+    done = _train(
+        ["--pools", str(pools), *recipe, "--no-answer-share", "0.25", "--out", str(tmp_path / "out")]
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads((tmp_path / "out" / "reranker.json").read_text())["training"]
+    # reqa's r-mill (2) and news r-mill + r-orchard (4) answerable, and the unanswerable half
+    assert report["questions"] == 2 + 4 + len(trains)
+    # without the slot an unanswerable pool has nothing to learn: it is left out
+    plain = _train(["--pools", str(pools), *recipe, "--out", str(tmp_path / "plain")])
+    assert plain.returncode == 0, plain.stderr[-2000:]
+    assert json.loads((tmp_path / "plain" / "reranker.json").read_text())["training"]["questions"] == 6
+
+
 def _ingested(tmp_path, model) -> Path:
     """A data dir holding the tiny reranker corpus (tests/fixtures/rerank)."""
     data = tmp_path / "data"
