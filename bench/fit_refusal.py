@@ -168,9 +168,12 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument(
         "--trained-on",
-        default=str(ROOT / "bench" / "data" / "news-train-*.jsonl"),
-        help="question files the reranker trained on (a glob; '' for none): the questions it trained on "
-        "are left out, so its logit is weighed as it scores questions it never saw",
+        nargs="*",
+        default=[str(ROOT / "bench" / "data" / "news-train-*.jsonl")],
+        help="question files the reranker trained on (a glob; the flag alone for none): the questions it "
+        "trained on are left out, so its logit is weighed as it scores questions it never saw; several "
+        "globs, one per training run's files, leave out what any of those runs trained on (to judge two "
+        "rerankers on the same questions)",
     )
     parser.add_argument(
         "--terms",
@@ -180,7 +183,7 @@ def main() -> None:
         help="the evidence the rule weighs (cross-validation tells which earn their place)",
     )
     args = parser.parse_args()
-    skip = trained_ids(args.trained_on) if args.trained_on else set()
+    skip = set().union(*(trained_ids(pattern) for pattern in args.trained_on))
 
     terms = tuple(args.terms)
     sets: dict[str, Collected] = {}
