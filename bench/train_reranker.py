@@ -7,7 +7,10 @@ Training questions, honestly obtained:
   held out for measuring and is never read here);
 - the news questions written for this project by reading BBC articles (bench/data/news-train-*.jsonl;
   bench/data/news-check-*.jsonl, a second set, is never trained on: adding it to training validated no
-  better, so it measures the shipped model out of sample and feeds the refusal fit).
+  better, so it measures the shipped model out of sample and feeds the refusal fit);
+- with --unanswerable, half of those files' unanswerable questions (`split_unanswerable`), which train
+  the "none of these" slot alone; the other half feeds the refusal fit. bench/question_overlap.py keeps
+  the files clear of questions too close to an evaluation set's.
 A few even-half articles and a fifth of the news questions (by article) are kept back to choose how
 many candidates to rerank and how much the first stage's score weighs beside the model's. With
 `--topics`, each news training article also gives a topic query, a watch's kind ("ferry strike"): a

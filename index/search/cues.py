@@ -77,6 +77,33 @@ ANSWER_TYPES = (
 )
 
 
+# A sentence saying that the asked-for kind of thing was kept back ("the fee was not disclosed", "an
+# unnamed woman", "there is no date yet"): the news says it does not say, so refusal weighs it.
+_KEPT_BACK = (
+    r"undisclosed|(?:not|never)\s+(?:been\s+)?(?:disclosed|revealed|made public)|"
+    r"(?:did|does|do|would|will)\s*(?:not|n't)\s+(?:disclose|reveal|give details)|"
+    r"(?:declined|refused)\s+to\s+(?:disclose|reveal|give details)"
+)
+ASKED_NOUNS = (
+    ("number", re.compile(r"\b(?:fee|price|cost|sum|salary|wage|value|figure|amount|budget|total)\b", re.I)),
+    ("date", re.compile(r"\b(?:date|day|year|month)\b", re.I)),
+    ("name", re.compile(r"\bname\b", re.I)),
+)
+WITHHELD = {
+    "number": re.compile(rf"\b(?:{_KEPT_BACK})\b", re.I),
+    "name": re.compile(
+        rf"\b(?:unnamed|(?:not|never)\s+(?:been\s+)?(?:named|identified)|"
+        rf"(?:declined|refused)\s+to\s+(?:name|identify)|{_KEPT_BACK})\b",
+        re.I,
+    ),
+    "date": re.compile(
+        rf"\b(?:no\s+(?:release\s+)?date|(?:not\s+(?:yet\s+)?(?:been\s+)?|yet\s+to\s+be\s+)(?:set|fixed|decided)|"
+        rf"{_KEPT_BACK})\b",
+        re.I,
+    ),
+}
+
+
 def terms(text: str) -> list[str]:
     """Lower-cased content words of a query, split as FTS5's unicode61 tokenizer splits them (so
     "in-flight" gives "flight" and "qantas's" gives "qantas"), stop words dropped, no repeats."""
@@ -156,3 +183,22 @@ def has_answer_type(sentence: str, kind: str | None, question: str) -> bool:
         return any(f.lower() not in asked for f in DATE.findall(sentence))
     known = set(TOKEN.findall(asked)) | HONORIFICS  # "Mr Brown" is no new name when Brown was asked about
     return any(set(TOKEN.findall(name.lower())) - known for name in NAME.findall(sentence))
+
+
+def withheld(sentence: str, question: str) -> bool:
+    """Does the sentence say that the asked-for kind of thing (an amount, a name, a date) was kept back,
+    stating none of that kind itself? "Norwich signed Stuart for an undisclosed fee" does not say the fee
+    (but does answer who Norwich signed: only the kind asked for counts)."""
+    kind = asked_kind(question)
+    pattern = WITHHELD.get(kind or "")
+    return bool(pattern and pattern.search(sentence)) and not has_answer_type(sentence, kind, question)
+
+
+def asked_kind(question: str) -> str | None:
+    """`answer_type`, or for a "what" question the kind its noun asks for ("what fee", "the date")."""
+    if kind := answer_type(question):
+        return kind
+    for kind, pattern in ASKED_NOUNS:
+        if pattern.search(question):
+            return kind
+    return None

@@ -19,6 +19,7 @@ from index.search.cues import (
     numbers,
     terms,
     topic,
+    withheld,
 )
 from index.storage.store import fts_match
 
@@ -119,3 +120,35 @@ _CURRENT_PIECES = st.sampled_from(
 @settings(max_examples=500, deadline=None)
 def test_asks_current_answers_as_the_old_pattern(question):
     assert asks_current(question) == bool(_OLD_CURRENT.search(question))
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "expected"),
+    [
+        # the asked-for kind said to be kept back, none of it stated
+        (
+            "how much did ask jeeves pay for bloglines",
+            "How much Ask Jeeves paid for Bloglines was not revealed.",
+            True,
+        ),
+        ("what fee did norwich pay for stuart", "Norwich signed Stuart for an undisclosed fee.", True),
+        ("when is the psp out in europe", "There is no date for the PSP's release in Europe yet.", True),
+        (
+            "whats the name of the woman suing hp",
+            "The unnamed woman says a chip tells the printer to refill.",
+            True,
+        ),
+        ("who leaked the memo", "The official who leaked it has not been named.", True),
+        # another kind kept back: the sentence still answers what was asked
+        ("who did norwich sign", "Norwich signed Stuart for an undisclosed fee.", False),
+        ("who bought the club", "Mr Glazer bought the club for a sum not disclosed.", False),
+        # one of the kind stated beside it: an answer, not a gap
+        ("how much did x pay", "X paid £5m, though other terms were not disclosed.", False),
+        ("when will it open", "It opens in May; the price has not been revealed.", False),
+        # no kind asked for, or nothing kept back
+        ("what did the firm say", "The terms were not disclosed.", False),
+        ("how much did ask jeeves pay for bloglines", "Ask Jeeves paid $1.2m for Bloglines.", False),
+    ],
+)
+def test_a_sentence_saying_the_asked_for_kind_was_kept_back_is_withheld(question, sentence, expected):
+    assert withheld(sentence, question) is expected
