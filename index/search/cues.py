@@ -84,6 +84,20 @@ _KEPT_BACK = (
     r"(?:did|does|do|would|will)\s*(?:not|n't)\s+(?:disclose|reveal|give details)|"
     r"(?:declined|refused)\s+to\s+(?:disclose|reveal|give details)"
 )
+# A sentence `WITHHELD` matches holds one of these, lower-cased: a cheaper test first, as a question
+# reads thousands of sentences.
+WITHHELD_STEMS = (
+    "disclos",
+    "reveal",
+    "public",
+    "give details",
+    "name",
+    "identif",
+    "date",
+    "fixed",
+    "decided",
+    " set",
+)
 ASKED_NOUNS = (
     ("number", re.compile(r"\b(?:fee|price|cost|sum|salary|wage|value|figure|amount|budget|total)\b", re.I)),
     ("date", re.compile(r"\b(?:date|day|year|month)\b", re.I)),
@@ -185,13 +199,20 @@ def has_answer_type(sentence: str, kind: str | None, question: str) -> bool:
     return any(set(TOKEN.findall(name.lower())) - known for name in NAME.findall(sentence))
 
 
-def withheld(sentence: str, question: str) -> bool:
-    """Does the sentence say that the asked-for kind of thing (an amount, a name, a date) was kept back,
+def withheld(sentences: list[str], question: str) -> list[bool]:
+    """Does each sentence say that the asked-for kind of thing (an amount, a name, a date) was kept back,
     stating none of that kind itself? "Norwich signed Stuart for an undisclosed fee" does not say the fee
     (but does answer who Norwich signed: only the kind asked for counts)."""
     kind = asked_kind(question)
     pattern = WITHHELD.get(kind or "")
-    return bool(pattern and pattern.search(sentence)) and not has_answer_type(sentence, kind, question)
+    if pattern is None:
+        return [False] * len(sentences)
+    return [
+        any(stem in low for stem in WITHHELD_STEMS)
+        and bool(pattern.search(s))
+        and not has_answer_type(s, kind, question)
+        for s, low in zip(sentences, (s.lower() for s in sentences), strict=True)
+    ]
 
 
 def asked_kind(question: str) -> str | None:

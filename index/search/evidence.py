@@ -112,7 +112,7 @@ class Evidence:
             "story_overlap": story_presence @ weight,
             "story_missing": (~story_presence * idf).max(axis=1, initial=0.0),
             "number_missing": _number_missing(query.numbers, texts, same_prev, same_next),
-            "withheld": np.asarray([withheld(t, query.text) for t in texts], float),
+            "withheld": np.asarray(withheld(texts, query.text), float),
             # The same coverage with every term alike: IDF moves with the corpus (in one article every
             # word it lacks is "rare"), a share does not; refusal weighs these (search/answer.py).
             "ctx_share": near.mean(axis=1) if words else np.zeros(len(sentences)),
