@@ -205,10 +205,11 @@ def split_unanswerable(items: list[Question]) -> tuple[list[Question], list[Ques
     """The unanswerable questions (no article to split by) halved by a hash of their text: the first
     half may train the "none of these" slot (--unanswerable), the second is always kept for
     bench/fit_refusal.py, whose unanswerable side they are."""
-    trains = [zlib.crc32(q.question.lower().encode()) % 2 == 1 for q in items]
-    return [q for q, t in zip(items, trains, strict=True) if t], [
-        q for q, t in zip(items, trains, strict=True) if not t
-    ]
+
+    def trains(question: Question) -> bool:
+        return zlib.crc32(question.question.lower().encode()) % 2 == 1
+
+    return [q for q in items if trains(q)], [q for q in items if not trains(q)]
 
 
 def refold(pools: dict[str, list[Example]], fold: int) -> dict[str, list[Example]]:
