@@ -94,7 +94,7 @@ def collect(engine: Engine, path: str, skip: set[str]) -> Collected:
     rows, answerable, hits, articles = [], [], [], []
     for q, query in zip(questions, engine.queries([q.question for q in questions]), strict=True):
         ranking = engine.questions.rank(query, None, 1)
-        evidence = engine.questions.refusal_evidence(ranking)
+        evidence = engine.questions.refusal_evidence(query, ranking)
         if evidence is None:
             continue
         rows.append([evidence[t] for t in REFUSAL_TERMS])

@@ -34,7 +34,7 @@ from index.search.evidence import FEATURES
 
 SHARPNESS = 10.0  # scores are multiplied by this inside the softmax: the L2 penalty then sets the scale
 # Evidence for refusing, not for ranking: as a ranking feature it lowered cross-validated news-dev hit@1.
-REFUSAL_ONLY = ("number_missing", "withheld")
+REFUSAL_ONLY = ("number_missing",)
 
 
 def collect(engine: Engine, questions: list[Question]) -> list[dict]:

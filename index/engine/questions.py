@@ -163,7 +163,7 @@ class QuestionPath:
         weights, threshold = self.refusal_rule
         candidates, ranked = ranking.candidates, ranking.ranked
         answers = [_attributed(build_answer(candidates, r), candidates, r.position) for r in ranked]
-        evidence = self.refusal_evidence(ranking)
+        evidence = self.refusal_evidence(query, ranking)
         sure = confidence(evidence, weights) if evidence else 0.0
         answered = (
             bool(answers) and sure >= threshold and not outside_period(ranking.cue, ranked[0], candidates)
@@ -172,14 +172,15 @@ class QuestionPath:
         annotate(result, query, ranking.article_pks(), candidates, ranking.stories, self.parts.store)
         return result
 
-    def refusal_evidence(self, ranking: Ranking) -> dict[str, float] | None:
+    def refusal_evidence(self, query: Query, ranking: Ranking) -> dict[str, float] | None:
         """What the refusal rule weighs: the evidence of the best quote as ranked (`Ranking.vouching`),
         with whether the first stage agrees; None without a quote. bench/fit_refusal.py fits on it."""
         vouching = ranking.vouching or (ranking.ranked[0] if ranking.ranked else None)
         if vouching is None:
             return None
         first = weigh(ranking.candidates, self.settings.weights)
-        return refusal_evidence(ranking.candidates, first, ranking.reranked.model, vouching.position)
+        model = ranking.reranked.model
+        return refusal_evidence(ranking.candidates, first, model, vouching.position, query.text)
 
     @property
     def refusal_rule(self) -> tuple[dict[str, float], float]:

@@ -12,6 +12,7 @@ import numpy as np
 
 from index.core.models import ArticleRef, Differing, Outlet, Reported
 from index.search.candidates import Candidates
+from index.search.cues import withheld
 from index.search.evidence import FEATURES
 
 _WORDS = re.compile(r"\w+")
@@ -76,15 +77,16 @@ class AskResult:
 # whether the two stages agree ("first_rank": 1 / (1 + the quote's place in the first ranking's
 # quotable sentences)). The gap and the agreement are relative to the question's own candidates, so
 # they mean the same in one article as in a million (corpus statistics such as IDF do not).
-REFUSAL_TERMS = (*FEATURES, "rerank", "rerank_gap", "first_rank")
+REFUSAL_TERMS = (*FEATURES, "rerank", "rerank_gap", "first_rank", "withheld")
 
 
 def refusal_evidence(
-    candidates: Candidates, first: np.ndarray, model: np.ndarray, position: int
+    candidates: Candidates, first: np.ndarray, model: np.ndarray, position: int, question: str = ""
 ) -> dict[str, float]:
     """The best quote's evidence for the confidence that it answers at all. `first` holds the first
     ranking's scores, `model` the reranker's logits (NaN where it did not read, or when it is off:
-    then both rerank terms weigh 0)."""
+    then both rerank terms weigh 0); "withheld" is whether the quote says that what the question asks
+    for was not disclosed (`cues.withheld`: read for this one quote, not every candidate)."""
     row = dict(zip(FEATURES, candidates.features[position].tolist(), strict=True))
     others = ~np.isnan(model)
     scored = bool(others[position])
@@ -93,6 +95,7 @@ def refusal_evidence(
     row["rerank_gap"] = row["rerank"] - float(model[others].max()) if scored and others.any() else 0.0
     above = candidates.quotable & (first > first[position])
     row["first_rank"] = 1.0 / (1.0 + int(above.sum()))
+    row["withheld"] = float(withheld([candidates.sentences[position]["text"]], question)[0])
     return row
 
 

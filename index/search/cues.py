@@ -84,20 +84,6 @@ _KEPT_BACK = (
     r"(?:did|does|do|would|will)\s*(?:not|n't)\s+(?:disclose|reveal|give details)|"
     r"(?:declined|refused)\s+to\s+(?:disclose|reveal|give details)"
 )
-# A sentence `WITHHELD` matches holds one of these, lower-cased: a cheaper test first, as a question
-# reads thousands of sentences.
-WITHHELD_STEMS = (
-    "disclos",
-    "reveal",
-    "public",
-    "give details",
-    "name",
-    "identif",
-    "date",
-    "fixed",
-    "decided",
-    " set",
-)
 ASKED_NOUNS = (
     ("number", re.compile(r"\b(?:fee|price|cost|sum|salary|wage|value|figure|amount|budget|total)\b", re.I)),
     ("date", re.compile(r"\b(?:date|day|year|month)\b", re.I)),
@@ -207,12 +193,7 @@ def withheld(sentences: list[str], question: str) -> list[bool]:
     pattern = WITHHELD.get(kind or "")
     if pattern is None:
         return [False] * len(sentences)
-    return [
-        any(stem in low for stem in WITHHELD_STEMS)
-        and bool(pattern.search(s))
-        and not has_answer_type(s, kind, question)
-        for s, low in zip(sentences, (s.lower() for s in sentences), strict=True)
-    ]
+    return [bool(pattern.search(s)) and not has_answer_type(s, kind, question) for s in sentences]
 
 
 def asked_kind(question: str) -> str | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from index.search.candidates import Candidates
-from index.search.cues import AMOUNT, has_answer_type, numbers, withheld
+from index.search.cues import AMOUNT, has_answer_type, numbers
 from index.search.query import Query
 from index.search.termstats import TermStats
 from index.storage.interface import NewsStore
@@ -28,7 +28,6 @@ FEATURES = (
     "story_overlap",
     "story_missing",
     "number_missing",
-    "withheld",
     "ctx_share",
     "story_share",
 )
@@ -112,7 +111,6 @@ class Evidence:
             "story_overlap": story_presence @ weight,
             "story_missing": (~story_presence * idf).max(axis=1, initial=0.0),
             "number_missing": _number_missing(query.numbers, texts, same_prev, same_next),
-            "withheld": np.asarray(withheld(texts, query.text), float),
             # The same coverage with every term alike: IDF moves with the corpus (in one article every
             # word it lacks is "rare"), a share does not; refusal weighs these (search/answer.py).
             "ctx_share": near.mean(axis=1) if words else np.zeros(len(sentences)),
