@@ -8,13 +8,11 @@ from tests.conftest import ROOT
 QUESTIONS = ROOT / "bench" / "data" / "sample-questions.jsonl"
 
 
-# Two paraphrases the rule still refuses: none of "talks" / "stuck" is the story's word ("negotiations
-# ... stalled"), nor "want" / "stop" ("urged ... to end"), and the reranker's logit is low for both.
-# Issue 32's target is none; this pins the progress (the rule fit before refused 12 of 23).
-STILL_REFUSED = {
-    "why are the denuclearisation talks stuck?",
-    "what did the us and its allies want north korea to stop",
-}
+# One paraphrase the rule still refuses, just under the threshold: "private" and "held" are not the
+# story's words ("conducted a closed-door meeting"). Issue 32's target is none; this pins the progress
+# (the rule fit before refused 12 of 23, the one before this reranker 2: "stuck" for "stalled", "want
+# ... to stop" for "urged ... to end", both answered since the paraphrasing writers of news-train6).
+STILL_REFUSED = {"who held a private meeting about the launch"}
 
 
 def test_plain_questions_whose_first_quote_is_right_are_answered_and_near_misses_refused(sample_engine):

@@ -94,7 +94,7 @@ def test_an_older_answer_points_to_the_storys_newer_coverage(engine: Engine) -> 
 
 
 def test_another_story_in_the_same_town_is_no_newer_coverage(engine: Engine) -> None:
-    wall = engine.ask("what did councillors vote for on the harbour wall?").answers[0]
+    wall = engine.ask("what did councillors vote for on the harbour wall in June 2023?").answers[0]
     assert wall.article.id == WALL_2023
     assert [a.title for a in wall.newer] == ["Harbour wall work delayed again"]  # not the Port Calder strike
 
@@ -108,7 +108,6 @@ def test_a_wire_copys_answer_follows_its_storys_newer_coverage(engine: Engine) -
 @pytest.mark.parametrize(
     ("question", "article"),
     [
-        ("what did councillors vote for on the harbour wall?", WALL_2023),  # no cue: as ranked
         ("what did councillors vote for on the harbour wall in 2024?", WALL_2024),
         ("what did councillors vote for on the harbour wall in February?", WALL_2024),
         ("what did councillors vote for on the harbour wall in June 2023?", WALL_2023),
@@ -116,6 +115,8 @@ def test_a_wire_copys_answer_follows_its_storys_newer_coverage(engine: Engine) -
     ],
 )
 def test_a_named_time_prefers_that_times_article(engine: Engine, question: str, article: str) -> None:
+    # Both reports answer the question without a cue (a vote to rebuild, then a vote to delay): which
+    # comes first is then the reranker's call, as the test below checks.
     assert best(engine, question) == article
 
 
