@@ -5,7 +5,9 @@
 #      a topic query from each news training article's title (--topics 2), and a quarter of the
 #      questions shown without their answer against a "none of these" slot (--no-answer-share 0.25),
 #      so that its logit says whether anything it read answers, which refusal weighs; half the
-#      writers' unanswerable questions train that slot too, every candidate wrong (--unanswerable).
+#      writers' unanswerable questions train that slot too, every candidate wrong (--unanswerable);
+#      its validation chooses how many of the first stage's sentences it reads, at most 20 (the time
+#      budget: 30 took /ask's mean just past 250 ms).
 # Each runs in resumable chunks of 40 minutes, kept in $WORK: run this again after a stop and it goes
 # on where it stopped. REQA and NEWS are data dirs with reqa-squad's and the BBC articles ingested:
 #   newsbot ingest --data-dir /tmp/reqa ../shared/eval/reqa-squad/articles.jsonl
@@ -37,4 +39,4 @@ train models/reranker "$WORK/warm-state" \
   bench/data/news-train3-*.jsonl bench/data/news-train4-*.jsonl bench/data/news-train5-*.jsonl \
   bench/data/news-train6-*.jsonl \
   --reqa-share 0.25 --init "$WORK/base" --epochs 1 --lr 2e-5 --head-lr 2e-4 --negative-depth 20 \
-  --topics 2 --no-answer-share 0.25 --unanswerable
+  --topics 2 --no-answer-share 0.25 --unanswerable --max-top 20

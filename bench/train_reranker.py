@@ -623,8 +623,9 @@ def main() -> None:
         "--max-top",
         type=int,
         default=10,
-        help="most candidates the served mix may read: at 96 tokens, float32, 2 cores, 30 took /ask's p95 "
-        "to 570–610 ms on BBC against a 250 ms budget; 10 kept it at 215–285",
+        help="most candidates the served mix may read (the latency budget): the shipped reranker's /ask on "
+        "BBC, 96 tokens, float32, 2 cores, mean / p95: 10 read 121 / 141 ms, 20 191 / 226, 30 253 / 298, "
+        "against a budget of 250 / 400 (docs/benchmarks.md); the shipped one reads 20",
     )
     parser.add_argument(
         "--span-weight",
