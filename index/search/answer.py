@@ -81,7 +81,7 @@ REFUSAL_TERMS = (*FEATURES, "rerank", "rerank_gap", "first_rank", "withheld")
 
 
 def refusal_evidence(
-    candidates: Candidates, first: np.ndarray, model: np.ndarray, position: int, question: str = ""
+    candidates: Candidates, first: np.ndarray, model: np.ndarray, position: int, question: str
 ) -> dict[str, float]:
     """The best quote's evidence for the confidence that it answers at all. `first` holds the first
     ranking's scores, `model` the reranker's logits (NaN where it did not read, or when it is off:
@@ -95,7 +95,7 @@ def refusal_evidence(
     row["rerank_gap"] = row["rerank"] - float(model[others].max()) if scored and others.any() else 0.0
     above = candidates.quotable & (first > first[position])
     row["first_rank"] = 1.0 / (1.0 + int(above.sum()))
-    row["withheld"] = float(withheld([candidates.sentences[position]["text"]], question)[0])
+    row["withheld"] = float(withheld(candidates.sentences[position]["text"], question))
     return row
 
 

@@ -185,15 +185,17 @@ def has_answer_type(sentence: str, kind: str | None, question: str) -> bool:
     return any(set(TOKEN.findall(name.lower())) - known for name in NAME.findall(sentence))
 
 
-def withheld(sentences: list[str], question: str) -> list[bool]:
-    """Does each sentence say that the asked-for kind of thing (an amount, a name, a date) was kept back,
+def withheld(sentence: str, question: str) -> bool:
+    """Does the sentence say that the asked-for kind of thing (an amount, a name, a date) was kept back,
     stating none of that kind itself? "Norwich signed Stuart for an undisclosed fee" does not say the fee
     (but does answer who Norwich signed: only the kind asked for counts)."""
     kind = asked_kind(question)
     pattern = WITHHELD.get(kind or "")
-    if pattern is None:
-        return [False] * len(sentences)
-    return [bool(pattern.search(s)) and not has_answer_type(s, kind, question) for s in sentences]
+    return (
+        pattern is not None
+        and bool(pattern.search(sentence))
+        and not has_answer_type(sentence, kind, question)
+    )
 
 
 def asked_kind(question: str) -> str | None:

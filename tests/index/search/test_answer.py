@@ -117,14 +117,14 @@ def test_refusal_evidence_and_confidence() -> None:
     candidates.features = np.arange(5 * len(FEATURES), dtype=np.float32).reshape(5, len(FEATURES))
     first = np.asarray([0.9, 0.5, 0.1, 0.7, 0.3], np.float32)
     model = np.asarray([np.nan, 2.0, np.nan, 2.5, -1.0], np.float32)
-    evidence = refusal_evidence(candidates, first, model, 1)
+    evidence = refusal_evidence(candidates, first, model, 1, "")
     assert evidence["sent"] == len(FEATURES) and evidence["rerank"] == 2.0
     assert evidence["rerank_gap"] == pytest.approx(-0.5)  # 3 read higher: no clear winner
-    assert refusal_evidence(candidates, first, model, 3)["rerank_gap"] == pytest.approx(0.5)
-    unread = refusal_evidence(candidates, first, model, 0)
+    assert refusal_evidence(candidates, first, model, 3, "")["rerank_gap"] == pytest.approx(0.5)
+    unread = refusal_evidence(candidates, first, model, 0, "")
     assert unread["rerank"] == unread["rerank_gap"] == 0.0  # not read by the reranker
     alone = np.asarray([np.nan, 2.0, np.nan, np.nan, np.nan], np.float32)
-    assert refusal_evidence(candidates, first, alone, 1)["rerank_gap"] == 0.0  # nothing else read
+    assert refusal_evidence(candidates, first, alone, 1, "")["rerank_gap"] == 0.0  # nothing else read
     assert confidence(evidence, {"sent": 0.5, "rerank": 1.0}) == pytest.approx(len(FEATURES) / 2 + 2.0)
 
 
@@ -134,8 +134,8 @@ def test_first_rank_is_where_the_first_stage_put_the_quote_among_quotable_senten
     candidates.features = np.zeros((5, len(FEATURES)), np.float32)
     first = np.asarray([0.9, 0.5, 0.1, 0.7, 0.3], np.float32)
     model = np.full(5, np.nan, np.float32)
-    assert [refusal_evidence(candidates, first, model, p)["first_rank"] for p in (0, 3, 1)] == pytest.approx(
-        [1.0, 1 / 2, 1 / 3]
-    )
+    assert [
+        refusal_evidence(candidates, first, model, p, "")["first_rank"] for p in (0, 3, 1)
+    ] == pytest.approx([1.0, 1 / 2, 1 / 3])
     candidates.quotable[0] = False  # a sub-heading above it is no rival quote
-    assert refusal_evidence(candidates, first, model, 3)["first_rank"] == 1.0
+    assert refusal_evidence(candidates, first, model, 3, "")["first_rank"] == 1.0

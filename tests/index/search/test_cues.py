@@ -154,4 +154,4 @@ def test_asks_current_answers_as_the_old_pattern(question):
     ],
 )
 def test_a_sentence_saying_the_asked_for_kind_was_kept_back_is_withheld(question, sentence, expected):
-    assert withheld([sentence], question) == [expected]
+    assert withheld(sentence, question) == expected
