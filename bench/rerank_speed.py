@@ -1,10 +1,12 @@
 """What reading more candidates costs the reranker, and what each way of making it cheaper keeps.
 
-    python bench/rerank_speed.py --data-dir /tmp/bbc ../shared/eval/news-dev/questions.jsonl [--reranker DIR]
+    python bench/rerank_speed.py --data-dir /tmp/bbc QUESTIONS.jsonl... [--reranker DIR]
 
 Each question's first-stage pool (its best 30 quotable sentences, as `newsbot ask` finds them) is
 collected once; then every way of scoring (float32 with one padded batch, float32 in batches of
-similar length, dynamic int8 per tensor and per channel) reads the best 10, 20 and 30 of each pool.
+similar length, dynamic int8 per tensor and per channel, bfloat16 weights, and float32 weights whose
+matrix products run in bfloat16 as served where the CPU multiplies it natively) reads the best 10, 20
+and 30 of each pool.
 Reported per way and depth: the first stage's recall (an answering sentence among what is read), and
 milliseconds per question (mean, p95), hit@1 of the served mix (the
 model's z-score plus the folder's first-stage weight), and how often the top pick differs from float32
@@ -83,25 +85,29 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("questions", type=Path)
+    parser.add_argument("questions", type=Path, nargs="+")
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--reranker", type=Path, default=SHIPPED)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    questions = [q for q in load_questions(args.questions) if q.answers]
+    questions = [q for path in args.questions for q in load_questions(path) if q.answers]
     with closing(_first_stage_engine(args.data_dir)) as engine:
         pools = collect(engine, questions, "news")
-    reranker = CrossEncoderReranker(args.reranker)
+    reranker = CrossEncoderReranker(args.reranker, precision="float32")
     reranker.batch = 0
     fp32 = reranker.model
-    ways = {
-        "float32, one batch": (fp32, 0),
-        "float32, batches of 8 by length": (fp32, 8),
-        "float32, batches of 16 by length": (fp32, 16),
-        "int8 per tensor, batches of 8": (quantized(fp32, False), 8),
-        "int8 per channel, batches of 8": (quantized(fp32, True), 8),
+    bf16 = copy.deepcopy(fp32).to(torch.bfloat16)  # fast only where the CPU multiplies it natively
+    ways = {  # the model, pairs per batch (0: one batch), and whether to multiply in bfloat16
+        "float32, one batch": (fp32, 0, False),
+        "float32, batches of 8 by length": (fp32, 8, False),
+        "float32, batches of 16 by length": (fp32, 16, False),
+        "int8 per tensor, batches of 8": (quantized(fp32, False), 8, False),
+        "int8 per channel, batches of 8": (quantized(fp32, True), 8, False),
+        "bfloat16 weights, batches of 16": (bf16, 16, False),
+        "bfloat16 products, one batch": (fp32, 0, True),
+        "bfloat16 products, batches of 16 (served)": (fp32, 16, True),
     }
     for pool in pools[:5]:  # warm up
         reranker.score(pool.question, pool.texts(reranker.before))
@@ -109,8 +115,8 @@ def main() -> None:
     for pool in pools:  # every way in turn on each question, so a busy machine slows them alike
         for depth in DEPTHS:
             texts = pool.texts(reranker.before)[:depth]
-            for name, (model, batch) in ways.items():
-                reranker.model, reranker.batch = model, batch
+            for name, (model, batch, bfloat16) in ways.items():
+                reranker.model, reranker.batch, reranker.bfloat16 = model, batch, bfloat16
                 started = time.perf_counter()
                 scores = reranker.score(pool.question, texts)
                 runs[name, depth].add(time.perf_counter() - started, scores, pool, reranker.first_weight)

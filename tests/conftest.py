@@ -75,8 +75,15 @@ def model() -> SentenceTransformerEmbedder:
 
 @pytest.fixture(scope="session")
 def reranker() -> CrossEncoderReranker:
-    """The reranker shipped in models/, loaded once for the whole run."""
-    return CrossEncoderReranker(SHIPPED)
+    """The reranker shipped in models/, loaded once for the whole run and read as served here
+    (NEWSBOT_RERANK_PRECISION=float32 runs the suite on the reference reading)."""
+    return CrossEncoderReranker(SHIPPED, precision=Settings(_env_file=None).rerank_precision)
+
+
+@pytest.fixture(scope="session")
+def reference_reranker() -> CrossEncoderReranker:
+    """The same, read in float32: what it was validated in."""
+    return CrossEncoderReranker(SHIPPED, precision="float32")
 
 
 @pytest.fixture

@@ -55,7 +55,7 @@ class Engine:
             settings,
             open_store(settings),
             lambda: create_embedder(settings),
-            lambda: create_reranker(settings.rerank, settings.reranker),
+            lambda: create_reranker(settings.rerank, settings.reranker, settings.rerank_precision),
         )
         if embedder is not None:
             self.parts.embedder = embedder

@@ -12,7 +12,9 @@ from index.storage.embed import SentenceTransformerEmbedder
 def cli(tmp_path, monkeypatch, model, reranker, capsys):
     """Run `newsbot ARGS --data-dir TMP`; returns (exit code, stdout, stderr). The models load once."""
     monkeypatch.setattr("index.engine.create_embedder", lambda settings: model)
-    monkeypatch.setattr("index.engine.create_reranker", lambda enabled, folder: reranker if enabled else None)
+    monkeypatch.setattr(
+        "index.engine.create_reranker", lambda enabled, folder, precision: reranker if enabled else None
+    )
     data = tmp_path / "data"
 
     def run(*args: str) -> tuple[int, str, str]:

@@ -13,7 +13,7 @@ from bot.settings import BotSettings
 from tests.conftest import ROOT
 
 # Values to try on each setting until one is valid for it and differs from its default.
-_TRIES = ("2", "3", "0.5", "true", "false", "off", "flat", "[443]", '{"sent": 1.5}', "text")
+_TRIES = ("2", "3", "0.5", "true", "false", "off", "flat", "float32", "[443]", '{"sent": 1.5}', "text")
 
 
 def _names() -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
+from typing import get_args
 
 import numpy as np
 import pytest
@@ -12,7 +13,16 @@ from index.core.settings import Settings
 from index.engine import Engine
 from index.search.answer import rank_sentences
 from index.search.candidates import Candidates
-from index.search.rerank import SHIPPED, CrossEncoderReranker, Manifest, create_reranker, mix, rerank
+from index.search.rerank import (
+    PRECISIONS,
+    SHIPPED,
+    CrossEncoderReranker,
+    Manifest,
+    create_reranker,
+    mix,
+    native_bfloat16,
+    rerank,
+)
 
 
 class KeywordReranker:
@@ -81,12 +91,12 @@ def test_rerank_false_turns_it_off(monkeypatch):
     monkeypatch.setenv("NEWSBOT_RERANK", "false")
     settings = Settings(_env_file=None)
     assert settings.rerank is False
-    assert create_reranker(settings.rerank, settings.reranker) is None
+    assert create_reranker(settings.rerank, settings.reranker, settings.rerank_precision) is None
 
 
 def test_a_folder_without_a_reranker_says_how_to_get_one(tmp_path):
     with pytest.raises(RuntimeError, match="train_reranker.py"):
-        create_reranker(True, str(tmp_path))
+        create_reranker(True, str(tmp_path), "auto")
 
 
 def test_the_shipped_reranker_is_small_and_says_how_it_was_validated():
@@ -115,7 +125,7 @@ def test_the_shipped_reranker_prefers_the_answer_to_the_leads_topic(reranker):
     assert scores[1] > scores[0]
 
 
-def test_reading_in_batches_of_similar_length_scores_as_one_batch_does(reranker):
+def test_reading_in_batches_of_similar_length_scores_as_one_batch_does(reference_reranker):
     """Shorter pairs read apart from long ones are padded less; the scores, in the texts' order, are
     those of one padded batch."""
     texts = [
@@ -125,10 +135,60 @@ def test_reading_in_batches_of_similar_length_scores_as_one_batch_does(reranker)
         "Ferries: Crews walked out.",
         "Ferries: Talks resumed at the port on Friday after ministers stepped in.",
     ] * 3
-    one = _batched(reranker, 0).score("when do sailings resume", texts)
-    assert reranker.batch > 0
-    by_length = _batched(reranker, 3).score("when do sailings resume", texts)
+    one = _batched(reference_reranker, 0).score("when do sailings resume", texts)
+    assert reference_reranker.batch > 0
+    by_length = _batched(reference_reranker, 3).score("when do sailings resume", texts)
     assert np.allclose(one, by_length, atol=1e-4) and len(set(np.round(one, 3))) == 4
+
+
+PINNED = {  # question: pairs of one story, each answering less than the one before
+    "who designed the brenford orchard": [
+        "Community orchard: The orchard was designed by the landscape firm Orr & Tindall.",
+        "Community orchard: Orr & Tindall also planned the town's riverside walk in 2019.",
+        "Community orchard: Volunteers planted sixty apple trees on the old allotments on Sunday.",
+        "Community orchard: The council said the site would open to the public in spring.",
+        "Community orchard: Local schools will help look after the trees.",
+    ],
+    "how many workers died in the warehouse fire": [
+        "Warehouse fire: Fifteen workers died in the fire, the fire service said on Tuesday.",
+        "Warehouse fire: The blaze started in a storage unit shortly after midnight.",
+        "Warehouse fire: Firefighters fought the flames for six hours.",
+        "Warehouse fire: The company said it would cooperate with the investigation.",
+    ],
+    "when do ferry sailings resume": [
+        "Ferry strike: Sailings will resume on Monday after crews voted to accept the offer.",
+        "Ferry strike: Crews walked out on Friday over pay.",
+        "Ferry strike: The operator had threatened to cancel the summer timetable.",
+        "Ferry strike: Passengers were offered refunds.",
+    ],
+}
+
+
+def test_bfloat16_reads_the_pinned_set_in_the_reference_order(reference_reranker):
+    """Multiplying in bfloat16 (served by default where the CPU does it in hardware) keeps float32's
+    order where the scores are apart: the fast runtime must not move a clear pick."""
+    fast = CrossEncoderReranker(SHIPPED, precision="bfloat16")
+    assert fast.precision == "bfloat16" and reference_reranker.precision == "float32"
+    for question, texts in PINNED.items():
+        reference = reference_reranker.score(question, texts)
+        scores = fast.score(question, texts)
+        assert scores.dtype == np.float32
+        assert np.argsort(-scores).tolist() == np.argsort(-reference).tolist(), question
+        assert np.abs(scores - reference).max() < 0.25  # logits span several units
+
+
+def test_auto_reads_bfloat16_only_where_the_cpu_multiplies_it(monkeypatch):
+    assert isinstance(native_bfloat16(), bool)
+    for native in (True, False):
+        monkeypatch.setattr("index.search.rerank.native_bfloat16", lambda native=native: native)
+        assert CrossEncoderReranker(SHIPPED, precision="auto").precision == (
+            "bfloat16" if native else "float32"
+        )
+    with pytest.raises(RuntimeError, match="float32"):
+        CrossEncoderReranker(SHIPPED, precision="half")
+    monkeypatch.setenv("NEWSBOT_RERANK_PRECISION", "float32")
+    assert Settings(_env_file=None).rerank_precision == "float32"
+    assert get_args(Settings.model_fields["rerank_precision"].annotation) == PRECISIONS
 
 
 def _batched(reranker: CrossEncoderReranker, batch: int) -> CrossEncoderReranker:
