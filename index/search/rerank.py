@@ -32,7 +32,7 @@ SHIPPED = Path(__file__).resolve().parents[2] / "models" / "reranker"
 MANIFEST = "reranker.json"
 WEIGHTS = "delta.safetensors"
 BATCH = 16  # pairs per forward pass, by length: see `CrossEncoderReranker.score`
-PRECISIONS = ("auto", "float32", "bfloat16")  # how the weights are read; "auto": `native_bfloat16()`
+PRECISIONS = ("auto", "float32", "bfloat16")  # what the model multiplies in; "auto": `native_bfloat16()`
 
 
 def pair_text(title: str, sentence: str, before: str = "") -> str:

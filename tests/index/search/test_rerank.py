@@ -141,7 +141,7 @@ def test_reading_in_batches_of_similar_length_scores_as_one_batch_does(reference
     assert np.allclose(one, by_length, atol=1e-4) and len(set(np.round(one, 3))) == 4
 
 
-PINNED = {  # question: pairs of one story, each answering less than the one before
+PINNED = {  # question: pairs of one story, the answer among sentences that only share its topic
     "who designed the brenford orchard": [
         "Community orchard: The orchard was designed by the landscape firm Orr & Tindall.",
         "Community orchard: Orr & Tindall also planned the town's riverside walk in 2019.",
