@@ -19,9 +19,11 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, get_args
 
 import numpy as np
+
+from index.core.settings import RerankPrecision
 
 if TYPE_CHECKING:  # only for hints: training on a machine with torch alone imports this module
     from index.search.candidates import Candidates
@@ -32,7 +34,7 @@ SHIPPED = Path(__file__).resolve().parents[2] / "models" / "reranker"
 MANIFEST = "reranker.json"
 WEIGHTS = "delta.safetensors"
 BATCH = 16  # pairs per forward pass, by length: see `CrossEncoderReranker.score`
-PRECISIONS = ("auto", "float32", "bfloat16")  # what the model multiplies in; "auto": `native_bfloat16()`
+PRECISIONS: tuple[str, ...] = get_args(RerankPrecision)  # "auto": bfloat16 where `native_bfloat16()`
 
 
 def pair_text(title: str, sentence: str, before: str = "") -> str:
@@ -173,12 +175,16 @@ class CrossEncoderReranker:
             torch.set_num_threads(threads)
         self.model = model.to(device)  # "cuda" only for training's validation: serving reads on the CPU
         self.device = device
-        self.precision = "int8" if self.manifest.quantize else "bfloat16" if self.bfloat16 else "float32"
         self.name = str(folder)
         self.top, self.first_weight = self.manifest.top, self.manifest.first_weight
         self.before = self.manifest.before
         self.batch = BATCH
         log.info("loaded reranker %s (%s)", folder, self.precision)
+
+    @property
+    def precision(self) -> str:
+        """What it reads in, as loaded (bench/rerank_speed.py switches `bfloat16` to compare)."""
+        return "int8" if self.manifest.quantize else "bfloat16" if self.bfloat16 else "float32"
 
     def score(self, question: str, texts: Sequence[str]) -> np.ndarray:
         """The model's logit for each text beside the question, read in batches of `batch` texts of
