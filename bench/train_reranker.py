@@ -52,6 +52,7 @@ import time
 import zlib
 from contextlib import closing
 from dataclasses import dataclass, replace
+from itertools import product
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -84,6 +85,8 @@ SHARED = ROOT.parent / "shared" / "eval" / "reqa-squad"
 POOL = 30  # first-stage candidates kept per question: the rerank never reads more than this
 TOPS = (10, 15, 20, 30)
 FIRST_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
+BEFORE_WEIGHTS = (0.0, 0.5, 1.0)  # a second reading with the sentence before: see `rerank.rerank`
+SECOND_READING_COST = 1.45  # a pair with the sentence before, in pairs without it (see `_pairs`)
 CHECKPOINT = "training.pt"
 UNFINISHED = 3  # the exit status of a chunk that ran out of --max-minutes: run it again with --resume
 
@@ -420,26 +423,56 @@ def save(model: torch.nn.Module, out: Path, args: argparse.Namespace) -> Manifes
 
 
 def choose(reranker: CrossEncoderReranker, validation: list[Example], max_top: int) -> dict:
-    """hit@1 of the first stage alone and of every (top, first_weight) mix, per validation group; the
-    best mix that reads at most `max_top` candidates (the latency budget) is the one served."""
+    """hit@1 of the first stage alone and of every (top, first_weight, before_weight) mix, per
+    validation group, and the mix `pick` serves. A model trained on the sentence alone is also tried
+    reading each candidate a second time with the sentence before it (keys "top/first/before")."""
     if not validation:
         return {}
     model_scores = [reranker.score(e.question, e.texts(reranker.before)) for e in validation]
+    befores = BEFORE_WEIGHTS if not reranker.before else (0.0,)
+    contexts = (
+        [reranker.score(e.question, e.texts(True)) for e in validation] if len(befores) > 1 else model_scores
+    )
     table: dict[str, dict[str, float]] = {}
     for group in sorted({e.group for e in validation}):
-        items = [(e, m) for e, m in zip(validation, model_scores, strict=True) if e.group == group]
-        answerable = [(e, m) for e, m in items if e.labels.size]
-        row = {"first stage": _hit1([(e, e.first) for e, _ in answerable])}
-        for top in TOPS:
-            for weight in FIRST_WEIGHTS:
-                row[f"{top}/{weight}"] = _hit1(  # the pool is in first-stage order: its head is the top
-                    [(e, mix(m[:top], e.first[:top], weight)) for e, m in answerable]
-                )
+        items = [
+            (e, m, c)
+            for e, m, c in zip(validation, model_scores, contexts, strict=True)
+            if e.group == group and e.labels.size
+        ]
+        row = {"first stage": _hit1([(e, e.first) for e, _, _ in items])}
+        for top, weight, before in product(TOPS, FIRST_WEIGHTS, befores):
+            row[_key(top, weight, before)] = _hit1(  # the pool is in first-stage order: its head is the top
+                [(e, mix(m[:top], e.first[:top], weight, c[:top], before)) for e, m, c in items]
+            )
         table[group] = row
-    keys = [f"{top}/{weight}" for top in TOPS if top <= max_top for weight in FIRST_WEIGHTS]
-    best = max(keys, key=lambda k: (round(np.mean([t[k] for t in table.values()]), 4), -int(k.split("/")[0])))
-    top, weight = best.split("/")
-    return {"top": int(top), "first_weight": float(weight), "validation_hit@1": table}
+    top, weight, before = pick(table, max_top)
+    return {"top": top, "first_weight": weight, "before_weight": before, "validation_hit@1": table}
+
+
+def pick(table: dict[str, dict[str, float]], max_top: int) -> tuple[int, float, float]:
+    """The mix with the best mean hit@1 over the groups among those that read at most `max_top` pairs
+    (the latency budget; a second reading reads every candidate again, longer: `_pairs`); on a tie,
+    the cheaper."""
+    mixes = [
+        (top, weight, before)
+        for top, weight, before in product(TOPS, FIRST_WEIGHTS, BEFORE_WEIGHTS)
+        if _pairs(top, weight, before) <= max_top and _key(top, weight, before) in table[next(iter(table))]
+    ]
+    return max(
+        mixes, key=lambda k: (round(np.mean([t[_key(*k)] for t in table.values()]), 4), -_pairs(*k), -k[2])
+    )
+
+
+def _pairs(top: int, first_weight: float, before_weight: float) -> float:
+    """What a mix reads, in pairs of the first reading: the second's are longer (the sentence before
+    added), each costing 1.45 of the first's (docs/benchmarks.md: 30 candidates read once and then
+    again took `/ask` from 225 to 500 ms on one machine, against 189 ms for the first reading alone)."""
+    return top * (1 + SECOND_READING_COST if before_weight else 1)
+
+
+def _key(top: int, first_weight: float, before_weight: float) -> str:
+    return f"{top}/{first_weight}/{before_weight}" if before_weight else f"{top}/{first_weight}"
 
 
 def _hit1(scored: list[tuple[Example, np.ndarray]]) -> float:
@@ -625,8 +658,9 @@ def main() -> None:
         "--max-top",
         type=int,
         default=10,
-        help="most candidates the served mix may read: the latency budget of /ask (mean 250 ms, p95 400 on "
-        "2 cores); what each depth costs is measured in docs/benchmarks.md",
+        help="most candidate pairs the served mix may read (a second reading's, with the sentence before, "
+        "count 1.45 each): the latency budget of /ask (mean 250 ms, p95 400 on 2 cores); what each costs "
+        "is measured in docs/benchmarks.md",
     )
     parser.add_argument(
         "--precision",
@@ -731,13 +765,19 @@ def main() -> None:
     reranker = CrossEncoderReranker(args.out, device=device, precision=args.precision)
     chosen = choose(reranker, pools["validation"], args.max_top)
     if chosen:
-        manifest = replace(manifest, top=chosen.pop("top"), first_weight=chosen.pop("first_weight"))
+        manifest = replace(
+            manifest,
+            top=chosen.pop("top"),
+            first_weight=chosen.pop("first_weight"),
+            before_weight=chosen.pop("before_weight"),
+        )
     manifest.write(args.out, training=report, **chosen)
     log.info(
-        "saved %s: top %d, first_weight %s, %s",
+        "saved %s: top %d, first_weight %s, before_weight %s, %s",
         args.out,
         manifest.top,
         manifest.first_weight,
+        manifest.before_weight,
         json.dumps({**report, **chosen}),
     )
 

@@ -198,6 +198,11 @@ class RerankSettings(BaseModel):
         ge=0,
         description="Weight of the first stage's z-score beside the reranker's in the final order.",
     )
+    rerank_before_weight: float | None = Field(
+        None,
+        ge=0,
+        description="Weight of a second reading of each candidate with the sentence before it (0: once).",
+    )
     rerank_precision: RerankPrecision = Field(
         "auto",
         description="What the reranker multiplies in: auto = bfloat16 where the CPU does it in hardware "

@@ -227,14 +227,15 @@ class QuestionPath:
         reranker = self.parts.reranker
         if reranker is None:
             return Reranked(first, np.full(len(first), np.nan, np.float32))
-        top, weight = self.settings.rerank_candidates, self.settings.rerank_first_weight
+        s = self.settings
         return rerank(
             reranker,
             query.text,
             candidates,
             first,
-            reranker.top if top is None else top,
-            reranker.first_weight if weight is None else weight,
+            reranker.top if s.rerank_candidates is None else s.rerank_candidates,
+            reranker.first_weight if s.rerank_first_weight is None else s.rerank_first_weight,
+            reranker.before_weight if s.rerank_before_weight is None else s.rerank_before_weight,
         )
 
     def check(self, question: str) -> str:

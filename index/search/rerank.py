@@ -58,13 +58,14 @@ def pair_parts(
 
 
 class Reranker(Protocol):
-    """Scores how well each text answers the question; one call, many texts. `top` and
-    `first_weight` are how it was validated to be used (see `rerank`); `before` whether it was
+    """Scores how well each text answers the question; one call, many texts. `top`, `first_weight`
+    and `before_weight` are how it was validated to be used (see `rerank`); `before` whether it was
     trained to read each sentence's predecessor too (see `pair_text`)."""
 
     name: str
     top: int
     first_weight: float
+    before_weight: float
     before: bool
 
     def score(self, question: str, texts: Sequence[str]) -> np.ndarray: ...
@@ -80,6 +81,7 @@ class Manifest:
     top: int = 20  # first-stage candidates to rerank, and the first stage's weight: chosen on validation
     first_weight: float = 1.0
     before: bool = False  # whether the pair text carries the sentence before (see `pair_text`)
+    before_weight: float = 0.0  # a second reading with the sentence before, chosen on validation too
 
     @classmethod
     def read(cls, folder: Path) -> Manifest:
@@ -91,6 +93,7 @@ class Manifest:
             int(data.get("top", 20)),
             float(data.get("first_weight", 1.0)),
             bool(data.get("before", False)),
+            float(data.get("before_weight", 0.0)),
         )
 
     def write(self, folder: Path, **extra: Any) -> None:
@@ -102,6 +105,7 @@ class Manifest:
             "top": self.top,
             "first_weight": self.first_weight,
             "before": self.before,
+            "before_weight": self.before_weight,
             **extra,
         }
         (folder / MANIFEST).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
@@ -177,7 +181,7 @@ class CrossEncoderReranker:
         self.device = device
         self.name = str(folder)
         self.top, self.first_weight = self.manifest.top, self.manifest.first_weight
-        self.before = self.manifest.before
+        self.before, self.before_weight = self.manifest.before, self.manifest.before_weight
         self.batch = BATCH
         log.info("loaded reranker %s (%s)", folder, self.precision)
 
@@ -232,25 +236,38 @@ def rerank(
     first: np.ndarray,
     top: int,
     first_weight: float,
+    before_weight: float = 0.0,
 ) -> Reranked:
-    """The `top` quotable candidates by first-stage score re-scored by z(model) + first_weight ·
-    z(first stage); every other candidate keeps its first-stage order below them."""
+    """The `top` quotable candidates by first-stage score re-scored by `mix`; every other candidate
+    keeps its first-stage order below them. With `before_weight` (and a model trained on the sentence
+    alone) each is read a second time with the sentence before it, which says whom "he" or "the plan"
+    is; `model` keeps the first reading's logit, the one refusal was fit on."""
     model = np.full(len(first), np.nan, np.float32)
     order = [int(p) for p in np.argsort(-first, kind="stable") if candidates.quotable[p]][:top]
     if not order:
         return Reranked(first, model)
-    texts = [pair_text(*parts) for parts in pair_parts(candidates, order, reranker.before)]
-    model[order] = reranker.score(question, texts)
-    mixed = mix(model[order], first[order], first_weight)
+    second = before_weight > 0 and not reranker.before
+    parts = pair_parts(candidates, order, reranker.before or second)
+    alone = [pair_text(t, s, b if reranker.before else "") for t, s, b in parts]
+    model[order] = reranker.score(question, alone)
+    context = reranker.score(question, [pair_text(*p) for p in parts]) if second else None
+    mixed = mix(model[order], first[order], first_weight, context, before_weight)
     scores = first - first.max() + mixed.min() - 1.0  # all below the reranked ones, in their own order
     scores[order] = mixed
     return Reranked(scores.astype(np.float32), model)
 
 
-def mix(model: np.ndarray, first: np.ndarray, first_weight: float) -> np.ndarray:
-    """The final score of reranked candidates: both stages' scores standardised over them, so the
-    weight means the same whatever the scale of either."""
-    return _z(model) + first_weight * _z(first)
+def mix(
+    model: np.ndarray,
+    first: np.ndarray,
+    first_weight: float,
+    context: np.ndarray | None = None,
+    before_weight: float = 0.0,
+) -> np.ndarray:
+    """The final score of reranked candidates: both stages' scores (and the second reading's, when
+    there is one) standardised over them, so each weight means the same whatever the scale of either."""
+    mixed = _z(model) + first_weight * _z(first)
+    return mixed if context is None else mixed + before_weight * _z(context)
 
 
 def _z(values: np.ndarray) -> np.ndarray:

@@ -131,6 +131,9 @@ def test_pools_saved_where_the_data_is_train_elsewhere_without_it(tmp_path, mode
     assert here.returncode == 0 and there.returncode == 0, there.stderr[-2000:]
     manifests = [json.loads((tmp_path / name / "reranker.json").read_text()) for name in ("here", "there")]
     assert manifests[0]["validation_hit@1"] == manifests[1]["validation_hit@1"]
+    # trained on the sentence alone, it is also validated reading each candidate again with the one before
+    assert {"20/1.0", "20/1.0/0.5", "30/0.5/1.0"} <= set(manifests[0]["validation_hit@1"]["reqa"])
+    assert manifests[0]["before_weight"] in (0.0, 0.5, 1.0)
     assert manifests[1]["training"]["questions"] == 2
     one, other = (load_file(str(tmp_path / name / "delta.safetensors")) for name in ("here", "there"))
     assert one.keys() == other.keys() and all(torch.equal(one[k], other[k]) for k in one)
@@ -140,6 +143,24 @@ def test_pools_saved_where_the_data_is_train_elsewhere_without_it(tmp_path, mode
     assert json.loads((tmp_path / "half" / "reranker.json").read_text())["training"]["questions"] == 1
     neither = _train(["--out", str(tmp_path / "none")])
     assert neither.returncode == 2 and "--pools" in neither.stderr
+
+
+def test_the_served_mix_is_the_best_within_the_pairs_budget_a_second_reading_counting_twice(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    import train_reranker
+
+    table = {
+        group: {key: 0.5 for key in ("10/0.5", "15/0.5", "20/0.5", "30/0.5", "10/0.5/1.0", "15/0.5/1.0")}
+        for group in ("news", "reqa")
+    }
+    table["news"]["30/0.5"] = table["reqa"]["15/0.5/1.0"] = 0.7
+    assert train_reranker.pick(table, 20) == (10, 0.5, 0.0)  # all alike within 20 pairs: the fewest
+    # 30 read once (30 pairs) or 15 read twice (36.75, the second reading's pairs longer): the same mean,
+    # and within 40 the cheaper is served...
+    assert train_reranker.pick(table, 40) == (30, 0.5, 0.0)
+    table["reqa"]["15/0.5/1.0"] = 0.95
+    assert train_reranker.pick(table, 40) == (15, 0.5, 1.0)  # ...until the second reading earns its place
+    assert train_reranker.pick(table, 30) == (30, 0.5, 0.0)  # and never past the budget
 
 
 def test_each_fold_keeps_back_another_fifth_of_the_news_articles(monkeypatch):

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
+from contextlib import closing
 from typing import get_args
 
 import numpy as np
 import pytest
 
+from index.core.models import ArticleIn
 from index.core.settings import Settings
 from index.engine import Engine
 from index.search.answer import rank_sentences
@@ -31,6 +33,7 @@ class KeywordReranker:
     name = "keywords"
     top = 3
     first_weight = 0.0
+    before_weight = 0.0
 
     def __init__(self, *likes: str, before: bool = False) -> None:
         self.likes = set(likes)
@@ -77,6 +80,44 @@ def test_a_reranker_trained_on_the_sentence_before_reads_it_after_the_quote():
     first = KeywordReranker("mill", before=True)
     rerank(first, "q", candidates, np.asarray([3.0, 1.0, 2.0]), top=1, first_weight=0.0)
     assert first.calls == [["Mill: The mill shut."]]
+
+
+def test_a_second_reading_with_the_sentence_before_can_settle_the_choice():
+    # "It" is the mill only in the reading that carries the sentence before.
+    candidates = _candidates(["The mill shut", "It will reopen", "The bakery will reopen"])
+    first = np.asarray([1.0, 3.0, 2.0])
+    once = KeywordReranker("reopen", "mill")
+    tied = rerank(once, "q", candidates, first, top=3, first_weight=0.0)
+    assert tied.scores[1] == tied.scores[2]  # read once, both reopen alike
+    twice = KeywordReranker("reopen", "mill")
+    result = rerank(twice, "q", candidates, first, top=3, first_weight=0.0, before_weight=1.0)
+    assert twice.calls == [
+        ["Mill: It will reopen", "Mill: The bakery will reopen", "Mill: The mill shut"],
+        [
+            "Mill: It will reopen | The mill shut",
+            "Mill: The bakery will reopen | It will reopen",
+            "Mill: The mill shut",
+        ],
+    ]
+    assert int(np.argmax(result.scores)) == 1
+    assert result.model.tolist() == [1, 1, 1]  # the first reading's logits: what refusal weighs
+    trained_on_it = KeywordReranker("reopen", before=True)  # already reads it: never twice
+    rerank(trained_on_it, "q", candidates, first, top=3, first_weight=0.0, before_weight=1.0)
+    assert len(trained_on_it.calls) == 1
+
+
+def test_the_engine_reads_twice_when_the_setting_or_the_folder_says_so(tmp_path, model):
+    twice = KeywordReranker("reopen")
+    settings = Settings(data_dir=tmp_path, rerank_before_weight=1.0, _env_file=None)
+    with closing(Engine(settings, embedder=model, reranker=twice)) as engine:
+        engine.ingest([ArticleIn("Mill", "The mill shut in May. It will reopen in June.")])
+        engine.ask("when will the mill reopen?")
+    assert len(twice.calls) == 2 and any(" | " in text for text in twice.calls[1])
+    once = KeywordReranker("reopen")  # its before_weight, 0, is the folder's: one reading
+    settings = Settings(data_dir=tmp_path, _env_file=None)
+    with closing(Engine(settings, embedder=model, reranker=once)) as engine:
+        engine.ask("when will the mill reopen?")
+    assert len(once.calls) == 1
 
 
 def test_the_first_stage_weight_can_overrule_a_weak_model_preference():
