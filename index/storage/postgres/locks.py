@@ -4,12 +4,14 @@ other as processes sharing a data dir do.
 
 Each held lock has a connection of its own for as long as it is held, named (``application_name``)
 after the process and machine holding it, so that whoever waits in vain is told who holds it
-(`pg_locks` joined with `pg_stat_activity`). The lock ends with its connection: when the process ends,
-or dies, the server closes the session and lets go of it; a machine that vanishes without closing is
-found out by TCP keepalives within about a minute (`_KEEPALIVES`). Should the connection break while a
-lock is held (the server restarts), the lock is lost with it; the writes themselves are still one
-transaction at a time (`store.WRITE_LOCK`). The checks (`writer_busy`, `refuse_while_serving`) use a
-short connection each.
+(`pg_locks` joined with `pg_stat_activity`). A lock let go of is unlocked before its connection closes
+(`_unlock`): the server ends a closed session's locks only as its backend exits, after the client has
+gone on, so a check made right after could still find one held. Otherwise the lock ends with its
+connection: when the process dies, the server closes the session and lets go of it; a machine that
+vanishes without closing is found out by TCP keepalives within about a minute (`_KEEPALIVES`).
+Should the connection break while a lock is held (the server restarts), the lock is lost with it; the
+writes themselves are still one transaction at a time (`store.WRITE_LOCK`). The checks
+(`writer_busy`, `refuse_while_serving`) use a short connection each.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
+from contextlib import contextmanager, suppress
+from typing import Any, LiteralString
 
 import psycopg
 
@@ -79,7 +81,7 @@ class PgLocks:
         with self._holding() as conn:
             if not wait_for(lambda: _try_lock(conn, WRITER_LOCK)):
                 raise writer_busy_error(_holders(conn, WRITER_LOCK) or "another process", self.where)
-            with held_by_thread(self.url):
+            with _unlock(conn, "SELECT pg_advisory_unlock(%s)", WRITER_LOCK), held_by_thread(self.url):
                 yield
 
     def holds_writer(self) -> bool:
@@ -93,13 +95,26 @@ class PgLocks:
     def serving(self) -> Iterator[None]:
         with self._holding() as conn:
             conn.execute("SELECT pg_advisory_lock_shared(%s)", [SERVING_LOCK])
-            yield
+            with _unlock(conn, "SELECT pg_advisory_unlock_shared(%s)", SERVING_LOCK):
+                yield
 
     def refuse_while_serving(self, what: str) -> None:
-        with self._connect() as conn:  # the try's lock, if taken, ends with the connection
+        with self._connect() as conn:
             if not _try_lock(conn, SERVING_LOCK):
                 serving = _holders(conn, SERVING_LOCK)
                 raise serving_error(f"{self.where} ({serving})" if serving else self.where, what)
+            conn.execute("SELECT pg_advisory_unlock(%s)", [SERVING_LOCK])  # only a check: see _unlock
+
+
+@contextmanager
+def _unlock(conn: psycopg.Connection[Any], query: LiteralString, key: int) -> Iterator[None]:
+    """Unlock ``key`` on leaving, before the connection closes (see the module's docstring); a
+    connection already broken has lost the lock with it."""
+    try:
+        yield
+    finally:
+        with suppress(psycopg.Error):
+            conn.execute(query, [key])
 
 
 def _try_lock(conn: psycopg.Connection[Any], key: int) -> bool:

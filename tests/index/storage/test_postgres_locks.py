@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
+import psycopg
 import pytest
 
 from index.core.errors import EngineError, OperatorError
@@ -144,3 +145,28 @@ def test_a_database_that_cannot_be_reached_is_named_without_its_password() -> No
     ) as caught:
         unreachable.writer_busy()
     assert "s3cret" not in str(caught.value)
+
+
+def test_a_lock_let_go_of_is_free_at_once_not_when_the_server_ends_its_session(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server ends a closed session's locks as its backend exits, after the client went on (a
+    check right after once found a stopped serve still serving): so each lock is unlocked before its
+    connection closes. Here no connection closes until the end, as if every backend were slow to go."""
+    lingering: list[psycopg.Connection] = []
+    close = psycopg.Connection.close
+    monkeypatch.setattr(psycopg.Connection, "close", lambda conn: lingering.append(conn))
+    db = PgLocks(pg_url)
+    try:
+        with db.serving():
+            pass
+        db.refuse_while_serving("re-embedding everything")  # the serve stopped: nothing refused
+        with db.serving():  # nor does the check itself keep a serve out
+            pass
+        with db.writer():
+            pass
+        assert not db.writer_busy()
+    finally:
+        for conn in lingering:
+            close(conn)
+    assert len(lingering) == 5  # each of the five connections lingered: the locks were unlocked
