@@ -430,9 +430,10 @@ def choose(reranker: CrossEncoderReranker, validation: list[Example], max_top: i
         return {}
     model_scores = [reranker.score(e.question, e.texts(reranker.before)) for e in validation]
     befores = BEFORE_WEIGHTS if not reranker.before else (0.0,)
-    contexts = (
-        [reranker.score(e.question, e.texts(True)) for e in validation] if len(befores) > 1 else model_scores
-    )
+    # the second reading, where there is one; else the first fills the slot `mix` never weighs at 0
+    contexts = model_scores
+    if befores[1:]:
+        contexts = [reranker.score(e.question, e.texts(True)) for e in validation]
     table: dict[str, dict[str, float]] = {}
     for group in sorted({e.group for e in validation}):
         items = [
@@ -454,17 +455,19 @@ def pick(table: dict[str, dict[str, float]], max_top: int) -> tuple[int, float, 
     """The mix with the best mean hit@1 over the groups among those that read at most `max_top` pairs
     (the latency budget; a second reading reads every candidate again, longer: `_pairs`); on a tie,
     the cheaper."""
+    validated = set(next(iter(table.values())))  # a model trained on the sentence before reads once
     mixes = [
         (top, weight, before)
         for top, weight, before in product(TOPS, FIRST_WEIGHTS, BEFORE_WEIGHTS)
-        if _pairs(top, weight, before) <= max_top and _key(top, weight, before) in table[next(iter(table))]
+        if _pairs(top, before) <= max_top and _key(top, weight, before) in validated
     ]
     return max(
-        mixes, key=lambda k: (round(np.mean([t[_key(*k)] for t in table.values()]), 4), -_pairs(*k), -k[2])
+        mixes,
+        key=lambda k: (round(np.mean([t[_key(*k)] for t in table.values()]), 4), -_pairs(k[0], k[2]), -k[2]),
     )
 
 
-def _pairs(top: int, first_weight: float, before_weight: float) -> float:
+def _pairs(top: int, before_weight: float) -> float:
     """What a mix reads, in pairs of the first reading: the second's are longer (the sentence before
     added), each costing 1.45 of the first's (docs/benchmarks.md: 30 candidates read once and then
     again took `/ask` from 225 to 500 ms on one machine, against 189 ms for the first reading alone)."""

@@ -265,9 +265,10 @@ def mix(
     before_weight: float = 0.0,
 ) -> np.ndarray:
     """The final score of reranked candidates: both stages' scores (and the second reading's, when
-    there is one) standardised over them, so each weight means the same whatever the scale of either."""
+    there is one, weighed when `before_weight` is not 0) standardised over them, so each weight means
+    the same whatever the scale of either."""
     mixed = _z(model) + first_weight * _z(first)
-    return mixed if context is None else mixed + before_weight * _z(context)
+    return mixed if context is None or not before_weight else mixed + before_weight * _z(context)
 
 
 def _z(values: np.ndarray) -> np.ndarray:

@@ -145,7 +145,7 @@ def test_pools_saved_where_the_data_is_train_elsewhere_without_it(tmp_path, mode
     assert neither.returncode == 2 and "--pools" in neither.stderr
 
 
-def test_the_served_mix_is_the_best_within_the_pairs_budget_a_second_reading_counting_twice(monkeypatch):
+def test_the_served_mix_is_the_best_within_the_pairs_budget_a_second_reading_counted_at_its_cost(monkeypatch):
     monkeypatch.syspath_prepend(str(ROOT / "bench"))
     import train_reranker
 
