@@ -83,6 +83,7 @@ log = logging.getLogger("train_reranker")
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "eval" / "reqa-squad"
 POOL = 30  # first-stage candidates kept per question: the rerank never reads more than this
+POOL_STORIES = 10  # stories the first stage reads for a pool (see `_first_stage_settings`)
 TOPS = (10, 15, 20, 30)
 FIRST_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
 BEFORE_WEIGHTS = (0.0, 0.5, 1.0)  # a second reading with the sentence before: see `rerank.rerank`
@@ -174,7 +175,9 @@ def answer_tags(
 def _first_stage_settings(data_dir: Path) -> Settings:
     from index.core.settings import Settings
 
-    return Settings(data_dir=data_dir, rerank=False, _env_file=None)
+    # The shipped model's pools read 10 stories a question (the engine's default then; it now reads
+    # 20): pinned, so the rebuild command trains on the same pools and yields the same model.
+    return Settings(data_dir=data_dir, rerank=False, max_stories=POOL_STORIES, _env_file=None)
 
 
 def _first_stage_key(data_dir: Path) -> str:

@@ -163,6 +163,17 @@ def test_the_served_mix_is_the_best_within_the_pairs_budget_a_second_reading_cou
     assert train_reranker.pick(table, 30) == (30, 0.5, 0.0)  # and never past the budget
 
 
+def test_pools_read_the_stories_the_shipped_model_trained_on_whatever_the_engine_reads(monkeypatch, tmp_path):
+    """The engine reads 20 stories a question; the shipped model's pools read 10, and the rebuild command
+    must collect the same pools to train the same model, whatever the environment says."""
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    import train_reranker
+
+    monkeypatch.setenv("NEWSBOT_MAX_STORIES", "7")
+    assert train_reranker._first_stage_settings(tmp_path).max_stories == train_reranker.POOL_STORIES == 10
+    assert Settings(data_dir=tmp_path, _env_file=None).max_stories == 7
+
+
 def test_each_fold_keeps_back_another_fifth_of_the_news_articles(monkeypatch):
     """--fold K validates on the K-th fifth of the news articles: the five folds hold each article back
     once, never in training and validation both; fold 0 is the split the pools were collected with, and
