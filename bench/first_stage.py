@@ -41,8 +41,9 @@ def _summary(milliseconds: list[float]) -> dict[str, float]:
 
 def holds(candidates: Candidates, first: np.ndarray, answers: list[str]) -> list[bool]:
     """Whether an answering sentence is among the best `DEPTHS` quotable sentences, then among all."""
-    order = [int(p) for p in np.argsort(-first, kind="stable") if candidates.quotable[p]]
-    right = [contains_answer(candidates.sentences[p]["text"], answers) for p in order]
+    right = [
+        contains_answer(candidates.sentences[p]["text"], answers) for p in candidates.best_quotable(first)
+    ]
     return [any(right[:depth]) for depth in DEPTHS] + [any(right)]
 
 

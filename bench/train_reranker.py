@@ -118,7 +118,7 @@ def collect(engine: Engine, questions: list[Question], group: str) -> list[Examp
     queries = engine.queries([q.question for q in questions])
     for q, query in zip(questions, queries, strict=True):
         cands, first = engine.first_stage(query, None, engine.settings.max_stories)
-        order = [int(p) for p in np.argsort(-first, kind="stable") if cands.quotable[p]][:POOL]
+        order = cands.best_quotable(first, POOL)
         if group == "topic":
             right = [cands.articles[cands.article_of(p)]["id"] == q.article for p in order]
         else:

@@ -50,6 +50,12 @@ class Candidates:
         """Each sentence's article pk, in order."""
         return np.asarray([s["article_pk"] for s in self.sentences])
 
+    def best_quotable(self, scores: np.ndarray, top: int | None = None) -> list[int]:
+        """The positions of the quotable sentences, best score first (ties in order), the `top` best
+        when given: what the reranker reads, and what its training pools hold."""
+        order = [int(p) for p in np.argsort(-scores, kind="stable") if self.quotable[p]]
+        return order if top is None else order[:top]
+
     def of_articles(self, pks: list[int]) -> Candidates:
         """Those of these candidates that are of these articles."""
         mask = np.isin(self.article_pks(), pks)

@@ -243,7 +243,7 @@ def rerank(
     alone) each is read a second time with the sentence before it, which says whom "he" or "the plan"
     is; `model` keeps the first reading's logit, the one refusal was fit on."""
     model = np.full(len(first), np.nan, np.float32)
-    order = [int(p) for p in np.argsort(-first, kind="stable") if candidates.quotable[p]][:top]
+    order = candidates.best_quotable(first, top)
     if not order:
         return Reranked(first, model)
     second = before_weight > 0 and not reranker.before

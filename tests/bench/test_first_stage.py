@@ -5,17 +5,13 @@ import os
 import subprocess
 import sys
 
-from index.core.settings import Settings
-from index.engine import Engine
+from tests.bench.corpus import ingested
 from tests.conftest import FIXTURES, ROOT
 
 
 def test_recall_counts_the_answerable_questions_whose_answer_the_first_stage_holds(tmp_path, model):
     corpus = FIXTURES / "rerank"
-    data = tmp_path / "data"
-    engine = Engine(Settings(data_dir=data, rerank=False, _env_file=None), embedder=model)
-    assert engine.ingest_paths([corpus / "articles.jsonl"]).new == 3
-    engine.close()
+    data = ingested(tmp_path, model)
     questions = tmp_path / "questions.jsonl"  # the fixture's six, one unanswerable and one never stated
     lines = (corpus / "questions.jsonl").read_text().splitlines()
     unanswerable = {"id": "u1", "question": "who won the cup", "answers": []}

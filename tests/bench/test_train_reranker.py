@@ -5,7 +5,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -15,15 +14,13 @@ from index.core.models import ArticleIn
 from index.core.settings import Settings
 from index.engine import Engine
 from index.search.rerank import CrossEncoderReranker, base_model
+from tests.bench.corpus import ingested
 from tests.conftest import FIXTURES, ROOT
 
 
 def test_train_reranker_builds_a_folder_the_engine_loads(tmp_path, model):
     corpus = FIXTURES / "rerank"
-    data = tmp_path / "data"
-    engine = Engine(Settings(data_dir=data, rerank=False, _env_file=None), embedder=model)
-    assert engine.ingest_paths([corpus / "articles.jsonl"]).new == 3
-    engine.close()
+    data = ingested(tmp_path, model)
     out, cache = tmp_path / "reranker", tmp_path / "pools"
     inputs = [
         "--reqa-questions",
@@ -88,7 +85,7 @@ def test_a_training_run_stopped_for_time_resumes_where_it_stopped(tmp_path, mode
     """A chunk that runs out of --max-minutes checkpoints and exits 3; --resume ends the same run with
     the same tensors as one never stopped (in mixed precision, as the shipped one trains)."""
     corpus = FIXTURES / "rerank"
-    data = _ingested(tmp_path, model)
+    data = ingested(tmp_path, model)
     common = [
         *("--reqa", str(data), "--reqa-questions", str(corpus / "questions.jsonl")),
         *("--reqa-articles", str(corpus / "articles.jsonl"), "--validate-articles", "0"),
@@ -116,7 +113,7 @@ def test_pools_saved_where_the_data_is_train_elsewhere_without_it(tmp_path, mode
     """--save-pools writes what the engine collected; --pools trains from that file alone (no data dir,
     no question files: a GPU machine has neither) to the same tensors as training where it was collected."""
     corpus = FIXTURES / "rerank"
-    data = _ingested(tmp_path, model)
+    data = ingested(tmp_path, model)
     collect = [
         *("--reqa", str(data), "--reqa-questions", str(corpus / "questions.jsonl")),
         *("--reqa-articles", str(corpus / "articles.jsonl"), "--validate-articles", "1"),
@@ -239,7 +236,7 @@ def test_topic_queries_from_training_titles_are_right_for_their_article_alone(tm
     assert topic in {"old mill", "mill reopen", "reopen museum"}
     assert train_reranker.topic_of(title, "r-mill", 2) == topic
     corpus = FIXTURES / "rerank"
-    data = _ingested(tmp_path, model)
+    data = ingested(tmp_path, model)
     pools = tmp_path / "pools.xz"
     saved = _train(
         [
@@ -292,7 +289,7 @@ def test_unanswerable_questions_train_the_slot_alone_and_half_stay_for_the_refus
     )
     trains, stays = train_reranker.split_unanswerable(train_reranker.load_questions(questions)[6:])
     assert trains and stays and len(trains) + len(stays) == len(asked)
-    data = _ingested(tmp_path, model)
+    data = ingested(tmp_path, model)
     news = ["--news", str(data), "--news-questions", str(questions), "--unanswerable"]
     collect = [
         *("--reqa", str(data), "--reqa-questions", str(corpus / "questions.jsonl")),
@@ -320,15 +317,6 @@ def test_unanswerable_questions_train_the_slot_alone_and_half_stay_for_the_refus
     plain = _train(["--pools", str(pools), *recipe, "--out", str(tmp_path / "plain")])
     assert plain.returncode == 0, plain.stderr[-2000:]
     assert json.loads((tmp_path / "plain" / "reranker.json").read_text())["training"]["questions"] == 6
-
-
-def _ingested(tmp_path, model) -> Path:
-    """A data dir holding the tiny reranker corpus (tests/fixtures/rerank)."""
-    data = tmp_path / "data"
-    engine = Engine(Settings(data_dir=data, rerank=False, _env_file=None), embedder=model)
-    engine.ingest_paths([FIXTURES / "rerank" / "articles.jsonl"])
-    engine.close()
-    return data
 
 
 def _train(args: list[str]) -> subprocess.CompletedProcess:
