@@ -5,10 +5,11 @@ from pathlib import Path
 
 from index.core.settings import Settings
 from index.engine import Engine
+from index.storage.embed import Embedder
 from tests.conftest import FIXTURES
 
 
-def ingested(tmp_path: Path, model) -> Path:
+def ingested(tmp_path: Path, model: Embedder) -> Path:
     """A data dir holding the corpus's three articles."""
     data = tmp_path / "data"
     engine = Engine(Settings(data_dir=data, rerank=False, _env_file=None), embedder=model)
